@@ -1,0 +1,35 @@
+/**
+ * The one place that loads the C library. Every binding module declares its functions on `libc`
+ * with C-shaped prototypes, using the type aliases below so the widths match glibc on 64-bit Linux.
+ */
+import koffi from "koffi";
+
+if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) {
+  throw new Error(
+    `@linux-ipc/core runs only on Linux x86_64 or arm64 (this is ${process.platform} ${process.arch}).`,
+  );
+}
+
+export { koffi };
+
+export const libc = koffi.load("libc.so.6");
+
+export const off_t = koffi.alias("off_t", "int64_t");
+export const mode_t = koffi.alias("mode_t", "uint32_t");
+export const key_t = koffi.alias("key_t", "int32_t");
+export const pid_t = koffi.alias("pid_t", "int32_t");
+export const ssize_t = koffi.alias("ssize_t", "intptr_t");
+
+/** An address in this process as koffi 3 hands it over: a BigInt. */
+export type Address = bigint;
+
+/** Reads the errno the last koffi call left (koffi restores it for async completions too). */
+export function lastErrno(): number {
+  return koffi.errno();
+}
+
+/** Bytes the kernel copies in or out: any typed array or Buffer, passed by address without copying. */
+export type ByteBuffer = Uint8Array;
+
+export type KoffiType = ReturnType<typeof koffi.struct>;
+export type PollHandle = ReturnType<typeof koffi.node.poll>;

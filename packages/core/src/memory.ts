@@ -1,0 +1,107 @@
+/**
+ * Memory that a process maps (mmap) or attaches (shmat), shared by both.
+ *
+ * The bytes are exposed through one koffi view (an ArrayBuffer over the mapped addresses), made once:
+ * making views costs time in proportion to their size. Releasing the memory must never leave that
+ * view pointing at unmapped addresses, where any later access kills the process with SIGSEGV, and a
+ * JS view cannot be revoked (koffi's views are external buffers that neither `transfer` nor
+ * `structuredClone` detach). So release does not munmap: it atomically replaces the range with a
+ * private anonymous mapping (`mmap` with MAP_FIXED), which drops the shared mapping or the SysV
+ * attachment exactly as munmap/shmdt would, while old views read zeros and write into private pages
+ * that nobody else sees. That placeholder is unmapped once the view is garbage-collected.
+ */
+import { koffi, libc, type Address } from "./libc.ts";
+import { errnoError } from "./errno.ts";
+import { pageRoundUp } from "./unistd.ts";
+import { type StructLayout, type StructView, type FieldSpec } from "./struct.ts";
+
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
+
+/** What mmap returns on failure: `(void *) -1`. */
+export const MAP_FAILED: Address = BigInt.asUintN(64, -1n);
+
+export const mmap_c = libc.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)");
+export const munmap_c = libc.func("int munmap(void *addr, size_t length)");
+
+/** Normalises koffi's void* result (BigInt, or null for NULL) to an address. */
+export function toAddress(pointer: unknown): Address {
+  if (pointer === null) return 0n;
+  if (typeof pointer === "bigint") return BigInt.asUintN(64, pointer);
+  if (typeof pointer === "number") return BigInt.asUintN(64, BigInt(pointer));
+  return BigInt.asUintN(64, koffi.address(pointer));
+}
+
+// When a view's ArrayBuffer is garbage-collected, nothing can reach its addresses any more: unmap
+// them, whether they still hold the mapping (dropped without unmap) or the placeholder.
+const unreachable = new FinalizationRegistry<{ address: Address; span: number }>(({ address, span }) => {
+  munmap_c(address, span);
+});
+
+function installPlaceholder(address: Address, span: number): void {
+  const result = toAddress(
+    mmap_c(address, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0),
+  );
+  if (result === MAP_FAILED) throw errnoError("mmap");
+}
+
+/** Thrown when an unmapped or detached memory object is used. */
+export class ReleasedMemoryError extends Error {
+  readonly code = "ERR_IPC_MEMORY_RELEASED";
+  constructor(what: string) {
+    super(`this ${what} has been released; map or attach it again`);
+  }
+}
+
+export abstract class MappedMemory implements Disposable {
+  /** The address in this process where the memory starts. */
+  readonly address: Address;
+  /** The length in bytes the caller asked for (the kernel maps whole pages). */
+  readonly length: number;
+  #bytes: Uint8Array | null;
+  #released = false;
+  protected abstract readonly kind: string;
+
+  protected constructor(address: Address, length: number) {
+    this.address = address;
+    this.length = length;
+    const buffer = length === 0 ? new ArrayBuffer(0) : koffi.view(address, length);
+    this.#bytes = new Uint8Array(buffer);
+    if (length > 0) unreachable.register(buffer, { address, span: pageRoundUp(length) });
+  }
+
+  /** The mapped bytes, read and written in place. */
+  get bytes(): Uint8Array {
+    if (this.#bytes === null) throw new ReleasedMemoryError(this.kind);
+    return this.#bytes;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** A live view of a C struct stored at `offset`. */
+  struct<S extends Record<string, FieldSpec>>(layout: StructLayout<S>, offset = 0): StructView<S> {
+    return layout.at(this.bytes, offset);
+  }
+
+  /** Releases the memory (see the module comment for what happens to old views). Idempotent. */
+  protected releaseRange(): void {
+    if (this.#released) return;
+    installPlaceholder(this.address, pageRoundUp(this.length));
+    this.#released = true;
+    this.#bytes = null;
+  }
+
+  abstract [Symbol.dispose](): void;
+}

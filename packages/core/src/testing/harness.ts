@@ -1,0 +1,192 @@
+/**
+ * Runs programs as real, separate OS processes for tests: start one, wait for a line on its output
+ * (with a timeout whose message says what was awaited), feed its stdin, signal it, and collect its
+ * output, exit code and signal. Tests synchronise on these lines, never on sleeps.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { basename } from "node:path";
+import { typeScriptExecArgv } from "../process.ts";
+
+export interface StartOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Descriptors of this process the program receives as its fds 3, 4, … */
+  fds?: number[];
+  /** Extra node flags before the script. */
+  nodeArgs?: string[];
+  /** Milliseconds before `exited` gives up and kills the program (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface ProgramResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+type Stream = "stdout" | "stderr";
+
+interface Waiter {
+  stream: Stream;
+  matches: (line: string) => boolean;
+  resolve: (line: string) => void;
+}
+
+export class RunningProgram {
+  readonly child: ChildProcess;
+  readonly name: string;
+  readonly exited: Promise<ProgramResult>;
+  #output: Record<Stream, string> = { stdout: "", stderr: "" };
+  #lines: Record<Stream, string[]> = { stdout: [], stderr: [] };
+  #partial: Record<Stream, string> = { stdout: "", stderr: "" };
+  #waiters: Waiter[] = [];
+  #done = false;
+
+  constructor(command: string, args: string[], options: StartOptions & { name: string }) {
+    this.name = options.name;
+    this.child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe", ...(options.fds ?? [])],
+    });
+    for (const stream of ["stdout", "stderr"] as const) {
+      this.child[stream]!.setEncoding("utf8");
+      this.child[stream]!.on("data", (chunk: string) => this.#take(stream, chunk));
+    }
+    const limit = options.timeoutMs ?? 60_000;
+    this.exited = new Promise<ProgramResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.child.kill("SIGKILL");
+        reject(new Error(`${this.name} did not exit within ${limit} ms; output so far:\n${this.transcript()}`));
+      }, limit);
+      this.child.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      this.child.once("close", (code, signal) => {
+        clearTimeout(timer);
+        this.#done = true;
+        for (const stream of ["stdout", "stderr"] as const) if (this.#partial[stream]) this.#line(stream, this.#partial[stream]);
+        resolve({ code, signal, stdout: this.#output.stdout, stderr: this.#output.stderr });
+      });
+    });
+    // A test that never awaits `exited` must not crash the run with an unhandled rejection.
+    this.exited.catch(() => {});
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get stdout(): string {
+    return this.#output.stdout;
+  }
+
+  get stderr(): string {
+    return this.#output.stderr;
+  }
+
+  /** Complete lines printed so far on `stream`. */
+  lines(stream: Stream = "stdout"): string[] {
+    return [...this.#lines[stream]];
+  }
+
+  transcript(): string {
+    return `--- stdout ---\n${this.#output.stdout}--- stderr ---\n${this.#output.stderr}`;
+  }
+
+  /**
+   * Resolves with the first line (already printed or to come) that matches `pattern`. Rejects with
+   * a message naming the program and the awaited line if `timeoutMs` passes or the program exits first.
+   */
+  waitForLine(pattern: string | RegExp, options: { stream?: Stream; timeoutMs?: number; after?: number } = {}): Promise<string> {
+    const stream = options.stream ?? "stdout";
+    const matches = (line: string): boolean => (typeof pattern === "string" ? line.includes(pattern) : pattern.test(line));
+    const seen = this.#lines[stream].slice(options.after ?? 0).find(matches);
+    if (seen !== undefined) return Promise.resolve(seen);
+    const timeoutMs = options.timeoutMs ?? 15_000;
+    return new Promise<string>((resolve, reject) => {
+      const describe = `${stream} line matching ${String(pattern)} from ${this.name}`;
+      const waiter: Waiter = {
+        stream,
+        matches,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for a ${describe}\n${this.transcript()}`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+      void this.exited.then(
+        (result) => {
+          if (!this.#waiters.includes(waiter)) return;
+          this.#waiters = this.#waiters.filter((w) => w !== waiter);
+          clearTimeout(timer);
+          reject(new Error(`${this.name} exited (code ${result.code}, signal ${result.signal}) before printing a ${describe}\n${this.transcript()}`));
+        },
+        () => {},
+      );
+    });
+  }
+
+  write(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
+  closeStdin(): void {
+    this.child.stdin!.end();
+  }
+
+  kill(signal: NodeJS.Signals = "SIGTERM"): void {
+    if (!this.#done) this.child.kill(signal);
+  }
+
+  #take(stream: Stream, chunk: string): void {
+    this.#output[stream] += chunk;
+    const parts = (this.#partial[stream] + chunk).split("\n");
+    this.#partial[stream] = parts.pop()!;
+    for (const line of parts) this.#line(stream, line);
+  }
+
+  #line(stream: Stream, line: string): void {
+    this.#lines[stream].push(line);
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.stream === stream && waiter.matches(line)) {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        waiter.resolve(line);
+      }
+    }
+  }
+}
+
+/** Starts a TypeScript (or JavaScript) program in a new node process. */
+export function startProgram(script: string, args: string[] = [], options: StartOptions = {}): RunningProgram {
+  return new RunningProgram(process.execPath, [...(options.nodeArgs ?? []), ...typeScriptExecArgv(), script, ...args], {
+    ...options,
+    name: `${basename(script)} ${args.join(" ")}`.trim(),
+  });
+}
+
+/** Starts any executable (a compiled C peer, `cat`, `sh -c …`). */
+export function startCommand(command: string, args: string[] = [], options: StartOptions = {}): RunningProgram {
+  return new RunningProgram(command, args, { ...options, name: `${basename(command)} ${args.join(" ")}`.trim() });
+}
+
+/** Runs a program to completion, with `input` on its stdin. */
+export async function runProgram(script: string, args: string[] = [], options: StartOptions & { input?: string } = {}): Promise<ProgramResult> {
+  const program = startProgram(script, args, options);
+  if (options.input !== undefined) program.write(options.input);
+  program.closeStdin();
+  return program.exited;
+}
+
+export async function runCommand(command: string, args: string[] = [], options: StartOptions & { input?: string } = {}): Promise<ProgramResult> {
+  const program = startCommand(command, args, options);
+  if (options.input !== undefined) program.write(options.input);
+  program.closeStdin();
+  return program.exited;
+}

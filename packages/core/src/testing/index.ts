@@ -1,0 +1,3 @@
+export * from "./harness.ts";
+export * from "./cc.ts";
+export * from "./tmp.ts";
