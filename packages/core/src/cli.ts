@@ -26,7 +26,7 @@ export interface CommandSpec<O extends Record<string, OptionSpec>> {
   /** One line: what the program does (first line of --help). */
   summary: string;
   /** Positional arguments by name, in order; a trailing `?` marks an optional one. */
-  positionals?: string[];
+  positionals?: readonly string[];
   options: O;
   /** Extra paragraphs for --help. */
   details?: string;
@@ -100,7 +100,8 @@ export function parseCommand<O extends Record<string, OptionSpec>>(spec: Command
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${spec.name}: ${(error as Error).message}`, usage);
+    // parseArgs explains some mistakes over several lines: the first one names the problem.
+    throw new UsageError(`${spec.name}: ${(error as Error).message.split("\n")[0]}`, usage);
   }
   if (parsed.values.help) throw new HelpRequested(usage);
 

@@ -105,12 +105,18 @@ export interface AttachOptions {
 /** A System V shared memory segment, by id. Removing it is explicit (`remove()`), as in C. */
 export class SharedMemorySegment {
   readonly id: number;
-  readonly key: number;
+  #key: number | undefined;
   #removed = false;
 
-  private constructor(id: number, key: number) {
+  private constructor(id: number, key: number | undefined) {
     this.id = id;
-    this.key = key;
+    this.#key = key;
+  }
+
+  /** The key the segment was created with (read with IPC_STAT when the object came from an id). */
+  get key(): number {
+    this.#key ??= shmStat(this.id).shm_perm.__key;
+    return this.#key;
   }
 
   /** Creates a new segment; fails with EEXIST if `key` already has one (IPC_CREAT|IPC_EXCL). */
@@ -128,9 +134,9 @@ export class SharedMemorySegment {
     return new SharedMemorySegment(shmget(key, minimumSize, 0), key);
   }
 
-  /** Wraps an id from elsewhere (e.g. `ipcs`). */
+  /** Wraps an id from elsewhere (e.g. `ipcs`). No system call is made until the object is used. */
   static fromId(id: number): SharedMemorySegment {
-    return new SharedMemorySegment(id, shmStat(id).shm_perm.__key);
+    return new SharedMemorySegment(id, undefined);
   }
 
   stat(): ShmidDsSnapshot {

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { defineStruct, cString, storeCString } from "./struct.ts";
+import { ConnStat, formatConnStat } from "./conn_stat.ts";
+
+describe("defineStruct", () => {
+  const Inner = defineStruct("inner_t", { a: "uint16", b: "int64" });
+  const Outer = defineStruct("outer_t", { tag: "int32", inner: { struct: Inner }, name: { char: 8 }, big: "uint64" });
+
+  it("lays fields out with C alignment", () => {
+    expect(Inner.size).toBe(16);
+    expect(Inner.offsets).toEqual({ a: 0, b: 8 });
+    expect(Outer.offsets).toEqual({ tag: 0, inner: 8, name: 24, big: 32 });
+    expect(Outer.size).toBe(40);
+  });
+
+  it("reads and writes in place: a second view of the same bytes sees every write at once", () => {
+    const memory = new Uint8Array(64);
+    const one = Outer.at(memory, 8);
+    const two = Outer.at(memory, 8);
+    one.tag = -5;
+    one.inner.b = 2 ** 40;
+    one.name = "abc";
+    one.big = 2 ** 53 - 1;
+    expect(two.tag).toBe(-5);
+    expect(two.inner.b).toBe(2 ** 40);
+    expect(two.name).toBe("abc");
+    expect(two.big).toBe(2 ** 53 - 1);
+    expect(new DataView(memory.buffer).getInt32(8, true)).toBe(-5);
+    expect(Outer.read(memory, 8)).toEqual({ tag: -5, inner: { a: 0, b: 2 ** 40 }, name: "abc", big: 2 ** 53 - 1 });
+  });
+
+  it("refuses a struct that does not fit and a string without room for its NUL", () => {
+    expect(() => Outer.at(new Uint8Array(39))).toThrow(/does not fit/);
+    const view = Outer.at(new Uint8Array(40));
+    expect(() => {
+      view.name = "12345678";
+    }).toThrow(/name is 8 bytes; with its NUL it does not fit in 8 bytes/);
+    view.name = "1234567";
+    expect(view.name).toBe("1234567");
+  });
+});
+
+describe("C strings", () => {
+  it("are UTF-8 bytes up to the NUL: lengths are byte lengths", () => {
+    const target = new Uint8Array(16).fill(0xff);
+    expect(storeCString(target, "我是你爹")).toBe(12);
+    expect(target[12]).toBe(0);
+    expect(cString(target)).toBe("我是你爹");
+    expect(() => storeCString(new Uint8Array(12), "我是你爹")).toThrow(RangeError);
+    expect(cString(new Uint8Array([104, 105]))).toBe("hi");
+  });
+});
+
+describe("Conn_stat", () => {
+  it("is the 68-byte struct the C programs share, printed as they print it", () => {
+    expect(ConnStat.size).toBe(68);
+    const view = ConnStat.at(new Uint8Array(68));
+    view.ip = "127.0.0.1";
+    view.count = 3;
+    expect(formatConnStat(view)).toBe("ip = 127.0.0.1 ,count: 3");
+  });
+});
