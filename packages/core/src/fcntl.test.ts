@@ -1,15 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { statSync, writeFileSync, chmodSync } from "node:fs";
 import { open, fcntl, setNonBlocking, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_NONBLOCK, F_GETFL, F_GETPIPE_SZ, F_SETPIPE_SZ } from "./fcntl.ts";
 import { close, pipe2 } from "./unistd.ts";
 import { umask } from "./sys/stat.ts";
-import { tempDir } from "./testing/index.ts";
+import { useTempDir } from "./testing/index.ts";
 
-let dir: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(() => dir.remove());
+const dir = useTempDir();
 
 describe("open", () => {
   it("passes the variadic mode through to the kernel", () => {

@@ -1,15 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readFileSync, existsSync, readdirSync } from "node:fs";
 import { open, O_RDWR, O_CREAT, O_RDONLY, O_CLOEXEC, O_NONBLOCK } from "./fcntl.ts";
 import { close, read, write, writeAll, lseek, ftruncate, unlink, pipe, pipe2, getpid, readAsync, PAGE_SIZE, pageRoundUp, SEEK_END, SEEK_SET } from "./unistd.ts";
 import { fstat } from "./sys/stat.ts";
-import { tempDir } from "./testing/index.ts";
+import { useTempDir } from "./testing/index.ts";
 
-let dir: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(() => dir.remove());
+const dir = useTempDir();
 
 describe("file descriptors", () => {
   it("writes, seeks, reads, truncates and unlinks", () => {

@@ -1,13 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { writeFileSync, rmSync, statSync } from "node:fs";
 import { ftok, formatKey } from "./ipc.ts";
-import { tempDir } from "../testing/index.ts";
+import { useTempDir } from "../testing/index.ts";
 
-let dir: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(() => dir.remove());
+const dir = useTempDir();
 
 describe("ftok", () => {
   it("gives the same key for the same path and id, built from the id, device and inode as glibc does", () => {

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
@@ -21,15 +21,11 @@ import { open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL } from "../fcntl.ts";
 import { close, ftruncate, PAGE_SIZE, write } from "../unistd.ts";
 import { fstat } from "./stat.ts";
 import { SystemError } from "../errno.ts";
-import { startProgram, runProgram, tempDir } from "../testing/index.ts";
+import { startProgram, runProgram, useTempDir } from "../testing/index.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-let dir: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(() => dir.remove());
+const dir = useTempDir();
 
 describe("mmap", () => {
   it("shares writes with the file and keeps the mapping after the fd is closed", () => {

@@ -1,15 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { statSync, writeFileSync, symlinkSync } from "node:fs";
 import { fstat, stat, mkfifo, umask, S_ISFIFO, S_ISREG, S_ISDIR } from "./stat.ts";
 import { open, O_RDONLY, O_NONBLOCK } from "../fcntl.ts";
 import { close } from "../unistd.ts";
-import { tempDir } from "../testing/index.ts";
+import { useTempDir } from "../testing/index.ts";
 
-let dir: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  dir = tempDir();
-});
-afterEach(() => dir.remove());
+const dir = useTempDir();
 
 describe("fstat and stat", () => {
   it("agree with Node's stat on every field they share", () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomInt } from "node:crypto";
+import { afterEach, beforeEach } from "vitest";
 import { shmget } from "../sys/shm.ts";
 import { isSystemError } from "../errno.ts";
 
@@ -10,6 +11,34 @@ import { isSystemError } from "../errno.ts";
 export function tempDir(prefix = "ipc-test-"): { path: string; file: (name: string) => string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, file: (name) => join(path, name), remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface TestDir {
+  /** This test's own directory (a new one for each test). */
+  readonly path: string;
+  file(name: string): string;
+}
+
+/** In a vitest file: a fresh temporary directory for each test, removed after it, pass or fail. */
+export function useTempDir(prefix?: string): TestDir {
+  let current: ReturnType<typeof tempDir> | null = null;
+  beforeEach(() => {
+    current = tempDir(prefix);
+  });
+  afterEach(() => {
+    current?.remove();
+    current = null;
+  });
+  const active = (): ReturnType<typeof tempDir> => {
+    if (!current) throw new Error("useTempDir: the directory exists only while a test runs");
+    return current;
+  };
+  return {
+    get path() {
+      return active().path;
+    },
+    file: (name) => active().file(name),
+  };
 }
 
 /**
