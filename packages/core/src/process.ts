@@ -32,12 +32,16 @@ type StdioEntry = "inherit" | "pipe" | "ignore" | number;
 export function spawnWithFds(script: string, args: string[] = [], options: SpawnWithFdsOptions = {}): ChildProcess {
   const { fds = [], stdio = "inherit", env, ...rest } = options;
   const standard: StdioEntry[] = typeof stdio === "string" ? [stdio, stdio, stdio] : stdio;
-  const inherited = fds.map((_, index) => String(3 + index)).join(",");
   return spawn(process.execPath, [...typeScriptExecArgv(), script, ...args], {
     ...rest,
-    env: { ...(env ?? process.env), IPC_INHERITED_FDS: inherited },
+    env: { ...(env ?? process.env), ...inheritedFdsEnv(fds) },
     stdio: [...standard, ...fds],
   });
+}
+
+/** The environment entry telling a child which descriptors (3, 4, …) it inherited, for `inheritedFds()`. */
+export function inheritedFdsEnv(fds: readonly number[]): { IPC_INHERITED_FDS?: string } {
+  return fds.length === 0 ? {} : { IPC_INHERITED_FDS: fds.map((_, index) => String(3 + index)).join(",") };
 }
 
 /** In a child started by spawnWithFds: the descriptors it inherited, in order. */

@@ -106,14 +106,19 @@ export function getppid(): number {
   return getppid_c() as number;
 }
 
+export interface ReadAsyncOptions {
+  /** Stops waiting: the pending read rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
 /**
  * read(2) that keeps the event loop free: it waits on epoll (through libuv, no thread is held)
  * until the descriptor is readable, then reads. Meant for pipes, FIFOs and sockets with one reader;
  * a regular file is always readable and is read at once. Resolves with the byte count, 0 at end of file.
  */
-export async function readAsync(fd: number, buffer: ByteBuffer, offset = 0, length?: number): Promise<number> {
+export async function readAsync(fd: number, buffer: ByteBuffer, offset = 0, length?: number, options: ReadAsyncOptions = {}): Promise<number> {
   for (;;) {
-    await waitForFd(fd, "readable");
+    await waitForFd(fd, "readable", options);
     try {
       return read(fd, buffer, offset, length);
     } catch (error) {

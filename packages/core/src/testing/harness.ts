@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { basename } from "node:path";
-import { typeScriptExecArgv } from "../process.ts";
+import { inheritedFdsEnv, typeScriptExecArgv } from "../process.ts";
 
 export interface StartOptions {
   cwd?: string;
@@ -45,10 +45,11 @@ export class RunningProgram {
 
   constructor(command: string, args: string[], options: StartOptions & { name: string }) {
     this.name = options.name;
+    const fds = options.fds ?? [];
     this.child = spawn(command, args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
-      stdio: ["pipe", "pipe", "pipe", ...(options.fds ?? [])],
+      env: { ...(options.env ?? process.env), ...inheritedFdsEnv(fds) },
+      stdio: ["pipe", "pipe", "pipe", ...fds],
     });
     for (const stream of ["stdout", "stderr"] as const) {
       this.child[stream]!.setEncoding("utf8");

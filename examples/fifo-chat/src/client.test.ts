@@ -1,0 +1,175 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { mkfifo } from "@linux-ipc/core/sys/stat";
+import { startProgram, runProgram, startCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram } from "@linux-ipc/core/testing";
+
+const server = fileURLToPath(new URL("./server.ts", import.meta.url));
+const client = fileURLToPath(new URL("./client.ts", import.meta.url));
+const dir = useTempDir("fifo-chat-client-");
+
+afterAll(() => removeCompiled());
+
+function stopAll(...programs: RunningProgram[]): void {
+  for (const program of programs) program.kill("SIGKILL");
+}
+
+describe("client (P12)", () => {
+  it("writes each line for a plain reader, cat, and prints client quit!!! at the end of input", async () => {
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o644);
+    const cat = startCommand("cat", [fifo]);
+    try {
+      const sent = await runProgram(client, ["--fifo", fifo], { input: "first line\nsecond line\n" });
+      // Piped output: no "Please Enter# " prompt.
+      expect(sent).toMatchObject({ code: 0, stdout: "client quit!!!\n", stderr: "" });
+      expect(await cat.exited).toMatchObject({ code: 0, stdout: "first line\nsecond line\n" });
+    } finally {
+      stopAll(cat);
+    }
+  });
+
+  it("waits for a reader to arrive, however late", async () => {
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o644);
+    const sender = startProgram(client, ["--fifo", fifo]);
+    try {
+      sender.write("sent before anyone listened\n");
+      sender.closeStdin();
+      const cat = startCommand("cat", [fifo]);
+      expect(await cat.exited).toMatchObject({ code: 0, stdout: "sent before anyone listened\n" });
+      expect(await sender.exited).toMatchObject({ code: 0, stdout: "client quit!!!\n" });
+    } finally {
+      stopAll(sender);
+    }
+  });
+
+  it("says so on stderr when a line is too long to be atomic, and still sends it whole", async () => {
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o644);
+    const cat = startCommand("cat", [fifo]);
+    try {
+      const long = "x".repeat(5000);
+      const sent = await runProgram(client, ["--fifo", fifo], { input: `${long}\nshort\n` });
+      expect(sent.code).toBe(0);
+      expect(sent.stderr).toBe("client: this line is 5001 bytes, more than PIPE_BUF (4096): other clients' lines may mix into it\n");
+      expect((await cat.exited).stdout).toBe(`${long}\nshort\n`);
+    } finally {
+      stopAll(cat);
+    }
+  });
+
+  it("fails with exit code 2 when the FIFO does not exist", async () => {
+    const fifo = dir.file("nowhere");
+    const result = await runProgram(client, ["--fifo", fifo], { input: "lost\n" });
+    expect(result).toMatchObject({ code: 2, stdout: "", stderr: `client: open '${fifo}': No such file or directory\n` });
+  });
+
+  it("with --chat, removes its reply FIFO on SIGTERM", async () => {
+    const fifo = dir.file("fifo");
+    const program = startProgram(server, ["--chat", "--fifo", fifo]);
+    const running = [program];
+    try {
+      await program.waitForLine(`server: reading ${fifo}`, { stream: "stderr" });
+      const talker = startProgram(client, ["--chat", "--fifo", fifo]);
+      running.push(talker);
+      await program.waitForLine(`client ${talker.pid} joined`, { stream: "stderr" });
+      expect(existsSync(`${fifo}.${talker.pid}`)).toBe(true);
+      talker.kill("SIGTERM");
+      expect(await talker.exited).toMatchObject({ signal: "SIGTERM" });
+      expect(existsSync(`${fifo}.${talker.pid}`)).toBe(false);
+      // The only writer has gone: the server reaches end of file.
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "client quit!!!\n" });
+    } finally {
+      stopAll(...running);
+    }
+  });
+});
+
+describe.skipIf(cSkipReason() !== null)("the C programs of the tutorial against the TypeScript ones", () => {
+  it("the C server (one Client#: per read, the line's own newline included) reads the TypeScript client", async () => {
+    const cServer = compileC(
+      "fifo_server",
+      `#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+/* P11 as the tutorial writes it, on the FIFO argv[1] (made by the test): blocking open, read, print. */
+int main(int argc, char **argv) {
+  int fd = open(argv[1], O_RDONLY);
+  if (fd < 0) { perror("open fail"); return 2; }
+  char buffer[128];
+  for (;;) {
+    printf("Server# ");
+    fflush(stdout);
+    ssize_t s = read(fd, buffer, sizeof buffer - 1);
+    if (s > 0) {
+      buffer[s] = 0;
+      printf("Client#: %s\\n", buffer);
+    } else if (s == 0) {
+      printf("client quit!!!\\n");
+      break;
+    } else {
+      break;
+    }
+  }
+  close(fd);
+  return 0;
+}
+`,
+    );
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o644);
+    const reader = startCommand(cServer, [fifo]);
+    try {
+      expect((await runProgram(client, ["--fifo", fifo], { input: "hello from TypeScript\n" })).code).toBe(0);
+      expect(await reader.exited).toMatchObject({ code: 0, stdout: "Server# Client#: hello from TypeScript\n\nServer# client quit!!!\n" });
+    } finally {
+      stopAll(reader);
+    }
+  });
+
+  it("the C client (one write per read() of its stdin) writes to the TypeScript server", async () => {
+    const cClient = compileC(
+      "fifo_client",
+      `#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+/* P12 as the tutorial writes it, on the FIFO argv[1]: blocking open, then each read() of stdin written as is. */
+int main(int argc, char **argv) {
+  int fd = open(argv[1], O_WRONLY);
+  if (fd < 0) { perror("open fail"); return 2; }
+  char buffer[128];
+  for (;;) {
+    printf("Please Enter# ");
+    fflush(stdout);
+    ssize_t s = read(0, buffer, sizeof buffer - 1);
+    if (s > 0) {
+      buffer[s] = 0;
+      write(fd, buffer, strlen(buffer));
+    } else if (s == 0) {
+      printf("client quit!!!\\n");
+      break;
+    } else {
+      break;
+    }
+  }
+  close(fd);
+  return 0;
+}
+`,
+    );
+    const fifo = dir.file("fifo");
+    const program = startProgram(server, ["--fifo", fifo]);
+    try {
+      await program.waitForLine(`server: reading ${fifo}`, { stream: "stderr" });
+      const writer = startCommand(cClient, [fifo]);
+      writer.write("from C, line one\nline two\n");
+      writer.closeStdin();
+      expect((await writer.exited).code).toBe(0);
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: from C, line one\nClient#: line two\nclient quit!!!\n" });
+    } finally {
+      stopAll(program);
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import { runProgram } from "@linux-ipc/core/testing";
+
+const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+const leftovers = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith("fifo-chat-demo-"));
+
+describe("demo", () => {
+  it("runs a server and a client chatting both ways, a shell echo, and leaves nothing behind", async () => {
+    const before = leftovers();
+    const result = await runProgram(demo);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split("\n");
+    expect(lines[0]).toBe("=== fifo-chat: server/client over FIFOs, both ways (P11/P12) ===");
+    for (const expected of [
+      "[server] Client#: hello server",
+      "[client] Server#: hello client",
+      "[server] Client#: two FIFOs make a two-way pipe",
+      "[client] Server#: one for each direction",
+      "[server] Client#: a one-way line from a shell",
+      "[client] client quit!!!",
+      "[server] client quit!!!",
+    ]) {
+      expect(lines).toContain(expected);
+    }
+    expect(leftovers()).toEqual(before);
+  });
+});

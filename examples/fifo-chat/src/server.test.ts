@@ -1,0 +1,295 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { mkfifo } from "@linux-ipc/core/sys/stat";
+import { openDescriptors } from "@linux-ipc/core/procfs";
+import { PIPE_BUF } from "@linux-ipc/core/unistd";
+import { startProgram, runProgram, runCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram } from "@linux-ipc/core/testing";
+
+const server = fileURLToPath(new URL("./server.ts", import.meta.url));
+const client = fileURLToPath(new URL("./client.ts", import.meta.url));
+const dir = useTempDir("fifo-chat-server-");
+
+afterAll(() => removeCompiled());
+
+/** Starts a server on `fifo` and waits until it reads the FIFO. */
+async function startServer(fifo: string, extra: string[] = []): Promise<RunningProgram> {
+  const program = startProgram(server, ["--fifo", fifo, ...extra]);
+  try {
+    await program.waitForLine(`server: reading ${fifo}`, { stream: "stderr" });
+  } catch (error) {
+    program.kill("SIGKILL");
+    throw error;
+  }
+  return program;
+}
+
+/** Ends whatever a failed test left running. */
+function stopAll(...programs: RunningProgram[]): void {
+  for (const program of programs) program.kill("SIGKILL");
+}
+
+describe("server (P11)", () => {
+  it("makes ./fifo, prints one Client#: line per line, then client quit!!! at end of file, and removes the FIFO", async () => {
+    const program = startProgram(server, [], { cwd: dir.path });
+    try {
+      await program.waitForLine("server: reading ./fifo", { stream: "stderr" });
+      expect(statSync(dir.file("fifo")).isFIFO()).toBe(true);
+      expect(statSync(dir.file("fifo")).mode & 0o777).toBe(0o644 & ~process.umask());
+      const sent = await runProgram(client, [], { cwd: dir.path, input: "hello\nworld\n" });
+      expect(sent).toMatchObject({ code: 0, stdout: "client quit!!!\n", stderr: "" });
+      const result = await program.exited;
+      // Piped output: no "Server# " prompt, one line per message.
+      expect(result).toMatchObject({ code: 0, signal: null, stdout: "Client#: hello\nClient#: world\nclient quit!!!\n" });
+      expect(existsSync(dir.file("fifo"))).toBe(false);
+    } finally {
+      stopAll(program);
+    }
+  });
+
+  it("takes any plain writer as a client: a shell's echo", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    try {
+      const echo = await runCommand("sh", ["-c", 'echo "hello from sh" > "$0"', fifo]);
+      expect(echo.code).toBe(0);
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: hello from sh\nclient quit!!!\n" });
+    } finally {
+      stopAll(program);
+    }
+  });
+
+  it("ends with just client quit!!! when a writer opens and closes without writing", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    try {
+      expect((await runCommand("sh", ["-c", ': > "$0"', fifo])).code).toBe(0);
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "client quit!!!\n" });
+    } finally {
+      stopAll(program);
+    }
+  });
+
+  it("reuses a FIFO that already exists and leaves it in place", async () => {
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o600);
+    const program = await startServer(fifo);
+    try {
+      await runProgram(client, ["--fifo", fifo], { input: "again\n" });
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: again\nclient quit!!!\n" });
+      expect(statSync(fifo).isFIFO()).toBe(true);
+    } finally {
+      stopAll(program);
+    }
+  });
+
+  it("refuses a regular file at the path (exit 1) and leaves it untouched", async () => {
+    const path = dir.file("notes");
+    writeFileSync(path, "keep me");
+    const result = await runProgram(server, ["--fifo", path]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: `server: '${path}' is a regular file, not a FIFO\n` });
+    expect(readFileSync(path, "utf8")).toBe("keep me");
+  });
+
+  it("reports a FIFO it cannot make in one line, exit 1", async () => {
+    const path = dir.file("missing/fifo");
+    const result = await runProgram(server, ["--fifo", path]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: `server: mkfifo '${path}': No such file or directory\n` });
+  });
+
+  it("answers --help on stdout (exit 0) and a bad option with the usage (exit 1)", async () => {
+    const help = await runProgram(server, ["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("usage: server [--fifo PATH] [--chat]");
+    const bad = await runProgram(server, ["--colour"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^server: Unknown option '--colour'/);
+  });
+
+  it("removes its FIFO on SIGTERM while it waits for a first client (its event loop is free)", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    program.kill("SIGTERM");
+    expect(await program.exited).toMatchObject({ signal: "SIGTERM", stdout: "" });
+    expect(existsSync(fifo)).toBe(false);
+  });
+
+  it("removes its FIFO on SIGINT in the middle of a conversation; the client then learns the server has gone", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    const talker = startProgram(client, ["--fifo", fifo]);
+    try {
+      talker.write("first\n");
+      await program.waitForLine("Client#: first");
+      program.kill("SIGINT");
+      expect(await program.exited).toMatchObject({ signal: "SIGINT" });
+      expect(existsSync(fifo)).toBe(false);
+      talker.write("anyone there?\n");
+      expect(await talker.exited).toMatchObject({ code: 1, stderr: `client: write '${fifo}': Broken pipe (the server has gone)\n` });
+    } finally {
+      stopAll(program, talker);
+    }
+  });
+
+  it("keeps messages of two concurrent clients whole (PIPE_BUF-sized lines, each in one write)", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    const count = 150;
+    const message = (who: string, i: number): string => `${who}${String(i).padStart(5, "0")}`.padEnd(PIPE_BUF - 1, who.toLowerCase());
+    const clients = ["A", "B"].map((who) => ({ who, program: startProgram(client, ["--fifo", fifo]) }));
+    try {
+      // Both are connected before either sends the bulk: the server ends only when both have gone.
+      for (const { who, program: sender } of clients) {
+        sender.write(`${message(who, 0)}\n`);
+        await program.waitForLine(`Client#: ${who}00000`);
+      }
+      for (const { who, program: sender } of clients) {
+        const bulk = Array.from({ length: count - 1 }, (_, i) => `${message(who, i + 1)}\n`).join("");
+        sender.write(bulk);
+        sender.closeStdin();
+      }
+      for (const { program: sender } of clients) expect(await sender.exited).toMatchObject({ code: 0, stderr: "" });
+      const result = await program.exited;
+      expect(result.code).toBe(0);
+      const lines = result.stdout.trimEnd().split("\n");
+      expect(lines.pop()).toBe("client quit!!!");
+      for (const who of ["A", "B"]) {
+        const received = lines.filter((line) => line.startsWith(`Client#: ${who}`)).map((line) => line.slice("Client#: ".length));
+        expect(received).toEqual(Array.from({ length: count }, (_, i) => message(who, i)));
+      }
+      expect(lines.length).toBe(2 * count);
+    } finally {
+      stopAll(program, ...clients.map(({ program: sender }) => sender));
+    }
+  });
+
+  it("passes a 1 MiB stream of lines byte-exact and in order", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    try {
+      const lines = Array.from({ length: 16384 }, (_, i) => `${String(i).padStart(6, "0")} ${createHash("md5").update(String(i)).digest("hex")}`.padEnd(63, "."));
+      const input = `${lines.join("\n")}\n`;
+      expect(Buffer.byteLength(input)).toBe(1 << 20);
+      const sent = await runProgram(client, ["--fifo", fifo], { input });
+      expect(sent.code).toBe(0);
+      const result = await program.exited;
+      expect(result.code).toBe(0);
+      const received = result.stdout
+        .split("\n")
+        .filter((line) => line.startsWith("Client#: "))
+        .map((line) => `${line.slice("Client#: ".length)}\n`)
+        .join("");
+      expect(createHash("sha256").update(received).digest("hex")).toBe(createHash("sha256").update(input).digest("hex"));
+    } finally {
+      stopAll(program);
+    }
+  });
+
+  it.skipIf(cSkipReason() !== null)("frames a C writer's bytes by line, however its write() calls cut them", async () => {
+    const writer = compileC(
+      "fifo_writer",
+      `#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+/* Opens the FIFO argv[1] with a blocking open and writes each further argument with one write(). */
+int main(int argc, char **argv) {
+  int fd = open(argv[1], O_WRONLY);
+  if (fd < 0) { perror("open fail"); return 2; }
+  for (int i = 2; i < argc; i++) {
+    size_t length = strlen(argv[i]);
+    if (write(fd, argv[i], length) != (ssize_t)length) { perror("write"); return 3; }
+  }
+  close(fd);
+  return 0;
+}
+`,
+    );
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    try {
+      expect((await runCommand(writer, [fifo, "one\ntwo\nthr", "ee\n", "héllo\n"])).code).toBe(0);
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: one\nClient#: two\nClient#: three\nClient#: héllo\nclient quit!!!\n" });
+    } finally {
+      stopAll(program);
+    }
+  });
+});
+
+describe("server --chat (two-way)", () => {
+  it("answers the client that spoke last over that client's reply FIFO", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo, ["--chat"]);
+    const alice = startProgram(client, ["--chat", "--fifo", fifo]);
+    const bob = startProgram(client, ["--chat", "--fifo", fifo]);
+    try {
+      await program.waitForLine(`client ${alice.pid} joined; answering over ${fifo}.${alice.pid}`, { stream: "stderr" });
+      await program.waitForLine(`client ${bob.pid} joined`, { stream: "stderr" });
+      alice.write("hi, I am alice\n");
+      await program.waitForLine("Client#: hi, I am alice");
+      program.write("hello alice\n");
+      await alice.waitForLine("Server#: hello alice");
+      bob.write("and I am bob\n");
+      await program.waitForLine("Client#: and I am bob");
+      program.write("hello bob\n");
+      await bob.waitForLine("Server#: hello bob");
+      alice.closeStdin();
+      bob.closeStdin();
+      expect(await alice.exited).toMatchObject({ code: 0, stdout: "Server#: hello alice\nclient quit!!!\n" });
+      expect(await bob.exited).toMatchObject({ code: 0, stdout: "Server#: hello bob\nclient quit!!!\n" });
+      const result = await program.exited;
+      expect(result).toMatchObject({ code: 0, stdout: "Client#: hi, I am alice\nClient#: and I am bob\nclient quit!!!\n" });
+      expect(result.stderr).toContain(`client ${alice.pid} left`);
+      expect(existsSync(`${fifo}.${alice.pid}`)).toBe(false);
+      expect(existsSync(`${fifo}.${bob.pid}`)).toBe(false);
+      expect(existsSync(fifo)).toBe(false);
+    } finally {
+      stopAll(program, alice, bob);
+    }
+  });
+
+  it("says there is nobody to answer after a one-way message", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo, ["--chat"]);
+    const plain = startProgram(client, ["--fifo", fifo]);
+    try {
+      plain.write("one way only\n");
+      await program.waitForLine("Client#: one way only");
+      program.write("hello?\n");
+      await program.waitForLine("server: nobody to answer: the last message came from a one-way writer, or none came yet", { stream: "stderr" });
+      plain.closeStdin();
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: one way only\nclient quit!!!\n" });
+    } finally {
+      stopAll(program, plain);
+    }
+  });
+
+  it("keeps no descriptor once a chat client has left", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo, ["--chat"]);
+    // A one-way client holds the FIFO open meanwhile, so the server does not reach end of file.
+    const keeper = startProgram(client, ["--fifo", fifo]);
+    const visitor = startProgram(client, ["--chat", "--fifo", fifo]);
+    try {
+      keeper.write("keep going\n");
+      await program.waitForLine("Client#: keep going");
+      await program.waitForLine(`client ${visitor.pid} joined`, { stream: "stderr" });
+      visitor.write("just visiting\n");
+      await program.waitForLine("Client#: just visiting");
+      program.write("welcome\n");
+      await visitor.waitForLine("Server#: welcome");
+      const during = openDescriptors(program.pid);
+      expect(during.filter((line) => line.endsWith(`${fifo}.${visitor.pid}`))).toHaveLength(1);
+      visitor.closeStdin();
+      expect((await visitor.exited).code).toBe(0);
+      await program.waitForLine(`client ${visitor.pid} left`, { stream: "stderr" });
+      const after = openDescriptors(program.pid);
+      expect(after).toEqual(during.filter((line) => !line.endsWith(`${fifo}.${visitor.pid}`)));
+      keeper.closeStdin();
+      expect((await program.exited).code).toBe(0);
+    } finally {
+      stopAll(program, keeper, visitor);
+    }
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * server (P11): makes the FIFO (mode 0644), reads it, prints each line a client sent as
+ * `Client#: <text>`, and once every writer has gone (end of file) prints `client quit!!!`.
+ *
+ * What differs from the C, and why:
+ * - One `Client#:` per line received. The C prints one per read() chunk: two lines that arrive
+ *   together print as one message with the client's "\n" inside, and a long line comes out in
+ *   127-byte pieces.
+ * - A FIFO already at the path is reused (the C fails with EEXIST); anything else there is an error.
+ *   A FIFO this server made is removed at the end and on SIGINT/SIGTERM/SIGHUP (the C leaves it).
+ * - The FIFO is opened with O_NONBLOCK and the first writer is awaited on epoll: Node's fs.open
+ *   would hold a libuv thread until a client came, and a blocking open through koffi would freeze
+ *   the event loop, signal handlers included.
+ * - The `Server# ` prompt is printed only when stdout is a terminal, so piped output is one line per
+ *   message. A line on stderr says which FIFO it reads, for whoever starts it.
+ * - Two-way chat (protocol.ts): clients started with --chat get a reply FIFO; with --chat here, each
+ *   line typed on stdin answers the client that spoke last.
+ * Exit codes as in the C: 1 if the FIFO cannot be made, 2 if it cannot be opened.
+ */
+import { createInterface } from "node:readline";
+import { runMain, parseCommand, onTerminationSignal, perrorLine } from "@linux-ipc/core/cli";
+import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent } from "@linux-ipc/core/fifo";
+import { readLines, writeAllAsync } from "@linux-ipc/core/pipe_io";
+import { close } from "@linux-ipc/core/unistd";
+import { isSystemError, SystemError } from "@linux-ipc/core/errno";
+import { parseClientLine, replyFifoPath } from "./protocol.ts";
+
+const FIFO_MODE = 0o644;
+
+function note(text: string): void {
+  process.stderr.write(`server: ${text}\n`);
+}
+
+const reason = (error: unknown): string => (error instanceof SystemError ? perrorLine(error) : String((error as Error).message ?? error));
+
+/** Lets runMain end the program with the C's exit code for this failure. */
+const withExitCode = (error: unknown, exitCode: number): Error => Object.assign(error as Error, { exitCode });
+
+/** The clients that asked for answers, and who spoke last. Reply writes run one after another. */
+class ChatClients {
+  readonly #serverFifo: string;
+  readonly #replyFds = new Map<number, number>();
+  #lastSpeaker: number | null = null;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(serverFifo: string) {
+    this.#serverFifo = serverFifo;
+  }
+
+  /** Handles one line from the FIFO; returns the text to print as `Client#:`, or null for a control line. */
+  receive(line: string): string | null {
+    const parsed = parseClientLine(line);
+    switch (parsed.kind) {
+      case "hello":
+        this.#join(parsed.pid);
+        return null;
+      case "bye":
+        this.#enqueue(() => this.#leave(parsed.pid, "left"));
+        return null;
+      case "message":
+        this.#lastSpeaker = this.#replyFds.has(parsed.pid) ? parsed.pid : null;
+        return parsed.text;
+      case "plain":
+        this.#lastSpeaker = null;
+        return parsed.text;
+    }
+  }
+
+  /** Sends `text` to the client that spoke last. */
+  answer(text: string): void {
+    const pid = this.#lastSpeaker;
+    if (pid === null) {
+      note("nobody to answer: the last message came from a one-way writer, or none came yet");
+      return;
+    }
+    this.#enqueue(async () => {
+      const fd = this.#replyFds.get(pid);
+      if (fd === undefined) return;
+      try {
+        await writeAllAsync(fd, `${text}\n`);
+      } catch (error) {
+        if (!isSystemError(error, "EPIPE")) throw error;
+        this.#leave(pid, "went away (EPIPE)");
+      }
+    });
+  }
+
+  /** Waits for pending answers, then closes every reply FIFO. */
+  async closeAll(): Promise<void> {
+    await this.#queue;
+    for (const pid of [...this.#replyFds.keys()]) this.#leave(pid, "left");
+  }
+
+  #join(pid: number): void {
+    const path = replyFifoPath(this.#serverFifo, pid);
+    let fd: number | null;
+    try {
+      fd = tryOpenFifoForWriting(path);
+    } catch (error) {
+      note(`client ${pid} cannot be answered: ${reason(error)}`);
+      return;
+    }
+    if (fd === null) {
+      note(`client ${pid} cannot be answered: nobody reads ${path}`);
+      return;
+    }
+    const previous = this.#replyFds.get(pid);
+    if (previous !== undefined) close(previous);
+    this.#replyFds.set(pid, fd);
+    note(`client ${pid} joined; answering over ${path}`);
+  }
+
+  #leave(pid: number, how: string): void {
+    const fd = this.#replyFds.get(pid);
+    if (fd === undefined) return;
+    this.#replyFds.delete(pid);
+    if (this.#lastSpeaker === pid) this.#lastSpeaker = null;
+    close(fd);
+    note(`client ${pid} ${how}`);
+  }
+
+  #enqueue(task: () => void | Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((error: unknown) => {
+      note(`answering failed: ${reason(error)}`);
+    });
+  }
+}
+
+await runMain("server", async () => {
+  const { values } = parseCommand({
+    name: "server",
+    summary: "P11: make a FIFO and print every line clients write to it, until the last one leaves",
+    options: {
+      fifo: { type: "string", value: "PATH", description: "the FIFO to make (or reuse) and read", default: "./fifo" },
+      chat: { type: "boolean", description: "answer chat clients: each line typed on stdin goes to the client that spoke last" },
+    },
+    details: "Any writer is a client: `echo hello > fifo` works. See protocol.ts for the two-way chat.",
+  });
+  const path = values.fifo;
+
+  let created: boolean;
+  try {
+    created = createOrReuseFifo(path, FIFO_MODE);
+  } catch (error) {
+    throw withExitCode(error, 1);
+  }
+  const removeCreated = (): void => {
+    if (created) removeFifoIfPresent(path);
+  };
+  const stopCleanupOnSignal = onTerminationSignal(removeCreated);
+
+  let fd: number;
+  try {
+    fd = openFifoForReading(path);
+  } catch (error) {
+    stopCleanupOnSignal();
+    removeCreated();
+    throw withExitCode(error, 2);
+  }
+  note(`reading ${path} (pid ${process.pid})`);
+
+  const clients = new ChatClients(path);
+  const answers = values.chat ? createInterface({ input: process.stdin }) : null;
+  answers?.on("line", (text) => clients.answer(text));
+  const prompt = (): void => {
+    if (process.stdout.isTTY) process.stdout.write("Server# ");
+  };
+
+  try {
+    prompt();
+    for await (const line of readLines(fd)) {
+      const text = clients.receive(line);
+      if (text !== null) process.stdout.write(`Client#: ${text}\n`);
+      prompt();
+    }
+  } finally {
+    answers?.close();
+    if (answers) process.stdin.destroy();
+    await clients.closeAll();
+    close(fd);
+    stopCleanupOnSignal();
+    removeCreated();
+  }
+  console.log("client quit!!!");
+});

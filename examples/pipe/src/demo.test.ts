@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { runProgram } from "@linux-ipc/core/testing";
+
+const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+
+describe("demo", () => {
+  it("runs fds, parent-child, capacity and rules, each under its heading", async () => {
+    const result = await runProgram(demo, ["--count", "2", "--interval", "0"]);
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    const headings = result.stdout.split("\n").filter((line) => line.startsWith("=== "));
+    expect(headings).toEqual([
+      "=== pipe: the two descriptors of a new pipe (P9) ===",
+      "=== pipe: a parent reads what its child writes (P10) ===",
+      "=== pipe: capacity, measured until EAGAIN, and F_SETPIPE_SZ ===",
+      "=== pipe: the four rules, with real processes ===",
+    ]);
+    expect(result.stdout).toContain("parent get message from child : I am a child!!!\nparent get message from child : I am a child!!!\nchild is quit!!!\nchild is quit success\n");
+    expect(result.stdout).toContain("write() failed with EAGAIN after 65536 bytes");
+    expect(result.stdout).toContain("killed by SIGPIPE");
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * demo: the anonymous-pipe programs one after another, each in its own process and under its own
+ * heading: fds (P9), parent-child (P10) with a short interval, capacity, and rules. Their output goes
+ * straight to this terminal. Exit code 1 if any of them failed. Nothing is created outside the
+ * processes themselves, so there is nothing to remove.
+ */
+import { fileURLToPath } from "node:url";
+import { runMain, parseCommand } from "@linux-ipc/core/cli";
+import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+
+async function run(heading: string, name: string, args: string[] = []): Promise<boolean> {
+  console.log(`=== ${heading} ===`);
+  console.log(`$ ${[name, ...args].join(" ")}`);
+  const child = spawnWithFds(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), args, { stdio: "inherit" });
+  const { code, signal } = await waitForExit(child);
+  if (code === 0) return true;
+  console.error(`demo: ${name} ended with ${signal ?? `exit code ${code}`}`);
+  return false;
+}
+
+await runMain("demo", async () => {
+  const { values } = parseCommand({
+    name: "demo",
+    summary: "run fds (P9), parent-child (P10), capacity and rules, each in its own process",
+    options: {
+      count: { type: "integer", value: "N", description: "messages the child of parent-child writes", default: 5, min: 0 },
+      interval: { type: "integer", value: "MS", description: "the child's pause between messages (the C waits 1000)", default: 200, min: 0 },
+    },
+  });
+  const outcomes = [
+    await run("pipe: the two descriptors of a new pipe (P9)", "fds"),
+    await run("pipe: a parent reads what its child writes (P10)", "parent-child", ["--count", String(values.count), "--interval", String(values.interval)]),
+    await run("pipe: capacity, measured until EAGAIN, and F_SETPIPE_SZ", "capacity"),
+    await run("pipe: the four rules, with real processes", "rules"),
+  ];
+  return outcomes.every(Boolean) ? 0 : 1;
+});

@@ -1,0 +1,37 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { runProgram, runCommand, compileC, cSkipReason, removeCompiled } from "@linux-ipc/core/testing";
+
+const fds = fileURLToPath(new URL("./fds.ts", import.meta.url));
+
+afterAll(() => removeCompiled());
+
+describe("fds (P9)", () => {
+  it("prints the read end, then the write end, of a new pipe: two distinct descriptors above those Node already holds", async () => {
+    const result = await runProgram(fds);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    const match = /^(\d+), (\d+)\n$/.exec(result.stdout);
+    expect(match).not.toBeNull();
+    const [readEnd, writeEnd] = [Number(match![1]), Number(match![2])];
+    expect(readEnd).not.toBe(writeEnd);
+    // A fresh Node process already uses 3, 4 and more for its event loops (see the README).
+    expect(Math.min(readEnd, writeEnd)).toBeGreaterThan(4);
+  });
+
+  it.skipIf(cSkipReason() !== null)("where the same program in C, holding only 0, 1 and 2, gets 3 and 4", async () => {
+    const p9 = compileC(
+      "p9",
+      `#include <stdio.h>
+#include <unistd.h>
+int main(void) {
+  int fds[2];
+  if (pipe(fds) == -1) { perror("pipe fail"); return 1; }
+  printf("%d, %d\\n", fds[0], fds[1]);
+  return 0;
+}
+`,
+    );
+    // Started with only stdin, stdout and stderr open, as from a shell.
+    expect(await runCommand(p9)).toMatchObject({ code: 0, stdout: "3, 4\n" });
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * pipe-writer: copies its standard input into the pipe it inherited as descriptor 3, then prints how
+ * many bytes it wrote. With every read end closed, write() fails with EPIPE: a C writer would be
+ * killed by SIGPIPE first, but Node ignores that signal, so the error arrives instead; the writer
+ * says so and exits 1. rules.ts uses it for that case; the tests use it for a 1 MiB stream.
+ */
+import { runMain, parseCommand, ExitError } from "@linux-ipc/core/cli";
+import { inheritedFds } from "@linux-ipc/core/process";
+import { close } from "@linux-ipc/core/unistd";
+import { isSystemError, strerror } from "@linux-ipc/core/errno";
+import { writeAllAsync } from "@linux-ipc/core/pipe_io";
+
+await runMain("pipe-writer", async () => {
+  parseCommand({ name: "pipe-writer", summary: "copy standard input into the pipe inherited as fd 3", options: {} });
+  const [writeEnd] = inheritedFds();
+  if (writeEnd === undefined) throw new Error("no pipe to write to: start it with a pipe's write end as fd 3 (spawnWithFds)");
+  let total = 0;
+  try {
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      await writeAllAsync(writeEnd, chunk);
+      total += chunk.length;
+    }
+  } catch (error) {
+    if (!isSystemError(error, "EPIPE")) throw error;
+    throw new ExitError(`write() failed with EPIPE (${strerror(error.errno)}) after ${total} bytes: no reader is left, and Node ignores SIGPIPE`, 1);
+  } finally {
+    close(writeEnd);
+  }
+  console.log(`wrote ${total} bytes`);
+});

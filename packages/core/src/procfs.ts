@@ -1,0 +1,105 @@
+/**
+ * What another process is doing, read from /proc: which system call it is blocked in and where the
+ * kernel put it to sleep, and which descriptors it holds. The programs use it to show a rule ("the
+ * writer blocks once the pipe is full") on a real process instead of guessing with a sleep; the tests
+ * use it to check for descriptor leaks.
+ */
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { sleep } from "./cli.ts";
+
+/** The few system calls the examples wait in, by number (they differ between architectures). */
+const SYSCALL_NAMES: Readonly<Record<string, ReadonlyMap<number, string>>> = {
+  x64: new Map([
+    [0, "read"],
+    [1, "write"],
+    [2, "open"],
+    [257, "openat"],
+  ]),
+  arm64: new Map([
+    [63, "read"],
+    [64, "write"],
+    [56, "openat"],
+  ]),
+};
+
+export interface KernelWait {
+  /** The state letter of /proc/PID/stat: R running, S sleeping (interruptibly), D, T, Z… */
+  state: string;
+  /** The system call it is in ("read", "write", "openat", "#230" for others), or null when running or in none. */
+  syscall: string | null;
+  /** The kernel function it sleeps in ("anon_pipe_write", "wait_for_partner"…), "0" when hidden. */
+  wchan: string;
+}
+
+function readProc(pid: number, file: string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/** Where process `pid` is in the kernel right now; null when it no longer exists. */
+export function kernelWait(pid: number): KernelWait | null {
+  const stat = readProc(pid, "stat");
+  const syscallLine = readProc(pid, "syscall");
+  const wchan = readProc(pid, "wchan");
+  if (stat === null || syscallLine === null || wchan === null) return null;
+  // The command name in parentheses may itself contain spaces and parentheses: the state follows the last ")".
+  const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0]!;
+  const number = Number(syscallLine.split(" ")[0]);
+  const syscall = Number.isInteger(number) && number >= 0 ? (SYSCALL_NAMES[process.arch]?.get(number) ?? `#${number}`) : null;
+  return { state, syscall, wchan: wchan.trim() };
+}
+
+export interface WaitUntilBlockedOptions {
+  /** Give up after this many milliseconds (default 10 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves once process `pid` sleeps in one of `syscalls` (e.g. "write" when a full pipe blocks it),
+ * looking at /proc every 5 ms. Rejects if the process ends first or the time runs out, saying what
+ * it was doing.
+ */
+export async function waitUntilBlocked(pid: number, syscalls: readonly string[], options: WaitUntilBlockedOptions = {}): Promise<KernelWait> {
+  const { timeoutMs = 10_000, signal } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = kernelWait(pid);
+    if (now === null || now.state === "Z") throw new Error(`process ${pid} ended before it blocked in ${syscalls.join("/")}()`);
+    if (now.state === "S" && now.syscall !== null && syscalls.includes(now.syscall)) return now;
+    if (Date.now() > deadline) {
+      throw new Error(`process ${pid} did not block in ${syscalls.join("/")}() within ${timeoutMs} ms (state ${now.state}, syscall ${now.syscall ?? "none"}, wchan ${now.wchan})`);
+    }
+    await sleep(5, signal);
+  }
+}
+
+/**
+ * The descriptors process `pid` (default: this one) holds, as "fd -> target" lines sorted by number,
+ * for comparing before and after: `3 -> pipe:[12345]`, `4 -> /tmp/x/fifo`.
+ */
+export function openDescriptors(pid: number | "self" = "self"): string[] {
+  const dir = `/proc/${pid}/fd`;
+  const entries: Array<[number, string]> = [];
+  for (const name of readdirSync(dir)) {
+    try {
+      entries.push([Number(name), readlinkSync(`${dir}/${name}`)]);
+    } catch {
+      // closed while we were listing (readdir's own descriptor, for one)
+    }
+  }
+  return entries.sort((a, b) => a[0] - b[0]).map(([fd, target]) => `${fd} -> ${target}`);
+}
+
+/** The pids of the children of process `pid` (from /proc/PID/task/*\/children). */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const list = readProc(pid, `task/${task}/children`);
+    if (list) children.push(...list.trim().split(/\s+/).filter(Boolean).map(Number));
+  }
+  return children;
+}
