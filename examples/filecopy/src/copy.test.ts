@@ -1,0 +1,182 @@
+import { describe, expect, it } from "vitest";
+import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { PAGE_SIZE } from "@linux-ipc/core/unistd";
+import { mkfifo } from "@linux-ipc/core/sys/stat";
+import { runProgram, useTempDir, type ProgramResult } from "@linux-ipc/core/testing";
+
+const copy = fileURLToPath(new URL("./copy.ts", import.meta.url));
+const dir = useTempDir("filecopy-test-");
+
+/** Small windows make every size below cross several of them. */
+const WINDOW = 2 * PAGE_SIZE;
+
+function runCopy(args: string[], window: number | null = WINDOW): Promise<ProgramResult> {
+  const env = { ...process.env };
+  delete env.FILECOPY_WINDOW_BYTES;
+  if (window !== null) env.FILECOPY_WINDOW_BYTES = String(window);
+  return runProgram(copy, args, { env });
+}
+
+function currentUmask(): number {
+  const mask = process.umask(0);
+  process.umask(mask);
+  return mask;
+}
+
+const entries = (): string[] => readdirSync(dir.path).sort();
+
+describe("copy makes a byte-exact copy", () => {
+  const sizes = [0, 1, PAGE_SIZE - 1, PAGE_SIZE, PAGE_SIZE + 1, WINDOW, 3 * WINDOW + 123, 5 * WINDOW];
+  it.each(sizes)("of a random file of %i bytes, with the source's permission bits", async (size) => {
+    const source = dir.file("source");
+    const target = dir.file("target");
+    const original = randomBytes(size);
+    writeFileSync(source, original);
+    chmodSync(source, 0o640);
+    const result = await runCopy([source, target]);
+    expect(result).toMatchObject({ code: 0, signal: null, stdout: "", stderr: "" });
+    expect(readFileSync(target).equals(original)).toBe(true);
+    expect(statSync(target).mode & 0o777).toBe(0o640 & ~currentUmask());
+    expect(entries()).toEqual(["source", "target"]);
+  });
+
+  it("with the default window size (FILECOPY_WINDOW_BYTES unset)", async () => {
+    const source = dir.file("source");
+    const original = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(source, original);
+    expect(await runCopy([source, dir.file("target")], null)).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(dir.file("target")).equals(original)).toBe(true);
+  });
+
+  it("replacing a larger destination, which ends exactly the source's size", async () => {
+    const source = dir.file("source");
+    const target = dir.file("target");
+    const original = randomBytes(5000);
+    writeFileSync(source, original);
+    writeFileSync(target, Buffer.alloc(100_000, 0xff));
+    expect((await runCopy([source, target])).code).toBe(0);
+    expect(statSync(target).size).toBe(5000);
+    expect(readFileSync(target).equals(original)).toBe(true);
+  });
+
+  it("of an empty source over a non-empty destination: a 0-byte file", async () => {
+    const source = dir.file("empty");
+    const target = dir.file("target");
+    writeFileSync(source, "");
+    writeFileSync(target, "old contents");
+    expect(await runCopy([source, target])).toMatchObject({ code: 0, stderr: "" });
+    expect(statSync(target).size).toBe(0);
+  });
+
+  it("into the file a destination symbolic link points to, keeping the link", async () => {
+    const source = dir.file("source");
+    const other = dir.file("other");
+    const link = dir.file("link");
+    const original = randomBytes(3 * WINDOW);
+    writeFileSync(source, original);
+    writeFileSync(other, "old");
+    symlinkSync(other, link);
+    expect((await runCopy([source, link])).code).toBe(0);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(other).equals(original)).toBe(true);
+    expect(entries()).toEqual(["link", "other", "source"]);
+  });
+});
+
+describe("copy refuses to copy a file onto itself, and leaves it intact", () => {
+  const cases: [string, (file: string) => [string, string]][] = [
+    ["the same path", (file) => [file, file]],
+    ["the same path spelled differently", (file) => [file, `${dir.path}/./${file.slice(dir.path.length + 1)}`]],
+    ["a hard link", (file) => (linkSync(file, dir.file("hard")), [file, dir.file("hard")])],
+    ["a symbolic link as the destination", (file) => (symlinkSync(file, dir.file("soft")), [file, dir.file("soft")])],
+    ["a symbolic link as the source", (file) => (symlinkSync(file, dir.file("soft")), [dir.file("soft"), file])],
+  ];
+  it.each(cases)("given %s", async (_, paths) => {
+    const file = dir.file("file");
+    const original = randomBytes(3 * WINDOW + 1);
+    writeFileSync(file, original);
+    const [source, destination] = paths(file);
+    const before = entries();
+    const result = await runCopy([source, destination]);
+    expect(result).toMatchObject({ code: 1, signal: null, stdout: "" });
+    expect(result.stderr).toBe(`copy: '${source}' and '${destination}' are the same file: refusing to copy a file onto itself\n`);
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(entries()).toEqual(before);
+  });
+});
+
+describe("copy fails with exit code 1, a message naming the path, and nothing left behind", () => {
+  /** Runs copy expecting failure; the destination, if it existed, must be untouched. */
+  async function expectFailure(source: string, destination: string, message: string): Promise<void> {
+    const before = entries();
+    const result = await runCopy([source, destination]);
+    expect(result).toMatchObject({ code: 1, signal: null, stdout: "", stderr: `copy: ${message}\n` });
+    expect(entries()).toEqual(before);
+  }
+
+  it("when the source is missing, keeping an existing destination", async () => {
+    const target = dir.file("target");
+    writeFileSync(target, "precious");
+    await expectFailure(dir.file("missing"), target, `open '${dir.file("missing")}': No such file or directory`);
+    expect(readFileSync(target, "utf8")).toBe("precious");
+  });
+
+  it("when the source is a directory", async () => {
+    const folder = dir.file("folder");
+    mkdirSync(folder);
+    await expectFailure(folder, dir.file("target"), `'${folder}' is a directory, not a regular file`);
+  });
+
+  it("when the source is a FIFO (without waiting for a writer)", async () => {
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o600);
+    await expectFailure(fifo, dir.file("target"), `'${fifo}' is a FIFO, not a regular file`);
+  });
+
+  it("when the destination folder is missing, or is a file", async () => {
+    const source = dir.file("source");
+    writeFileSync(source, "data");
+    await expectFailure(source, dir.file("missing/target"), `the destination folder '${dir.file("missing")}' does not exist`);
+    await expectFailure(source, dir.file("source/target"), `the destination folder '${source}' is a regular file, not a folder`);
+  });
+
+  it("when the destination is a directory or a FIFO", async () => {
+    const source = dir.file("source");
+    writeFileSync(source, "data");
+    const folder = dir.file("folder");
+    mkdirSync(folder);
+    await expectFailure(source, folder, `'${folder}' is a directory, not a regular file`);
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o600);
+    await expectFailure(source, fifo, `'${fifo}' is a FIFO, not a regular file`);
+  });
+
+  it("when FILECOPY_WINDOW_BYTES is not a positive multiple of the page size", async () => {
+    const source = dir.file("source");
+    writeFileSync(source, "data");
+    for (const window of [100, 0, -PAGE_SIZE]) {
+      const result = await runCopy([source, dir.file("target")], window);
+      expect(result).toMatchObject({ code: 1, stderr: `copy: FILECOPY_WINDOW_BYTES must be a positive multiple of the page size (${PAGE_SIZE}), not '${window}'\n` });
+    }
+    const env = { ...process.env, FILECOPY_WINDOW_BYTES: "lots" };
+    expect((await runProgram(copy, [source, dir.file("target")], { env })).stderr).toBe(
+      `copy: FILECOPY_WINDOW_BYTES must be a positive multiple of the page size (${PAGE_SIZE}), not 'lots'\n`,
+    );
+    expect(entries()).toEqual(["source"]);
+  });
+
+  it("on a bad command line, printing usage; --help exits 0 and documents the window variable", async () => {
+    const one = await runCopy([dir.file("x")]);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toMatch(/^copy: missing DST\n\nusage: copy SRC DST\n/);
+    const three = await runCopy(["a", "b", "c"]);
+    expect(three.code).toBe(1);
+    expect(three.stderr).toMatch(/^copy: unexpected argument 'c'\n/);
+    const help = await runCopy(["--help"]);
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^usage: copy SRC DST\n/);
+    expect(help.stdout).toContain("FILECOPY_WINDOW_BYTES=N");
+  });
+});

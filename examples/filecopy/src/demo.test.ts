@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+
+const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+const dir = useTempDir("filecopy-demo-test-");
+
+describe("demo", () => {
+  it("copies a file in several windows, shows the self-copy refusal, and removes its files", async () => {
+    const result = await runProgram(demo, [], { env: { ...process.env, TMPDIR: dir.path } });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("=== filecopy: copy a file through two memory mappings, 1 MiB at a time (P4) ===");
+    const [, sourceHash] = /^source\.bin: 3145733 random bytes, sha256 ([0-9a-f]{64})$/.exec(lines[1]!) ?? [];
+    expect(sourceHash).toBeDefined();
+    expect(lines[2]).toBe(`copy.bin:   3145733 bytes, sha256 ${sourceHash}: identical`);
+    expect(lines[3]).toBe("=== filecopy: copying a file onto itself is refused ===");
+    expect(lines[4]).toBe("refused with exit code 1; source.bin is intact");
+    expect(result.stderr).toMatch(/^\[copy\] copy: '.+\/source\.bin' and '.+\/source\.bin' are the same file: refusing to copy a file onto itself\n$/);
+    // tsx keeps its cache there too (tsx-<uid>): only the demo's own folder must be gone.
+    expect(readdirSync(dir.path).filter((name) => name.startsWith("filecopy-demo-"))).toEqual([]);
+  });
+});

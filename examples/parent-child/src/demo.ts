@@ -1,0 +1,27 @@
+/**
+ * `pnpm --filter parent-child demo [--file PATH] [--anonymous] [--message TEXT]`: runs parent (P1),
+ * which starts its child, as a separate process. The options are parent's; without any, the demo
+ * runs it twice: with a file in a temporary folder, then with --anonymous (a memfd). parent and
+ * child each print their own lines; parent removes the temporary folder it made.
+ */
+import { fileURLToPath } from "node:url";
+import { runMain } from "@linux-ipc/core/cli";
+import { printHeading } from "@linux-ipc/core/demo";
+import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+
+const parent = fileURLToPath(new URL("./parent.ts", import.meta.url));
+
+await runMain("demo", async () => {
+  const given = process.argv.slice(2);
+  const runs = given.length > 0 ? [given] : [[], ["--anonymous", "--message", "我是你爹"]];
+  let failures = 0;
+  for (const args of runs) {
+    printHeading(`parent-child: a parent and its child share ${args.includes("--anonymous") ? "a memfd" : "a mapped file"} (P1)`);
+    const { code, signal } = await waitForExit(spawnWithFds(parent, args));
+    if (code !== 0) {
+      process.stderr.write(`demo: parent ${signal ? `was killed by ${signal}` : `exited with code ${code}`}\n`);
+      failures++;
+    }
+  }
+  return failures === 0 ? 0 : 1;
+});

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { SharedPage } from "./shared-page.ts";
+
+const parent = fileURLToPath(new URL("./parent.ts", import.meta.url));
+const dir = useTempDir("parent-child-test-");
+
+const FATHER = "我是你爹";
+
+/** Splits the three lines a successful run prints into their parts, checking their shape. */
+function parseRun(stdout: string): { parentPid: number; shared: string; childPid: number; read: string; reply: string } {
+  const lines = stdout.split("\n");
+  expect(lines).toHaveLength(4);
+  expect(lines[3]).toBe("");
+  const wrote = /^parent (\d+) wrote (\d+) bytes to (.+?): (.*)$/.exec(lines[0]!);
+  const read = /^child (\d+) read: (.*)$/.exec(lines[1]!);
+  const reply = /^parent (\d+) read the child's reply: (.*)$/.exec(lines[2]!);
+  expect(wrote, lines[0]).not.toBeNull();
+  expect(read, lines[1]).not.toBeNull();
+  expect(reply, lines[2]).not.toBeNull();
+  expect(reply![1]).toBe(wrote![1]);
+  return { parentPid: Number(wrote![1]), shared: wrote![3]!, childPid: Number(read![1]), read: read![2]!, reply: reply![2]! };
+}
+
+describe("parent and child, two processes sharing one page", () => {
+  it("the child, a separate process, reads the parent's message from a temporary file, which is removed after", async () => {
+    const result = await runProgram(parent, [], { env: { ...process.env, TMPDIR: dir.path } });
+    expect(result).toMatchObject({ code: 0, signal: null, stderr: "" });
+    const run = parseRun(result.stdout);
+    expect(run.childPid).not.toBe(run.parentPid);
+    expect(run.read).toBe(`I am the parent, pid ${run.parentPid}`);
+    expect(run.reply).toBe(`child ${run.childPid} (parent ${run.parentPid}) got ${run.read.length} bytes`);
+    expect(run.shared.startsWith(dir.path)).toBe(true);
+    expect(existsSync(run.shared)).toBe(false);
+    expect(readdirSync(dir.path).filter((name) => name.startsWith("parent-child-"))).toEqual([]);
+  });
+
+  it("shares a memfd with --anonymous, and a UTF-8 message arrives byte for byte (12 bytes)", async () => {
+    const result = await runProgram(parent, ["--anonymous", "--message", FATHER]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    const run = parseRun(result.stdout);
+    expect(result.stdout.split("\n")[0]).toBe(`parent ${run.parentPid} wrote 12 bytes to a memfd: ${FATHER}`);
+    expect(run.read).toBe(FATHER);
+    expect(run.reply).toBe(`child ${run.childPid} (parent ${run.parentPid}) got 12 bytes`);
+  });
+
+  it("with --file, leaves the message and the reply in the file, and never shrinks a larger file", async () => {
+    const path = dir.file("page");
+    const size = 3 * SharedPage.size;
+    writeFileSync(path, Buffer.alloc(size, 0xaa));
+    const result = await runProgram(parent, ["--file", path, "--message", FATHER]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    const run = parseRun(result.stdout);
+    expect(run.shared).toBe(path);
+    const contents = readFileSync(path);
+    expect(contents.byteLength).toBe(size);
+    expect(contents.subarray(0, 13)).toEqual(Buffer.from(`${FATHER}\0`, "utf8"));
+    const replyAt = SharedPage.offsets.reply;
+    const reply = Buffer.from(`${run.reply}\0`, "utf8");
+    expect(contents.subarray(replyAt, replyAt + reply.byteLength)).toEqual(reply);
+    expect(contents.subarray(SharedPage.size).every((byte) => byte === 0xaa)).toBe(true);
+  });
+
+  it("creates a missing --file and grows it to the page", async () => {
+    const path = dir.file("new-page");
+    const result = await runProgram(parent, ["--file", path, "--message", "hello"]);
+    expect(result.code).toBe(0);
+    expect(parseRun(result.stdout).read).toBe("hello");
+    expect(statSync(path).size).toBe(SharedPage.size);
+  });
+
+  it("prints line breaks in the message as \\n, on one line", async () => {
+    const result = await runProgram(parent, ["--anonymous", "--message", "one\ntwo"]);
+    expect(result.code).toBe(0);
+    expect(parseRun(result.stdout).read).toBe("one\\ntwo");
+  });
+
+  it("fails with exit code 1 naming a --file it cannot use", async () => {
+    const missing = dir.file("no/such/folder/page");
+    expect(await runProgram(parent, ["--file", missing])).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: `parent: open '${missing}': No such file or directory\n`,
+    });
+    const folder = dir.file("folder");
+    mkdirSync(folder);
+    expect(await runProgram(parent, ["--file", folder])).toMatchObject({ code: 1, stderr: `parent: open '${folder}': Is a directory\n` });
+  });
+
+  it("refuses a message too long for the page before creating anything", async () => {
+    const path = dir.file("page");
+    const capacity = SharedPage.fields.message.char;
+    const result = await runProgram(parent, ["--file", path, "--message", "x".repeat(capacity)]);
+    expect(result).toMatchObject({ code: 1, stdout: "" });
+    expect(result.stderr).toBe(`parent: the message is ${capacity} bytes; with its NUL it does not fit in the ${capacity} bytes the page has for it\n`);
+    expect(existsSync(path)).toBe(false);
+    expect((await runProgram(parent, ["--file", path, "--message", "x".repeat(capacity - 1)])).code).toBe(0);
+  });
+
+  it("rejects --file with --anonymous, and unknown options, with usage and exit code 1; --help exits 0", async () => {
+    const both = await runProgram(parent, ["--file", dir.file("x"), "--anonymous"]);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toMatch(/^parent: --file and --anonymous cannot be used together\n\nusage: parent \[--file PATH\] \[--anonymous\] \[--message TEXT\]\n/);
+    expect(existsSync(dir.file("x"))).toBe(false);
+    const unknown = await runProgram(parent, ["--fork"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^parent: Unknown option '--fork'/);
+    const help = await runProgram(parent, ["--help"]);
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^usage: parent \[--file PATH\] \[--anonymous\] \[--message TEXT\]\n/);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * P1, parent and child: the parent maps a file shared (or, with --anonymous, a memfd), writes a
+ * message into it, and starts a child that inherits the descriptor; the child maps it too, prints
+ * the message and writes a reply, which the parent prints once the child has exited.
+ *
+ * Differs from the C:
+ * - No fork(): V8 marks its heap MADV_DONTFORK, so a child forked through koffi dies of SIGSEGV.
+ *   The parent starts child.ts as a new program that gets the descriptor as its fd 3 (what fork()
+ *   followed by exec() gives in C) and maps it itself: a mapping is not inherited across exec, the
+ *   file behind it is.
+ * - No race: the C's child sleeps one microsecond (usleep(1)) and hopes the parent has written by
+ *   then; often it has not, and the child prints an empty string. Here the parent writes before it
+ *   starts the child, and reads the reply only after the child has exited, so each side reads what
+ *   the other has finished writing.
+ * - --anonymous uses memfd_create: the C way to share anonymous memory, mmap(MAP_SHARED |
+ *   MAP_ANONYMOUS) before fork(), shares nothing with a program started by exec; a memfd is an
+ *   anonymous file whose descriptor the child inherits and maps.
+ * - The file (mode 0666 less the umask, as in the C) is created if missing and grown to the page if
+ *   smaller; without --file it lives in a new temporary folder that is removed at the end.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { onTerminationSignal, parseCommand, runMain, usageText, UsageError } from "@linux-ipc/core/cli";
+import { O_RDWR, O_CREAT } from "@linux-ipc/core/fcntl";
+import { close, ftruncate, getpid } from "@linux-ipc/core/unistd";
+import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
+import { openRegularFile } from "@linux-ipc/core/regular_file";
+import { fstat } from "@linux-ipc/core/sys/stat";
+import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+import { oneLine, SharedPage } from "./shared-page.ts";
+
+const child = fileURLToPath(new URL("./child.ts", import.meta.url));
+const MESSAGE_CAPACITY = SharedPage.fields.message.char;
+
+await runMain("parent", async () => {
+  const spec = {
+    name: "parent",
+    summary: "Map a file (or a memfd) shared, write a message, and let a child process read it (P1).",
+    options: {
+      file: { type: "string", value: "PATH", description: "the file to share (default: one in a new temporary folder)" },
+      anonymous: { type: "boolean", description: "share a memfd_create region instead of a file" },
+      message: { type: "string", value: "TEXT", description: "the message (default: I am the parent, pid <pid>)" },
+    },
+  } as const;
+  const { values } = parseCommand(spec);
+  if (values.file !== undefined && values.anonymous) {
+    throw new UsageError("parent: --file and --anonymous cannot be used together", usageText(spec));
+  }
+  const message = values.message ?? `I am the parent, pid ${getpid()}`;
+  const length = Buffer.byteLength(message, "utf8");
+  if (length + 1 > MESSAGE_CAPACITY) {
+    throw new Error(`the message is ${length} bytes; with its NUL it does not fit in the ${MESSAGE_CAPACITY} bytes the page has for it`);
+  }
+
+  let temporaryDir: string | null = null;
+  const removeTemporaryDir = (): void => {
+    if (temporaryDir !== null) rmSync(temporaryDir, { recursive: true, force: true });
+  };
+  const stopCleanup = onTerminationSignal(removeTemporaryDir);
+  try {
+    if (values.file === undefined && !values.anonymous) temporaryDir = mkdtempSync(join(tmpdir(), "parent-child-"));
+    let fd: number;
+    let shared: string;
+    if (values.anonymous) {
+      fd = memfd_create("parent-child");
+      shared = "a memfd";
+    } else {
+      shared = temporaryDir === null ? values.file! : join(temporaryDir, "shared-page");
+      fd = openRegularFile(shared, O_RDWR | O_CREAT, 0o666).fd;
+    }
+
+    let mapping: Mapping | undefined;
+    try {
+      // Grown, never shrunk: touching a mapped page past the end of the file would raise SIGBUS.
+      if (fstat(fd).size < SharedPage.size) ftruncate(fd, SharedPage.size);
+      mapping = mmap(SharedPage.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, { path: shared });
+      const page = mapping.struct(SharedPage);
+      page.message = message;
+      page.reply = "";
+      console.log(`parent ${getpid()} wrote ${length} bytes to ${shared}: ${oneLine(message)}`);
+      // The child is started only now: whatever it reads, the parent has finished writing.
+      const started = spawnWithFds(child, [], { fds: [fd] });
+      close(fd);
+      fd = -1;
+      const { code, signal } = await waitForExit(started);
+      if (code !== 0) throw new Error(`the child ${started.pid} ${signal ? `was killed by ${signal}` : `exited with code ${code}`}`);
+      console.log(`parent ${getpid()} read the child's reply: ${page.reply}`);
+    } finally {
+      if (fd !== -1) close(fd);
+      mapping?.unmap();
+    }
+  } finally {
+    stopCleanup();
+    removeTemporaryDir();
+  }
+});

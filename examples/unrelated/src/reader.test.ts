@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { mkfifo } from "@linux-ipc/core/sys/stat";
+import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { MESSAGE_AREA_SIZE } from "./message-area.ts";
+
+const reader = fileURLToPath(new URL("./reader.ts", import.meta.url));
+const dir = useTempDir("unrelated-reader-");
+
+describe("reader given something it cannot map", () => {
+  it("exits 1 naming a missing file", async () => {
+    const path = dir.file("missing");
+    const result = await runProgram(reader, [path]);
+    expect(result).toMatchObject({ code: 1, signal: null, stdout: "" });
+    expect(result.stderr).toBe(`reader: open '${path}': No such file or directory\n`);
+  });
+
+  it.each([0, 3, MESSAGE_AREA_SIZE - 1])("exits 1 naming a file of %i bytes, too small for the message area (no SIGBUS)", async (size) => {
+    const path = dir.file("small");
+    writeFileSync(path, Buffer.alloc(size, 0x41));
+    const result = await runProgram(reader, [path]);
+    expect(result).toMatchObject({ code: 1, signal: null, stdout: "" });
+    expect(result.stderr).toBe(`reader: '${path}' is ${size} bytes, smaller than the ${MESSAGE_AREA_SIZE}-byte message area a writer makes\n`);
+  });
+
+  it("exits 1 for a directory, and for a FIFO without waiting for a writer", async () => {
+    const directory = await runProgram(reader, [dir.path]);
+    expect(directory).toMatchObject({ code: 1, stderr: `reader: '${dir.path}' is a directory, not a regular file\n` });
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o600);
+    const result = await runProgram(reader, [fifo]);
+    expect(result).toMatchObject({ code: 1, stderr: `reader: '${fifo}' is a FIFO, not a regular file\n` });
+  });
+
+  it("reads a message area that holds no NUL up to its end", async () => {
+    const path = dir.file("full");
+    writeFileSync(path, Buffer.alloc(MESSAGE_AREA_SIZE + 10, 0x41));
+    const result = await runProgram(reader, [path]);
+    expect(result).toMatchObject({ code: 0, stdout: `read from the mapping: ${"A".repeat(MESSAGE_AREA_SIZE)}\n` });
+  });
+
+  it("prints usage on stderr with exit code 1 for a bad command line, and help with exit code 0", async () => {
+    const extra = await runProgram(reader, ["a", "b"]);
+    expect(extra.code).toBe(1);
+    expect(extra.stderr).toMatch(/^reader: unexpected argument 'b'\n\nusage: reader FILE\n/);
+    const unknown = await runProgram(reader, ["--bogus", "x"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^reader: Unknown option '--bogus'/);
+    const help = await runProgram(reader, ["-h"]);
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^usage: reader FILE\n/);
+  });
+});

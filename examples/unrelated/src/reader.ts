@@ -1,0 +1,45 @@
+/**
+ * P3, the reader of two unrelated processes that share a file: it maps FILE and prints the string
+ * the writer (P2) left at its start, up to its NUL.
+ *
+ * Differs from the C:
+ * - The file is opened read-only and mapped PROT_READ: the reader only reads (the C asks for
+ *   O_RDWR and PROT_WRITE, and so fails on a file it may not write).
+ * - A missing file, a file smaller than the message area (mapping it would reach past its end, where
+ *   a read raises SIGBUS), or a path that is not a regular file ends the program with exit code 1
+ *   and a message naming the file.
+ * - Line breaks inside the message are printed as \n and \r, so the output is always one line.
+ */
+import { parseCommand, runMain } from "@linux-ipc/core/cli";
+import { O_RDONLY } from "@linux-ipc/core/fcntl";
+import { close } from "@linux-ipc/core/unistd";
+import { mmap, MAP_SHARED, PROT_READ, type Mapping } from "@linux-ipc/core/sys/mman";
+import { openRegularFile } from "@linux-ipc/core/regular_file";
+import { cString } from "@linux-ipc/core/struct";
+import { MESSAGE_AREA_SIZE } from "./message-area.ts";
+
+await runMain("reader", () => {
+  const { positionals } = parseCommand({
+    name: "reader",
+    summary: "Map FILE read-only and print the string at its start, up to its NUL (P3).",
+    positionals: ["FILE"],
+    options: {},
+    details: `FILE must hold at least the ${MESSAGE_AREA_SIZE}-byte message area that writer makes.`,
+  });
+  const path = positionals[0]!;
+
+  const { fd, stat } = openRegularFile(path, O_RDONLY);
+  let mapping: Mapping;
+  try {
+    if (stat.size < MESSAGE_AREA_SIZE) {
+      throw new Error(`'${path}' is ${stat.size} bytes, smaller than the ${MESSAGE_AREA_SIZE}-byte message area a writer makes`);
+    }
+    mapping = mmap(MESSAGE_AREA_SIZE, PROT_READ, MAP_SHARED, fd, 0, { path });
+  } finally {
+    close(fd);
+  }
+
+  const message = cString(mapping.bytes);
+  mapping.unmap();
+  console.log(`read from the mapping: ${message.replaceAll("\n", "\\n").replaceAll("\r", "\\r")}`);
+});

@@ -1,0 +1,153 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { MESSAGE_AREA_SIZE } from "./message-area.ts";
+
+const writer = fileURLToPath(new URL("./writer.ts", import.meta.url));
+const reader = fileURLToPath(new URL("./reader.ts", import.meta.url));
+const dir = useTempDir("unrelated-writer-");
+
+const FATHER = "我是你爹";
+const FATHER_BYTES = Buffer.from(FATHER, "utf8");
+
+describe("writer then reader, two separate processes", () => {
+  it("round-trips a UTF-8 message byte for byte (12 bytes and a NUL at the start of the file)", async () => {
+    const path = dir.file("shared");
+    expect(FATHER_BYTES.byteLength).toBe(12);
+    const written = await runProgram(writer, [path, "--message", FATHER]);
+    expect(written.stderr).toBe("");
+    expect(written.stdout).toMatch(new RegExp(`^writer \\d+ wrote 12 bytes and a NUL to ${path}\\n$`));
+    expect(written.code).toBe(0);
+
+    const contents = readFileSync(path);
+    expect(contents.byteLength).toBe(MESSAGE_AREA_SIZE);
+    expect(contents.subarray(0, 13)).toEqual(Buffer.concat([FATHER_BYTES, Buffer.from([0])]));
+
+    const read = await runProgram(reader, [path]);
+    expect(read).toMatchObject({ code: 0, signal: null, stderr: "", stdout: `read from the mapping: ${FATHER}\n` });
+  });
+
+  it("writes its pid in the default message and prints only up to the NUL over an older, longer message", async () => {
+    const path = dir.file("shared");
+    await runProgram(writer, [path, "--message", "a much longer message written first"]);
+    const written = await runProgram(writer, [path]);
+    const pid = /^writer (\d+) wrote/.exec(written.stdout)?.[1];
+    expect(pid).toBeDefined();
+    const read = await runProgram(reader, [path]);
+    expect(read.stdout).toBe(`read from the mapping: I am the writer, pid ${pid}\n`);
+  });
+
+  it("grows a smaller file to the message area and never shrinks a larger one", async () => {
+    const small = dir.file("small");
+    writeFileSync(small, "old");
+    const large = dir.file("large");
+    writeFileSync(large, Buffer.alloc(3 * MESSAGE_AREA_SIZE, 0x55));
+    expect((await runProgram(writer, [small, "--message", "hi"])).code).toBe(0);
+    expect((await runProgram(writer, [large, "--message", "hi"])).code).toBe(0);
+    expect(statSync(small).size).toBe(MESSAGE_AREA_SIZE);
+    const contents = readFileSync(large);
+    expect(contents.byteLength).toBe(3 * MESSAGE_AREA_SIZE);
+    expect(contents.subarray(0, 3)).toEqual(Buffer.from("hi\0"));
+    expect(contents.subarray(3).every((byte) => byte === 0x55)).toBe(true);
+  });
+
+  it("keeps a message with line breaks on one line when reading it", async () => {
+    const path = dir.file("shared");
+    await runProgram(writer, [path, "--message", "first\nsecond\r\n"]);
+    expect((await runProgram(reader, [path])).stdout).toBe("read from the mapping: first\\nsecond\\r\\n\n");
+  });
+
+  it("refuses a message that does not fit with its NUL, before creating the file", async () => {
+    const path = dir.file("never");
+    const fits = "x".repeat(MESSAGE_AREA_SIZE - 1);
+    const result = await runProgram(writer, [path, "--message", `${fits}x`]);
+    expect(result).toMatchObject({ code: 1, stdout: "" });
+    expect(result.stderr).toBe(`writer: the message is ${MESSAGE_AREA_SIZE} bytes; with its NUL it does not fit in the ${MESSAGE_AREA_SIZE}-byte message area\n`);
+    expect(existsSync(path)).toBe(false);
+    expect((await runProgram(writer, [path, "--message", fits])).code).toBe(0);
+    expect((await runProgram(reader, [path])).stdout).toBe(`read from the mapping: ${fits}\n`);
+  });
+
+  it("fails with exit code 1 and a message naming the path for a directory or a missing folder", async () => {
+    const inDirectory = await runProgram(writer, [dir.path]);
+    expect(inDirectory).toMatchObject({ code: 1, stdout: "" });
+    expect(inDirectory.stderr).toBe(`writer: open '${dir.path}': Is a directory\n`);
+    const missing = dir.file("no/such/folder");
+    const result = await runProgram(writer, [missing]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`writer: open '${missing}': No such file or directory\n`);
+  });
+
+  it("prints usage on stderr with exit code 1 without FILE, and help with exit code 0", async () => {
+    const bare = await runProgram(writer, []);
+    expect(bare.code).toBe(1);
+    expect(bare.stderr).toMatch(/^writer: missing FILE\n\nusage: writer FILE \[--message TEXT\]/);
+    const help = await runProgram(writer, ["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: writer FILE \[--message TEXT\]/);
+  });
+});
+
+const STRING_READER_C = `
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#define AREA ${MESSAGE_AREA_SIZE}
+int main(int argc, char **argv) {
+  int fd = open(argv[1], O_RDONLY);
+  if (fd < 0) { perror("open"); return 2; }
+  char *p = mmap(NULL, AREA, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) { perror("mmap"); return 3; }
+  close(fd);
+  printf("%zu:%s\\n", strnlen(p, AREA), p);
+  munmap(p, AREA);
+  return 0;
+}
+`;
+
+const STRING_WRITER_C = `
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define AREA ${MESSAGE_AREA_SIZE}
+int main(int argc, char **argv) {
+  int fd = open(argv[1], O_RDWR | O_CREAT, 0666);
+  if (fd < 0) { perror("open"); return 2; }
+  struct stat st;
+  if (fstat(fd, &st) < 0 || (st.st_size < AREA && ftruncate(fd, AREA) < 0)) { perror("size"); return 2; }
+  char *p = mmap(NULL, AREA, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) { perror("mmap"); return 3; }
+  close(fd);
+  memcpy(p, argv[2], strlen(argv[2]) + 1);
+  munmap(p, AREA);
+  return 0;
+}
+`;
+
+describe.skipIf(cSkipReason() !== null)("byte compatibility with C programs mapping the same file", () => {
+  afterAll(() => removeCompiled());
+
+  it("a C reader prints exactly the bytes the TypeScript writer wrote", async () => {
+    const cReader = compileC("string_reader", STRING_READER_C);
+    const path = dir.file("shared");
+    await runProgram(writer, [path, "--message", FATHER]);
+    const result = await runCommand(cReader, [path]);
+    expect(result).toMatchObject({ code: 0, stderr: "", stdout: `12:${FATHER}\n` });
+  });
+
+  it("the TypeScript reader prints exactly what a C writer wrote", async () => {
+    const cWriter = compileC("string_writer", STRING_WRITER_C);
+    const path = dir.file("shared");
+    const written = await runCommand(cWriter, [path, FATHER]);
+    expect(written).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(path).subarray(0, 13)).toEqual(Buffer.concat([FATHER_BYTES, Buffer.from([0])]));
+    const read = await runProgram(reader, [path]);
+    expect(read).toMatchObject({ code: 0, stderr: "", stdout: `read from the mapping: ${FATHER}\n` });
+  });
+});

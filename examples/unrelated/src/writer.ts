@@ -1,0 +1,51 @@
+/**
+ * P2, the writer of two unrelated processes that share a file: it maps FILE shared and copies a
+ * message, with its NUL, to the start of the mapping. The reader (P3) maps the same file later and
+ * prints it: the message lives in the file, so the two never need to run at the same time.
+ *
+ * Differs from the C:
+ * - The file is created if missing and grown to the mapped size if smaller (never shrunk): the C
+ *   maps 4000 bytes of whatever the file holds, and touching mapped pages past the end of a file
+ *   raises SIGBUS.
+ * - The message is stored as UTF-8 bytes and must fit with its NUL; one that does not is refused
+ *   before the file is touched (the C copies a fixed-size buffer whatever the message's length).
+ * - A path that is not a regular file (a directory, a FIFO) is refused with a message naming it.
+ */
+import { parseCommand, runMain } from "@linux-ipc/core/cli";
+import { O_RDWR, O_CREAT } from "@linux-ipc/core/fcntl";
+import { close, ftruncate, getpid } from "@linux-ipc/core/unistd";
+import { mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
+import { openRegularFile } from "@linux-ipc/core/regular_file";
+import { storeCString } from "@linux-ipc/core/struct";
+import { MESSAGE_AREA_SIZE } from "./message-area.ts";
+
+await runMain("writer", () => {
+  const { values, positionals } = parseCommand({
+    name: "writer",
+    summary: "Map FILE shared and write a message, with its NUL, at its start (P2); reader prints it.",
+    positionals: ["FILE"],
+    options: {
+      message: { type: "string", value: "TEXT", description: "the message (default: I am the writer, pid <pid>)" },
+    },
+    details: `FILE is created (mode 0666 less the umask) if missing and grown to ${MESSAGE_AREA_SIZE} bytes if smaller.`,
+  });
+  const path = positionals[0]!;
+  const message = values.message ?? `I am the writer, pid ${getpid()}`;
+  const length = Buffer.byteLength(message, "utf8");
+  if (length + 1 > MESSAGE_AREA_SIZE) {
+    throw new Error(`the message is ${length} bytes; with its NUL it does not fit in the ${MESSAGE_AREA_SIZE}-byte message area`);
+  }
+
+  const { fd, stat } = openRegularFile(path, O_RDWR | O_CREAT, 0o666);
+  let mapping: Mapping;
+  try {
+    if (stat.size < MESSAGE_AREA_SIZE) ftruncate(fd, MESSAGE_AREA_SIZE);
+    mapping = mmap(MESSAGE_AREA_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, { path });
+  } finally {
+    close(fd); // the mapping holds its own reference to the file
+  }
+
+  storeCString(mapping.bytes, message, "the message");
+  mapping.unmap();
+  console.log(`writer ${getpid()} wrote ${length} bytes and a NUL to ${path}`);
+});
