@@ -1,21 +1,20 @@
 /**
  * What this package's tests share: the programs' paths, the real `ipcs -m` parsed into rows, a way
  * to run a program as an unprivileged user, and a ledger of the keys and ids each test file uses.
- * After each test the ledger ends the programs the test started that are still running (SIGTERM,
- * so they clean up as they would for a user; SIGKILL if they do not end) and removes what is left
- * under its keys, so even a test that fails or times out leaves nothing; after the file's last test
+ * After each test the ledger ends the programs the test started that are still running (core's
+ * stopLeftoverPrograms: SIGTERM, so they clean up as they would for a user; SIGKILL if they do not
+ * end) and removes what is left under its keys, so even a test that fails or times out leaves nothing; after the file's last test
  * it checks that `ipcs -m` shows none of them.
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { isSystemError } from "@linux-ipc/core/errno";
 import { ftok, formatKey } from "@linux-ipc/core/sys/ipc";
 import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
 import { typeScriptExecArgv } from "@linux-ipc/core/process";
-import { startCommand, startProgram, tempDir, unusedShmKey, type ProgramResult, type RunningProgram, type StartOptions } from "@linux-ipc/core/testing";
+import { startCommand, startProgram, stopLeftoverPrograms, tempDir, unusedShmKey, type ProgramResult, type RunningProgram, type StartOptions } from "@linux-ipc/core/testing";
 
 export function program(name: string): string {
   return fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
@@ -23,19 +22,10 @@ export function program(name: string): string {
 
 export const isRoot = process.getuid?.() === 0;
 const NOBODY = "65534";
-const GRACE_MS = 5_000;
 
-const started = new Set<RunningProgram>();
-
-function tracked(running: RunningProgram): RunningProgram {
-  started.add(running);
-  void running.exited.finally(() => started.delete(running)).catch(() => {});
-  return running;
-}
-
-/** Starts src/<name>.ts as a separate process (ended after the test if it still runs). */
+/** Starts src/<name>.ts as a separate process (core's harness ends it after the test if it still runs). */
 export function start(name: string, args: string[], options: StartOptions = {}): RunningProgram {
-  return tracked(startProgram(program(name), args, options));
+  return startProgram(program(name), args, options);
 }
 
 /** Runs src/<name>.ts to the end with stdin closed. */
@@ -47,18 +37,7 @@ export function run(name: string, args: string[], options: StartOptions = {}): P
 
 /** Starts an executable, e.g. a compiled C peer (ended after the test if it still runs). */
 export function startExecutable(path: string, args: string[], options: StartOptions = {}): RunningProgram {
-  return tracked(startCommand(path, args, options));
-}
-
-async function endStragglers(): Promise<void> {
-  await Promise.all(
-    [...started].map(async (running) => {
-      running.kill("SIGTERM");
-      const ended = await Promise.race([running.exited.then(() => true, () => true), delay(GRACE_MS, false)]);
-      if (!ended) running.kill("SIGKILL");
-      await running.exited.catch(() => {});
-    }),
-  );
+  return startCommand(path, args, options);
 }
 
 /**
@@ -148,7 +127,8 @@ export function segmentLedger(): SegmentLedger {
     before = ipcsSegments();
   });
   afterEach(async () => {
-    await endStragglers();
+    // Programs first (they remove what they own when they can), then whatever is left under the keys.
+    await stopLeftoverPrograms();
     for (const key of keysOfThisTest) removeByKey(key);
     keysOfThisTest.clear();
   });

@@ -193,17 +193,21 @@ export class ExitError extends Error {
 }
 
 /**
- * Runs `cleanup` on SIGINT or SIGTERM, then ends the process by the same signal (default
+ * Runs `cleanup` on SIGINT, SIGTERM or SIGHUP, then ends the process by the same signal (default
  * disposition restored and the signal raised again), so the parent sees how it ended, as with a C
- * program. Returns a function that removes the handlers.
+ * program. A second signal arriving while cleanup runs is ignored rather than allowed to kill the
+ * process half-way through it. Returns a function that removes the handlers.
  */
 export function onTerminationSignal(cleanup: (signal: NodeJS.Signals) => void): () => void {
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  let cleaning = false;
   const handler = (signal: NodeJS.Signals): void => {
-    remove();
+    if (cleaning) return;
+    cleaning = true;
     try {
       cleanup(signal);
     } finally {
+      remove();
       process.kill(process.pid, signal);
     }
   };

@@ -27,6 +27,30 @@ export interface ProgramResult {
 
 type Stream = "stdout" | "stderr";
 
+const running = new Set<RunningProgram>();
+
+/**
+ * Ends every program started here that is still running: SIGTERM first, so it cleans up as it would
+ * for a user, then SIGKILL after `graceMs`. `testing/index.ts` runs it after each test, so a test
+ * that fails or times out leaves no process (and none of the IPC objects a process would leak when
+ * killed later without a chance to clean up).
+ */
+export async function stopLeftoverPrograms(graceMs = 5_000): Promise<void> {
+  await Promise.all(
+    [...running].map(async (program) => {
+      program.kill("SIGTERM");
+      let timer: NodeJS.Timeout | undefined;
+      const gone = await Promise.race([
+        program.exited.then(() => true, () => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, false))),
+      ]);
+      clearTimeout(timer);
+      if (!gone) program.kill("SIGKILL");
+      await program.exited.catch(() => {});
+    }),
+  );
+}
+
 interface Waiter {
   stream: Stream;
   matches: (line: string) => boolean;
@@ -72,8 +96,9 @@ export class RunningProgram {
         resolve({ code, signal, stdout: this.#output.stdout, stderr: this.#output.stderr });
       });
     });
+    running.add(this);
     // A test that never awaits `exited` must not crash the run with an unhandled rejection.
-    this.exited.catch(() => {});
+    this.exited.catch(() => {}).finally(() => running.delete(this));
   }
 
   get pid(): number {
