@@ -2,13 +2,8 @@
  * The one place that loads the C library. Every binding module declares its functions on `libc`
  * with C-shaped prototypes, using the type aliases below so the widths match glibc on 64-bit Linux.
  */
+import "./platform.ts";
 import koffi from "koffi";
-
-if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) {
-  throw new Error(
-    `@linux-ipc/core runs only on Linux x86_64 or arm64 (this is ${process.platform} ${process.arch}).`,
-  );
-}
 
 export { koffi };
 
