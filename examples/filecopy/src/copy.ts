@@ -31,9 +31,9 @@ import { onTerminationSignal, parseCommand, parseInteger, runMain } from "@linux
 import { isSystemError, strerror } from "@linux-ipc/core/errno";
 import { open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL } from "@linux-ipc/core/fcntl";
 import { close, ftruncate, unlink, PAGE_SIZE } from "@linux-ipc/core/unistd";
-import { stat, S_ISDIR, S_ISREG, type Stat } from "@linux-ipc/core/sys/stat";
+import { fileTypeName, stat, S_ISDIR, S_ISREG, type Stat } from "@linux-ipc/core/sys/stat";
 import { mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL } from "@linux-ipc/core/sys/mman";
-import { openRegularFile, fileTypeName } from "@linux-ipc/core/regular_file";
+import { openRegularFile } from "@linux-ipc/core/regular_file";
 import { dataRegion, fallocate } from "@linux-ipc/core/sparse";
 
 const MiB = 1024 * 1024;

@@ -24,21 +24,8 @@
  */
 import { open, O_RDONLY, O_WRONLY, O_NONBLOCK, O_CLOEXEC } from "./fcntl.ts";
 import { close, unlink } from "./unistd.ts";
-import { fstat, stat, mkfifo, S_IFMT, S_IFIFO, S_IFCHR, S_IFDIR, S_IFREG, S_IFSOCK, S_ISFIFO } from "./sys/stat.ts";
+import { fstat, stat, mkfifo, fileTypeName, S_ISFIFO } from "./sys/stat.ts";
 import { isSystemError } from "./errno.ts";
-
-const FILE_KINDS: ReadonlyMap<number, string> = new Map([
-  [S_IFIFO, "FIFO"],
-  [S_IFCHR, "character device"],
-  [S_IFDIR, "directory"],
-  [S_IFREG, "regular file"],
-  [S_IFSOCK, "socket"],
-]);
-
-/** What kind of file a `st_mode` describes, in words: "regular file", "directory", "FIFO"… */
-export function fileKind(mode: number): string {
-  return FILE_KINDS.get(mode & S_IFMT) ?? "special file";
-}
 
 /** A path that had to be a FIFO is some other kind of file. */
 export class NotAFifoError extends Error {
@@ -47,7 +34,7 @@ export class NotAFifoError extends Error {
     readonly path: string,
     readonly kind: string,
   ) {
-    super(`'${path}' is a ${kind}, not a FIFO`);
+    super(`'${path}' is ${kind}, not a FIFO`);
   }
 }
 
@@ -63,7 +50,7 @@ export function createOrReuseFifo(path: string, mode: number): boolean {
     if (!isSystemError(error, "EEXIST")) throw error;
   }
   const existing = stat(path);
-  if (!S_ISFIFO(existing.mode)) throw new NotAFifoError(path, fileKind(existing.mode));
+  if (!S_ISFIFO(existing.mode)) throw new NotAFifoError(path, fileTypeName(existing.mode));
   return false;
 }
 
@@ -82,7 +69,7 @@ function requireFifo(fd: number, path: string): number {
   const { mode } = fstat(fd);
   if (S_ISFIFO(mode)) return fd;
   close(fd);
-  throw new NotAFifoError(path, fileKind(mode));
+  throw new NotAFifoError(path, fileTypeName(mode));
 }
 
 /** Opens a FIFO for reading without waiting for a writer (see the module comment for why that is safe). */

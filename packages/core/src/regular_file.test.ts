@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync, mkdirSync } from "node:fs";
-import { openRegularFile, fileTypeName, NotRegularFileError } from "./regular_file.ts";
+import { openRegularFile, NotRegularFileError } from "./regular_file.ts";
+import { fileTypeName } from "./sys/stat.ts";
 import { O_RDONLY, O_RDWR, O_CREAT, O_NONBLOCK, F_GETFL, fcntl } from "./fcntl.ts";
 import { close } from "./unistd.ts";
 import { mkfifo, stat, S_IFIFO } from "./sys/stat.ts";

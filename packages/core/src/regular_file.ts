@@ -7,25 +7,7 @@
  */
 import { open, O_NONBLOCK, setNonBlocking } from "./fcntl.ts";
 import { close } from "./unistd.ts";
-import { fstat, S_IFMT, S_IFREG, S_IFDIR, S_IFIFO, S_IFCHR, S_IFSOCK, type Stat } from "./sys/stat.ts";
-
-export const S_IFBLK = 0o060000;
-export const S_IFLNK = 0o120000;
-
-const typeNames: ReadonlyMap<number, string> = new Map([
-  [S_IFREG, "a regular file"],
-  [S_IFDIR, "a directory"],
-  [S_IFIFO, "a FIFO"],
-  [S_IFCHR, "a character device"],
-  [S_IFBLK, "a block device"],
-  [S_IFSOCK, "a socket"],
-  [S_IFLNK, "a symbolic link"],
-]);
-
-/** What kind of file `mode` (st_mode) describes, as a phrase: "a directory", "a FIFO"… */
-export function fileTypeName(mode: number): string {
-  return typeNames.get(mode & S_IFMT) ?? `a file of unknown type 0o${(mode & S_IFMT).toString(8)}`;
-}
+import { fstat, fileTypeName, S_IFMT, S_IFREG, type Stat } from "./sys/stat.ts";
 
 /** Thrown when a path that must be a regular file is something else. */
 export class NotRegularFileError extends Error {

@@ -87,6 +87,8 @@ export const S_IFCHR = 0o020000;
 export const S_IFDIR = 0o040000;
 export const S_IFREG = 0o100000;
 export const S_IFSOCK = 0o140000;
+export const S_IFBLK = 0o060000;
+export const S_IFLNK = 0o120000;
 
 export const S_ISFIFO = (mode: number): boolean => (mode & S_IFMT) === S_IFIFO;
 export const S_ISCHR = (mode: number): boolean => (mode & S_IFMT) === S_IFCHR;
@@ -132,4 +134,19 @@ export function mkfifo(path: string, mode: number): void {
 /** umask(2): sets the file mode creation mask and returns the previous one. */
 export function umask(mask: number): number {
   return umask_c(mask) as number;
+}
+
+const typeNames: ReadonlyMap<number, string> = new Map([
+  [S_IFREG, "a regular file"],
+  [S_IFDIR, "a directory"],
+  [S_IFIFO, "a FIFO"],
+  [S_IFCHR, "a character device"],
+  [S_IFBLK, "a block device"],
+  [S_IFSOCK, "a socket"],
+  [S_IFLNK, "a symbolic link"],
+]);
+
+/** What kind of file `mode` (st_mode) describes, as a phrase for messages: "a directory", "a FIFO"… */
+export function fileTypeName(mode: number): string {
+  return typeNames.get(mode & S_IFMT) ?? `a file of unknown type 0o${(mode & S_IFMT).toString(8)}`;
 }
