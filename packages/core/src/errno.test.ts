@@ -32,6 +32,10 @@ describe("SystemError", () => {
     expect(strerror(13)).toBe("Permission denied");
     expect(Errno.EAGAIN).toBe(11);
     expect(new SystemError(17, "shmget").perrorLine).toBe("shmget: File exists");
+    // Errors Node's own table has no name for, which System V IPC returns.
+    expect(errnoName(43)).toBe("EIDRM");
+    expect(Errno.EIDRM).toBe(43);
+    expect(new SystemError(43, "semop").message).toBe("EIDRM: identifier removed, semop");
   });
 
   it("reads errno right after an async (thread pool) call, not the main thread's", async () => {

@@ -12,18 +12,29 @@ export function strerror(errno: number): string {
   return strerror_c(errno) as string;
 }
 
-/** The symbolic name of an errno value, e.g. 2 → 'ENOENT'. */
+// Linux errno values that System V IPC and robust futexes return but Node's table (libuv's) lacks.
+const linuxOnly: ReadonlyMap<number, string> = new Map([
+  [42, "ENOMSG"],
+  [43, "EIDRM"],
+  [44, "ECHRNG"],
+  [130, "EOWNERDEAD"],
+  [131, "ENOTRECOVERABLE"],
+]);
+
+/** The symbolic name of an errno value, e.g. 2 → 'ENOENT', 43 → 'EIDRM'. */
 export function errnoName(errno: number): string {
-  try {
-    return getSystemErrorName(-errno);
-  } catch {
-    return `Unknown system error ${errno}`;
-  }
+  const linux = linuxOnly.get(errno);
+  if (linux !== undefined) return linux;
+  const name = getSystemErrorName(-errno);
+  return name.startsWith("Unknown system error") ? `E${errno}` : name;
 }
 
-/** The errno numbers by name, for comparisons without bare numbers: `Errno.EAGAIN`. */
+/** The errno numbers by name, for comparisons without bare numbers: `Errno.EAGAIN`, `Errno.EIDRM`. */
 export const Errno: Readonly<Record<string, number>> = Object.freeze(
-  Object.fromEntries([...getSystemErrorMap()].map(([negative, [name]]) => [name, -negative])),
+  Object.fromEntries([
+    ...[...getSystemErrorMap()].map(([negative, [name]]) => [name, -negative] as const),
+    ...[...linuxOnly].map(([errno, name]) => [name, errno] as const),
+  ]),
 );
 
 export interface SystemErrorDetails {
@@ -41,6 +52,7 @@ export class SystemError extends Error {
 
   constructor(errno: number, syscall: string, details: SystemErrorDetails = {}) {
     const code = errnoName(errno);
+    // Node's lower-case descriptions where it has one, the C library's text otherwise.
     const description = getSystemErrorMap().get(-errno)?.[1] ?? strerror(errno).toLowerCase();
     let message = `${code}: ${description}, ${syscall}`;
     if (details.path !== undefined) message += ` '${details.path}'`;

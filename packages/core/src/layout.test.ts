@@ -1,6 +1,7 @@
 /**
  * Every struct layout declared in TypeScript, compared with what the C compiler says about the same
- * struct on this machine: sizeof and every offsetof. Hand-counted bytes are not trusted.
+ * struct on this machine: sizeof and every offsetof. Hand-counted bytes are not trusted. (The ring
+ * channel's header is checked the same way in ring.test.ts, against the C struct in RING.md.)
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
@@ -9,6 +10,9 @@ import { ConnStat } from "./conn_stat.ts";
 import { IpcPerm } from "./sys/ipc.ts";
 import { ShmidDs } from "./sys/shm.ts";
 import { struct_stat } from "./sys/stat.ts";
+import { Sembuf, SemidDs, Semun } from "./sys/sem.ts";
+import { SEM_T_SIZE } from "./semaphore.ts";
+import { Timespec } from "./timeouts.ts";
 import { compileC, cSkipReason, removeCompiled } from "./testing/index.ts";
 
 interface CStruct {
@@ -39,6 +43,18 @@ const structs: CStruct[] = [
   },
   { cType: "struct ipc_perm", headers: ["sys/ipc.h"], size: IpcPerm.size, offsets: { ...publicFields(IpcPerm.offsets), __key: IpcPerm.offsets.__key, __seq: IpcPerm.offsets.__seq } },
   { cType: "struct shmid_ds", headers: ["sys/shm.h"], size: ShmidDs.size, offsets: publicFields(ShmidDs.offsets) },
+  { cType: "struct sembuf", headers: ["sys/sem.h"], size: Sembuf.size, offsets: Sembuf.offsets },
+  { cType: "struct semid_ds", headers: ["sys/sem.h"], size: SemidDs.size, offsets: publicFields(SemidDs.offsets) },
+  {
+    // The caller defines union semun in C (glibc's <sys/sem.h> leaves it undefined on purpose).
+    cType: "union semun",
+    headers: ["sys/sem.h"],
+    prelude: "union semun { int val; struct semid_ds *buf; unsigned short *array; struct seminfo *__buf; };",
+    size: Semun.size,
+    offsets: Semun.offsets,
+  },
+  { cType: "sem_t", headers: ["semaphore.h"], size: SEM_T_SIZE, offsets: { __size: 0, __align: 0 } },
+  { cType: "struct timespec", headers: ["time.h"], size: Timespec.size, offsets: Timespec.offsets },
   {
     cType: "struct stat",
     headers: ["sys/stat.h"],

@@ -1,8 +1,9 @@
 /** <sys/stat.h>: fstat, mkfifo and the file type tests. */
 import { koffi, libc } from "../libc.ts";
 import { check } from "../errno.ts";
+import { Timespec } from "../timeouts.ts";
 
-const timespec = koffi.struct("timespec", { tv_sec: "int64_t", tv_nsec: "int64_t" });
+const timespec = Timespec.type;
 
 /** glibc's `struct stat` for this architecture (x86_64 has its own; arm64 uses the generic layout). */
 export const struct_stat =

@@ -1,0 +1,152 @@
+/*
+ * C reference for pipes between two processes (parent and a forked child).
+ *
+ *   pipe stream SIZE COUNT     the child writes COUNT messages of SIZE bytes; the parent reads the
+ *                              byte stream into a 64 KiB buffer until it has them all
+ *   pipe pingpong SIZE COUNT   the parent sends SIZE bytes, the child echoes them, COUNT times
+ *
+ * Prints one JSON line (see bench.h). The timed part starts when the parent tells the child to go,
+ * so fork and process start-up are not measured, as on the TypeScript side.
+ */
+#include "bench.h"
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { READ_BUFFER = 65536 };
+
+static void write_all(int fd, const char *data, long length) {
+    while (length > 0) {
+        ssize_t n = write(fd, data, (size_t)length);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die("write");
+        }
+        data += n;
+        length -= n;
+    }
+}
+
+static void read_full(int fd, char *data, long length) {
+    while (length > 0) {
+        ssize_t n = read(fd, data, (size_t)length);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die("read");
+        }
+        if (n == 0) {
+            fprintf(stderr, "read: unexpected end of file\n");
+            exit(1);
+        }
+        data += n;
+        length -= n;
+    }
+}
+
+static void make_pipe(int fds[2]) {
+    if (pipe(fds) < 0) die("pipe");
+}
+
+static double finish_child(pid_t child, int result_fd) {
+    double peer_cpu;
+    read_full(result_fd, (char *)&peer_cpu, sizeof peer_cpu);
+    int status;
+    if (waitpid(child, &status, 0) < 0) die("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "the child side failed\n");
+        exit(1);
+    }
+    return peer_cpu;
+}
+
+static void stream(long size, long count) {
+    int data[2], go[2], result[2];
+    make_pipe(data);
+    make_pipe(go);
+    make_pipe(result);
+    char *buffer = malloc(size > READ_BUFFER ? (size_t)size : READ_BUFFER);
+    if (buffer == NULL) die("malloc");
+    memset(buffer, 'x', (size_t)size);
+
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0) {
+        pin_side(1);
+        close(data[0]);
+        char signal;
+        read_full(go[0], &signal, 1);
+        double cpu_start = cpu_seconds();
+        for (long i = 0; i < count; i++) write_all(data[1], buffer, size);
+        double used = cpu_seconds() - cpu_start;
+        write_all(result[1], (const char *)&used, sizeof used);
+        _exit(0);
+    }
+    close(data[1]);
+    long total = size * count, received = 0;
+    double cpu_start = cpu_seconds();
+    double start = now_seconds();
+    write_all(go[1], "g", 1);
+    while (received < total) {
+        ssize_t n = read(data[0], buffer, READ_BUFFER);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) die("read");
+        if (n == 0) {
+            fprintf(stderr, "read: end of file after %ld of %ld bytes\n", received, total);
+            exit(1);
+        }
+        received += n;
+    }
+    double seconds = now_seconds() - start;
+    double host_cpu = cpu_seconds() - cpu_start;
+    report_stream(size, count, seconds, host_cpu, finish_child(child, result[0]));
+}
+
+static void pingpong(long size, long count) {
+    int ping[2], pong[2], result[2];
+    make_pipe(ping);
+    make_pipe(pong);
+    make_pipe(result);
+    char *buffer = calloc(1, (size_t)size);
+    double *samples = malloc(sizeof(double) * (size_t)count);
+    if (buffer == NULL || samples == NULL) die("malloc");
+
+    pid_t child = fork();
+    if (child < 0) die("fork");
+    if (child == 0) {
+        pin_side(1);
+        double cpu_start = cpu_seconds();
+        for (long i = 0; i < count; i++) {
+            read_full(ping[0], buffer, size);
+            write_all(pong[1], buffer, size);
+        }
+        double used = cpu_seconds() - cpu_start;
+        write_all(result[1], (const char *)&used, sizeof used);
+        _exit(0);
+    }
+    double cpu_start = cpu_seconds();
+    double start = now_seconds();
+    for (long i = 0; i < count; i++) {
+        double sent = now_seconds();
+        write_all(ping[1], buffer, size);
+        read_full(pong[0], buffer, size);
+        samples[i] = now_seconds() - sent;
+    }
+    double seconds = now_seconds() - start;
+    double host_cpu = cpu_seconds() - cpu_start;
+    report_pingpong(size, samples, count, seconds, host_cpu, finish_child(child, result[0]));
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s stream|pingpong SIZE COUNT\n", argv[0]);
+        return 2;
+    }
+    long size = parse_count(argv[2], "SIZE"), count = parse_count(argv[3], "COUNT");
+    pin_side(0); /* the child, forked later, moves itself to its own CPU */
+    if (strcmp(argv[1], "stream") == 0) stream(size, count);
+    else if (strcmp(argv[1], "pingpong") == 0) pingpong(size, count);
+    else {
+        fprintf(stderr, "unknown mode '%s'\n", argv[1]);
+        return 2;
+    }
+    return 0;
+}

@@ -1,0 +1,27 @@
+/** Every mechanism the bench measures, in the order of its tables. */
+import { fifoMechanism } from "./fifo.ts";
+import { nodeIpcMechanism } from "./node-ipc.ts";
+import { pipeMechanism } from "./pipe.ts";
+import { ringMechanism } from "./ring.ts";
+import { socketMechanism } from "./socket.ts";
+import { stdoutMechanism } from "./stdout.ts";
+import type { Mechanism } from "./types.ts";
+
+export const mechanisms: readonly Mechanism[] = [
+  pipeMechanism("pipe", "blocking"),
+  pipeMechanism("pipe-readAsync", "readAsync"),
+  fifoMechanism,
+  socketMechanism,
+  ringMechanism("ring-sysv", "sysv"),
+  ringMechanism("ring-memfd", "memfd"),
+  ringMechanism("ring-memfd-sleep", "memfd", { spinMicros: 0 }),
+  nodeIpcMechanism("process.send", "json"),
+  nodeIpcMechanism("process.send-advanced", "advanced"),
+  stdoutMechanism,
+];
+
+export function mechanismNamed(name: string): Mechanism {
+  const found = mechanisms.find((mechanism) => mechanism.name === name);
+  if (!found) throw new Error(`no mechanism named '${name}' (known: ${mechanisms.map((m) => m.name).join(", ")})`);
+  return found;
+}

@@ -1,0 +1,192 @@
+/**
+ * The shared-memory ring channel of @linux-ipc/core/ring (issue 6), over a System V segment or a
+ * memfd mapping: two rings in one piece of memory, "down" (bench → peer) and "up" (peer → bench),
+ * each of RING_CAPACITY data bytes, driven through the ring's blocking forms (send / receive: spin
+ * briefly, then sleep on a futex). Each message is copied in by the sender and out by the receiver,
+ * the two copies the seed documents count for shared memory, as the C spin reference does.
+ *
+ * The ring module is loaded when the bench runs: where it is missing or lacks this API, the ring
+ * mechanisms are reported as not available and skipped.
+ *
+ * Cleanup: the SysV segment is created IPC_PRIVATE and marked for removal (IPC_RMID) right after
+ * the bench attaches it, so the kernel frees it when the last side detaches, even if both die; a
+ * memfd has no name and is freed with its last mapping.
+ */
+import type { Ring as RingClass, RingReader, RingWriter, WaitTuning } from "@linux-ipc/core/ring";
+import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
+import { IPC_PRIVATE } from "@linux-ipc/core/sys/ipc";
+import { SharedMemorySegment, type Attachment } from "@linux-ipc/core/sys/shm";
+import { close, ftruncate } from "@linux-ipc/core/unistd";
+import { whenReady } from "../peer-process.ts";
+import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
+
+/** Data bytes of each ring: 1 MiB, as the C spin reference's ring. */
+export const RING_CAPACITY = 2 ** 20;
+
+type Memory = "sysv" | "memfd";
+type RingModule = { Ring: typeof RingClass };
+
+let module: Promise<RingModule | string> | null = null;
+
+/** The ring module, or why it cannot be used. */
+function loadRing(): Promise<RingModule | string> {
+  module ??= import("@linux-ipc/core/ring").then(
+    (loaded: Partial<RingModule>) =>
+      typeof loaded.Ring?.create === "function" && typeof loaded.Ring.attach === "function" && typeof loaded.Ring.bytesNeeded === "function"
+        ? (loaded as RingModule)
+        : "@linux-ipc/core/ring has no Ring.create / Ring.attach / Ring.bytesNeeded (its API changed: update bench/src/mechanisms/ring.ts)",
+    (error: unknown) => `@linux-ipc/core/ring cannot be loaded (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`,
+  );
+  return module;
+}
+
+async function ringApi(): Promise<RingModule> {
+  const loaded = await loadRing();
+  if (typeof loaded === "string") throw new Error(loaded);
+  return loaded;
+}
+
+/** Where the "up" ring starts: right after the "down" ring (a multiple of 64, as a ring requires). */
+function layout({ Ring }: RingModule): { upOffset: number; total: number } {
+  const one = Ring.bytesNeeded(RING_CAPACITY);
+  return { upOffset: one, total: 2 * one };
+}
+
+interface Ends {
+  sender: RingWriter;
+  receiver: RingReader;
+  release(): void;
+}
+
+function hostEnd({ sender, receiver, release }: Ends): HostEnd {
+  const buffer = new Uint8Array(RING_CAPACITY);
+  const take = (size: number): void => {
+    const length = receiver.receive(buffer);
+    if (length !== size) throw new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
+  };
+  return {
+    receive(size, count) {
+      for (let i = 0; i < count; i++) take(size);
+    },
+    pingPong(size, count, samples) {
+      const message = new Uint8Array(size).fill(0x70);
+      for (let i = 0; i < count; i++) {
+        const sent = performance.now();
+        sender.send(message);
+        take(size);
+        samples[i] = (performance.now() - sent) / 1e3;
+      }
+    },
+    close: release,
+  };
+}
+
+function peerEnd({ sender, receiver, release }: Ends): PeerEnd {
+  const buffer = new Uint8Array(RING_CAPACITY);
+  return {
+    send(size, count) {
+      const message = new Uint8Array(size).fill(0x78);
+      for (let i = 0; i < count; i++) sender.send(message);
+    },
+    echo(_size, count) {
+      for (let i = 0; i < count; i++) {
+        const length = receiver.receive(buffer);
+        if (length < 0) throw new Error("the bench closed the ring");
+        sender.send(buffer.subarray(0, length));
+      }
+    },
+    close: release,
+  };
+}
+
+/** This side's ends: the bench writes "down" and reads "up"; the peer the other way round. */
+function ends(api: RingModule, memory: Mapping | Attachment, side: "host" | "peer", create: boolean, tuning: WaitTuning, release: () => void): Ends {
+  const { upOffset } = layout(api);
+  const ring = (offset: number): RingClass =>
+    create ? api.Ring.create(memory, { capacity: RING_CAPACITY, offset }) : api.Ring.attach(memory, offset);
+  const down = ring(0);
+  const up = ring(upOffset);
+  const sender = side === "host" ? down.writer(tuning) : up.writer(tuning);
+  const receiver = side === "host" ? up.reader(tuning) : down.reader(tuning);
+  return {
+    sender,
+    receiver,
+    release() {
+      sender.close();
+      receiver.close();
+      release();
+    },
+  };
+}
+
+/**
+ * `tuning` is the ring's own WaitTuning: the default spins 50 µs before sleeping; { spinMicros: 0 }
+ * sleeps on the futex at once, which shows what the spinning buys and what it costs.
+ */
+export function ringMechanism(name: string, memory: Memory, tuning: WaitTuning = {}): Mechanism {
+  const waits = tuning.spinMicros === 0 ? "sleeping on the futex at once (spinMicros 0)" : "spinning, then sleeping on a futex";
+  return {
+    name,
+    description:
+      memory === "sysv"
+        ? `core ring over a System V segment (shmget IPC_PRIVATE + shmat), blocking send/receive, ${waits}`
+        : `core ring over a memfd (memfd_create + mmap MAP_SHARED, fd passed to the peer), blocking send/receive, ${waits}`,
+    family: "core",
+    reference: "spin",
+    ...(tuning.spinMicros === 0 ? { latencyReference: "futex" as const } : {}),
+    async unavailable() {
+      const loaded = await loadRing();
+      return typeof loaded === "string" ? loaded : null;
+    },
+    async start(context) {
+      const api = await ringApi();
+      const { total } = layout(api);
+      if (memory === "sysv") {
+        const segment = SharedMemorySegment.create(IPC_PRIVATE, total, 0o600);
+        let attachment: Attachment;
+        try {
+          attachment = segment.attach();
+        } finally {
+          // Marked for removal at once: Linux still lets the peer attach it by id while we are
+          // attached, and the kernel frees it when the last side detaches, however they end.
+          segment.remove();
+        }
+        const mine = attachment;
+        try {
+          const host = ends(api, mine, "host", true, tuning, () => mine.detach());
+          const peer = context.startPeer({ args: [memory, String(segment.id)] });
+          return await whenReady(peer, hostEnd(host));
+        } catch (error) {
+          mine.detach();
+          throw error;
+        }
+      }
+      const fd = memfd_create("ipc-bench-ring");
+      let mapping: Mapping | null = null;
+      try {
+        ftruncate(fd, total);
+        mapping = mmap(total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        const mine = mapping;
+        const host = ends(api, mine, "host", true, tuning, () => mine.unmap());
+        const peer = context.startPeer({ fds: [fd], args: [memory, String(total)] });
+        return await whenReady(peer, hostEnd(host));
+      } catch (error) {
+        mapping?.unmap();
+        throw error;
+      } finally {
+        close(fd); // the mappings keep the memory; the peer has its own descriptor
+      }
+    },
+    async join({ fds: [fd], args: [kind, detail] }) {
+      const api = await ringApi();
+      if (kind === "sysv") {
+        const attachment = SharedMemorySegment.fromId(Number(detail)).attach();
+        return peerEnd(ends(api, attachment, "peer", false, tuning, () => attachment.detach()));
+      }
+      if (fd === undefined) throw new Error("ring over memfd: the peer needs the memfd as a descriptor");
+      const mapping = mmap(Number(detail), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      close(fd);
+      return peerEnd(ends(api, mapping, "peer", false, tuning, () => mapping.unmap()));
+    },
+  };
+}

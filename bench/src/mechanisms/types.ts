@@ -1,0 +1,62 @@
+/**
+ * What every mechanism gives the bench: a host end (in the bench process) and a peer end (in a
+ * separate peer process started for it), and the two operations measured between them.
+ */
+import type { PeerProcess, PeerOptions } from "../peer-process.ts";
+
+/** The bench's side of a mechanism. */
+export interface HostEnd {
+  /** Takes in `count` messages of `size` bytes that the peer streams (a byte stream: size × count bytes). */
+  receive(size: number, count: number): Promise<void> | void;
+  /** `count` times: sends `size` bytes and waits for the peer's echo; samples[i] = round trip i in seconds. */
+  pingPong(size: number, count: number, samples: Float64Array): Promise<void> | void;
+  /** Releases this side's descriptors and objects (the peer has been told to quit first). */
+  close(): Promise<void> | void;
+}
+
+/** The peer process's side. */
+export interface PeerEnd {
+  /** Sends `count` messages of `size` bytes; resolves once all of them have left this process. */
+  send(size: number, count: number): Promise<void> | void;
+  /** Echoes `count` messages of `size` bytes back as they arrive. */
+  echo(size: number, count: number): Promise<void> | void;
+  close(): Promise<void> | void;
+}
+
+export interface HostContext {
+  /** A directory of this run for FIFOs and socket files (removed with the run). */
+  directory: string;
+  /** Starts the peer process of this mechanism with extra descriptors, arguments and stdio. */
+  startPeer(options: PeerOptions): PeerProcess;
+}
+
+export interface PeerContext {
+  /** The descriptors the host passed (after the two control pipes), in order. */
+  fds: number[];
+  /** The arguments the host passed after the mechanism's name. */
+  args: string[];
+}
+
+export interface Started {
+  peer: PeerProcess;
+  end: HostEnd;
+}
+
+export interface Mechanism {
+  /** Short name used in tables, JSON and --only. */
+  name: string;
+  /** What it is and how it is driven, for the README and the chart legend. */
+  description: string;
+  /** Built on this project's core bindings, or on Node's own modules. */
+  family: "core" | "node";
+  /** The C reference the ratios are taken against (see referenceNames in measure.ts). */
+  reference: "pipe" | "spin";
+  /** Another C reference for the round trip only (a ring that never spins is read against C's futex). */
+  latencyReference?: "futex";
+  /** Null when it can run here, otherwise why not (printed as a note, the mechanism is skipped). */
+  unavailable(): Promise<string | null>;
+  /** Creates the IPC objects, starts the peer and returns once both sides are connected. */
+  start(context: HostContext): Promise<Started>;
+  /** In the peer process: joins what the host created. */
+  join(context: PeerContext): Promise<PeerEnd>;
+}

@@ -1,0 +1,134 @@
+/** The console report (also pasted into the README): header, four tables, targets, notes. */
+import type { FileCopySeries } from "./filecopy.ts";
+import { mebibytes, megabytesPerSecond, microseconds, nanoseconds, number3, ratio, table, withRange } from "./format.ts";
+import type { LatencySeries, StreamSeries } from "./measure.ts";
+import type { Results, TargetCheck } from "./results.ts";
+
+const sizeLabel = (size: number): string => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
+
+function family(name: string): string {
+  return name === "c" ? "C" : name;
+}
+
+export function header(results: Pick<Results, "startedAt" | "quick" | "plan" | "machine">): string {
+  const { machine, plan } = results;
+  const load = machine.loadAverage;
+  return [
+    `IPC benchmark, ${results.startedAt}, ${results.quick ? "quick run" : "full run"}: trials of ${plan.trialSeconds} s, ${plan.repeats} repeats, median [min–max]`,
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.kernel}; Node ${machine.node}; koffi ${machine.koffi}; ${machine.compiler ?? "no C compiler"}`,
+    `load average (1 min): ${load.start.toFixed(2)} at start${load.end === null ? "" : `, ${load.end.toFixed(2)} at end`}`,
+  ].join("\n");
+}
+
+/** The C series a series is read against: same reference name, message size and placement. */
+export function referenceOf<S extends { name: string; size: number; placement: string; reference?: string }>(series: S, all: S[]): S | undefined {
+  return all.find((candidate) => candidate.name === series.reference && candidate.size === series.size && candidate.placement === series.placement);
+}
+
+/** Grouped by placement (in the order first measured), then in the order measured. */
+function byPlacement<S extends { placement: string }>(all: S[]): S[] {
+  const order = [...new Set(all.map((series) => series.placement))];
+  return [...all].sort((a, b) => order.indexOf(a.placement) - order.indexOf(b.placement));
+}
+
+/** Distinct (placement, name) pairs, grouped by placement. */
+function rowKeys(all: { name: string; placement: string }[]): { name: string; placement: string }[] {
+  const seen = new Set<string>();
+  return byPlacement(all).filter(({ name, placement }) => {
+    const key = `${placement}\0${name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function throughputTable(all: StreamSeries[], sizes: readonly number[]): string {
+  const largest = sizes[sizes.length - 1]!;
+  const rows = rowKeys(all).map(({ name, placement }) => {
+    const mine = all.filter((series) => series.name === name && series.placement === placement);
+    const cells: string[] = [placement, name, family(mine[0]!.family)];
+    for (const size of sizes) {
+      const series = mine.find((candidate) => candidate.size === size);
+      const reference = series && referenceOf(series, all);
+      cells.push(series ? withRange(series.throughput, megabytesPerSecond) : "–");
+      cells.push(series && reference ? ratio(series.throughput.median / reference.throughput.median) : "");
+    }
+    const big = mine.find((candidate) => candidate.size === largest);
+    cells.push(big ? number3(big.cpuPerGigabyte.median) : "–");
+    return cells;
+  });
+  const headers = ["CPUs", "mechanism", "family"];
+  for (const size of sizes) headers.push(`${sizeLabel(size)}: MB/s`, "vs C");
+  headers.push(`CPU s/GB (${sizeLabel(largest)})`);
+  return table(headers, rows);
+}
+
+export function latencyTable(all: LatencySeries[]): string {
+  const rows = byPlacement(all).map((series) => {
+    const reference = referenceOf(series, all);
+    return [
+      series.placement,
+      series.name,
+      family(series.family),
+      withRange(series.median, microseconds),
+      withRange(series.p99, microseconds),
+      reference ? ratio(series.median.median / reference.median.median) : "",
+      microseconds(series.cpuPerRoundTrip.median),
+    ];
+  });
+  return table(["CPUs", "mechanism", "family", "median µs", "p99 µs", "vs C", "CPU µs/round trip"], rows);
+}
+
+export function overheadTable(results: Results["overhead"]): string {
+  const rows = results.map((series) => {
+    const group = results.filter((other) => other.group === series.group);
+    const builtIn = group.find((other) => other.family === "node");
+    const c = group.find((other) => other.family === "c");
+    return [
+      series.group,
+      series.name,
+      withRange(series.perCall, nanoseconds),
+      series.family === "core" && builtIn ? ratio(series.perCall.median / builtIn.perCall.median) : "",
+      series.family !== "c" && c ? ratio(series.perCall.median / c.perCall.median) : "",
+    ];
+  });
+  return table(["call", "through", "ns/call", "vs built-in", "vs C"], rows);
+}
+
+export function fileCopyTable(all: FileCopySeries[]): string {
+  const c = all.find((series) => series.name === "C mmap+memcpy");
+  const rows = all.map((series) => [
+    series.name,
+    withRange(series.seconds, (value) => number3(value)),
+    c ? ratio(series.seconds.median / c.seconds.median) : "",
+    series.peakRss ? withRange(series.peakRss, mebibytes) : "–",
+  ]);
+  return table(["program", "wall s", "vs C", "peak RSS MiB"], rows);
+}
+
+export function targetLines(targets: TargetCheck[]): string {
+  return targets
+    .map((check) => `  ${check.met === null ? "[not measured]" : check.met ? "[met]" : "[missed]"} ${check.target}: ${check.measured}`)
+    .join("\n");
+}
+
+export function fullReport(results: Results): string {
+  const fileSize = `${mebibytes(results.plan.fileCopyBytes)} MiB`;
+  const sections = [
+    header(results),
+    "CPUs: where the two sides ran. 2 CPUs: the bench's side pinned to one CPU, the peer's to another; 1 CPU: both pinned to the same CPU.",
+    `Streaming throughput, messages of ${results.plan.sizes.map(sizeLabel).join(" / ")} (vs C: this figure ÷ the C reference's)`,
+    throughputTable(results.throughput, results.plan.sizes),
+    `Ping-pong round trip of ${results.plan.pingSize} B (vs C: this median ÷ the C reference's median)`,
+    latencyTable(results.latency),
+    "Per-call overhead (vs built-in: core ÷ Node; vs C: ÷ the bare system call in C)",
+    overheadTable(results.overhead),
+    `filecopy of a ${fileSize} file, page cache warm, whole program runs (vs C: ÷ the C whole-file copy)`,
+    results.filecopy.length > 0 ? fileCopyTable(results.filecopy) : "  (not measured)",
+    "Targets of the issue",
+    targetLines(results.targets),
+  ];
+  const notes = [...results.unavailable.map(({ name, reason }) => `${name}: not available: ${reason}`), ...results.notes];
+  if (notes.length > 0) sections.push("Notes", notes.map((note) => `  - ${note}`).join("\n"));
+  return `${sections.join("\n\n")}\n`;
+}

@@ -1,0 +1,57 @@
+/**
+ * notify-client: P14 (the sysv-shm client) that wakes the server after each write. It opens the
+ * segment and the two semaphores notify-server created, prints `key: <hex>` and `shm: <id>`, then
+ * writes `A`, `AB`, `ABC`, … one letter per interval: before each write it waits until the server
+ * has read the previous string (semaphore READ), after it it posts WRITTEN, which wakes the server.
+ *
+ * Differences from the C client, and why:
+ * - the C wrote on its own clock and the server read on another, so strings were missed or printed
+ *   twice; here the two semaphores pass the segment back and forth, one string at a time;
+ * - it never creates the segment or the semaphores (the C's IPC_CREAT without permission bits
+ *   could create a segment of mode 0): start notify-server first;
+ * - each step stores the new NUL before the new letter, so the string is terminated at every moment.
+ */
+import { ExitError, parseCommand, runMain, sleep } from "@linux-ipc/core/cli";
+import { isSystemError } from "@linux-ipc/core/errno";
+import { formatKey } from "@linux-ipc/core/sys/ipc";
+import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
+import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
+import { READ, SEGMENT_SIZE, WRITTEN, notifyKeyOption } from "./notify.ts";
+
+const LETTER_A = "A".charCodeAt(0);
+const LETTERS = 26;
+const NUL = 0;
+
+await runMain("notify-client", async () => {
+  const { values } = parseCommand({
+    name: "notify-client",
+    summary: "Writes A, AB, ABC, … into notify-server's segment, waking the server after each write (P14, with semaphores).",
+    options: {
+      key: notifyKeyOption,
+      ticks: { type: "integer", value: "N", description: "how many letters to write", default: LETTERS, min: 0, max: LETTERS },
+      interval: { type: "integer", value: "MS", description: "milliseconds between letters (the C sleeps 1 s)", default: 1000, min: 0 },
+    },
+  });
+
+  let segment: SharedMemorySegment;
+  let semaphores: SemaphoreSet;
+  try {
+    segment = SharedMemorySegment.open(values.key, SEGMENT_SIZE);
+    semaphores = SemaphoreSet.open(values.key, 2);
+  } catch (error) {
+    if (isSystemError(error, "ENOENT")) throw new ExitError(`nothing at key ${formatKey(values.key)}: start notify-server first, with the same --key`, 1);
+    throw error;
+  }
+  console.log(`key: ${(values.key >>> 0).toString(16)}`);
+  console.log(`shm: ${segment.id}`);
+
+  using attachment = segment.attach();
+  const memory = attachment.bytes;
+  for (let letter = 0; letter < values.ticks; letter++) {
+    await semaphores.acquireAsync(READ, 1, { undo: false });
+    memory[letter + 1] = NUL;
+    memory[letter] = LETTER_A + letter;
+    semaphores.release(WRITTEN, 1, { undo: false });
+    await sleep(values.interval);
+  }
+});

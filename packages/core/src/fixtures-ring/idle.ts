@@ -1,0 +1,3 @@
+// Prints "ready" and stays until killed.
+console.log("ready");
+setInterval(() => {}, 1000);

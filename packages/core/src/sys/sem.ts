@@ -1,0 +1,397 @@
+/**
+ * <sys/sem.h>: System V semaphore sets (semget, semop, semtimedop, semctl) and `struct sembuf`,
+ * `union semun`, `struct semid_ds`, with a small object layer: `SemaphoreSet` (create-exclusive
+ * and initialise, open, acquire/release, lock with `using`, remove).
+ *
+ * A semaphore set, like a shared memory segment, outlives every process until it is removed
+ * (IPC_RMID); `ipcs -s` lists them. SEM_UNDO (the default for acquire/release here) makes the kernel
+ * reverse a process's operations when it exits, however it exits, so a holder killed with SIGKILL
+ * does not leave the lock taken.
+ *
+ * Waits: `acquire` blocks the thread (semtimedop, EINTR retried with the time left);
+ * `acquireAsync` waits on a worker thread in slices of at most ASYNC_SLICE_MS (see futex.ts), so the
+ * event loop, signal handlers and an AbortSignal are served while it waits. SEM_UNDO works from
+ * worker threads too: the undo list belongs to the process.
+ */
+import { koffi, libc, lastErrno } from "../libc.ts";
+import { Errno, SystemError, check, errnoError } from "../errno.ts";
+import { defineStruct } from "../struct.ts";
+import { ASYNC_SLICE_MS } from "../futex.ts";
+import { Deadline, Timespec, WaitTimeoutError, abortReason, timespecFromMs, type TimespecValue } from "../timeouts.ts";
+import { IpcPerm, IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID, IPC_STAT, IPC_SET, formatKey } from "./ipc.ts";
+
+/** Flag for semop: undo the operation when the process exits. */
+export const SEM_UNDO = 0x1000;
+export const GETPID = 11;
+export const GETVAL = 12;
+export const GETALL = 13;
+export const GETNCNT = 14;
+export const GETZCNT = 15;
+export const SETVAL = 16;
+export const SETALL = 17;
+/** The largest value a semaphore holds (SEMVMX). */
+export const SEMVMX = 32767;
+
+/** `struct sembuf`: one operation of a semop call. */
+export const Sembuf = defineStruct("sembuf", {
+  sem_num: "uint16",
+  sem_op: "int16",
+  sem_flg: "int16",
+});
+
+/**
+ * `union semun`, semctl's fourth argument, which the caller defines in C (glibc's <sys/sem.h> says
+ * so with _SEM_SEMUN_UNDEFINED). Every member is at offset 0; it is passed by value, pointer-sized.
+ */
+export const semun = koffi.union("semun", { val: "int", buf: "void *", array: "void *", __buf: "void *" });
+export const Semun = {
+  name: "semun",
+  size: koffi.sizeof(semun),
+  offsets: { val: 0, buf: 0, array: 0, __buf: 0 },
+  type: semun,
+} as const;
+
+/** glibc's `struct semid_ds` on 64-bit Linux (x86_64 keeps the *_high padding words; arm64 has none). */
+export const SemidDs =
+  process.arch === "x64"
+    ? defineStruct("semid_ds", {
+        sem_perm: { struct: IpcPerm },
+        sem_otime: "int64",
+        __sem_otime_high: "uint64",
+        sem_ctime: "int64",
+        __sem_ctime_high: "uint64",
+        sem_nsems: "uint64",
+        __glibc_reserved3: "uint64",
+        __glibc_reserved4: "uint64",
+      })
+    : defineStruct("semid_ds", {
+        sem_perm: { struct: IpcPerm },
+        sem_otime: "int64",
+        sem_ctime: "int64",
+        sem_nsems: "uint64",
+        __glibc_reserved3: "uint64",
+        __glibc_reserved4: "uint64",
+      });
+
+export interface SemidDsSnapshot {
+  sem_perm: ReturnType<typeof IpcPerm.read>;
+  sem_otime: number;
+  sem_ctime: number;
+  sem_nsems: number;
+}
+
+const semget_c = libc.func("int semget(key_t key, int nsems, int semflg)");
+const semop_c = libc.func(`int semop(int semid, ${Sembuf.name} *sops, size_t nsops)`);
+const semtimedop_c = libc.func(
+  `int semtimedop(int semid, ${Sembuf.name} *sops, size_t nsops, const ${Timespec.name} *timeout)`,
+);
+// semctl is variadic: its fourth argument is passed with its C type (koffi's "type, value" pairs),
+// so it really arrives where semctl's va_arg looks for the union.
+const semctl_c = libc.func("int semctl(int semid, int semnum, int cmd, ...)");
+
+/** One semaphore operation: add `op` to semaphore `num` (negative waits until it can subtract). */
+export interface SemOp {
+  num: number;
+  op: number;
+  flags?: number;
+}
+
+function keyed(key: number): { path: string } {
+  return { path: `key ${formatKey(key)}` };
+}
+
+function identified(id: number): { path: string } {
+  return { path: `id ${id}` };
+}
+
+function toSembufs(ops: readonly SemOp[]): { sem_num: number; sem_op: number; sem_flg: number }[] {
+  if (ops.length === 0) throw new RangeError("semop needs at least one operation");
+  return ops.map(({ num, op, flags = 0 }) => ({ sem_num: num, sem_op: op, sem_flg: flags }));
+}
+
+/** semget(2): the id of the set for `key` with `nsems` semaphores, created as `flags` say. */
+export function semget(key: number, nsems: number, flags: number): number {
+  return check(semget_c(key, nsems, flags) as number, "semget", keyed(key));
+}
+
+/**
+ * semop(2): performs every operation in `ops` atomically (all or none). Returns false when
+ * IPC_NOWAIT was given and it would have blocked (EAGAIN). EINTR is retried.
+ */
+export function semop(id: number, ops: readonly SemOp[]): boolean {
+  const sops = toSembufs(ops);
+  for (;;) {
+    if ((semop_c(id, sops, sops.length) as number) === 0) return true;
+    const errno = lastErrno();
+    if (errno === Errno.EINTR) continue;
+    if (errno === Errno.EAGAIN) return false;
+    throw errnoError("semop", identified(id), errno);
+  }
+}
+
+/**
+ * semtimedop(2): like semop, giving up after `timeoutMs` (undefined: no limit). Returns false on
+ * timeout (or EAGAIN with IPC_NOWAIT). EINTR is retried with the time left.
+ */
+export function semtimedop(id: number, ops: readonly SemOp[], timeoutMs?: number): boolean {
+  const sops = toSembufs(ops);
+  const deadline = new Deadline(timeoutMs);
+  for (;;) {
+    const timeout: TimespecValue | null = timeoutMs === undefined ? null : timespecFromMs(deadline.remaining());
+    if ((semtimedop_c(id, sops, sops.length, timeout) as number) === 0) return true;
+    const errno = lastErrno();
+    if (errno === Errno.EINTR) continue;
+    if (errno === Errno.EAGAIN) return false;
+    throw errnoError("semtimedop", identified(id), errno);
+  }
+}
+
+function semtimedopOnceAsync(id: number, sops: object[], timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    semtimedop_c.async(id, sops, sops.length, timespecFromMs(timeoutMs), (error: unknown, result: number) => {
+      if (error) reject(error);
+      else resolve(result === 0 ? 0 : lastErrno());
+    });
+  });
+}
+
+/**
+ * semtimedop on a worker thread, in slices of at most ASYNC_SLICE_MS. Resolves true once the
+ * operations are done, false at the timeout. Rejects with the signal's reason when it aborts.
+ */
+export async function semtimedopAsync(id: number, ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+  const sops = toSembufs(ops);
+  const nowait = ops.some((op) => ((op.flags ?? 0) & IPC_NOWAIT) !== 0);
+  const deadline = new Deadline(options.timeoutMs);
+  for (;;) {
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    const errno = await semtimedopOnceAsync(id, sops, deadline.slice(ASYNC_SLICE_MS));
+    if (errno === 0) return true;
+    if (errno === Errno.EINTR) continue;
+    if (errno !== Errno.EAGAIN) throw errnoError("semtimedop", identified(id), errno);
+    if (nowait || deadline.expired) return false;
+  }
+}
+
+/** semctl(2) for the commands whose argument is an int value, or that take none. */
+export function semctl(id: number, num: number, cmd: number, value = 0): number {
+  return check(semctl_c(id, num, cmd, "int", value) as number, "semctl", identified(id));
+}
+
+/** semctl(2) for the commands whose argument is a pointer (IPC_STAT/IPC_SET buffers, GETALL/SETALL arrays). */
+export function semctlBuffer(id: number, num: number, cmd: number, buffer: Uint8Array | Uint16Array): number {
+  return check(semctl_c(id, num, cmd, "void *", buffer) as number, "semctl", identified(id));
+}
+
+/** semctl(IPC_STAT) read into a plain object. */
+export function semStat(id: number): SemidDsSnapshot {
+  const buffer = new Uint8Array(SemidDs.size);
+  semctlBuffer(id, 0, IPC_STAT, buffer);
+  const view = SemidDs.at(buffer);
+  return { sem_perm: IpcPerm.read(buffer, SemidDs.offsets.sem_perm), sem_otime: view.sem_otime, sem_ctime: view.sem_ctime, sem_nsems: view.sem_nsems };
+}
+
+export interface AcquireOptions {
+  /** Reverse the operation if this process exits without undoing it (default true). */
+  undo?: boolean;
+  /** Gives up with a WaitTimeoutError after this many milliseconds (default: no limit). */
+  timeoutMs?: number;
+}
+
+/** A semaphore taken with `lock()`; releasing it is idempotent, and `using` releases it. */
+export class SemaphoreLock implements Disposable {
+  #held = true;
+  constructor(
+    private readonly set: SemaphoreSet,
+    private readonly num: number,
+    private readonly undo: boolean,
+  ) {}
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.set.release(this.num, 1, { undo: this.undo });
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/** A System V semaphore set, by id. Removing it is explicit (`remove()`), as in C. */
+export class SemaphoreSet {
+  readonly id: number;
+  readonly key: number;
+  #removed = false;
+
+  private constructor(id: number, key: number) {
+    this.id = id;
+    this.key = key;
+  }
+
+  /**
+   * Creates a new set (IPC_CREAT|IPC_EXCL; EEXIST if `key` has one) with `initial` values (one number
+   * for every semaphore, or one per semaphore), then marks it initialised: a semop that changes
+   * nothing sets sem_otime, which `open()` waits for. (Creation and initialisation are two calls;
+   * without the mark an opener could use the set between them, while every value is still 0.)
+   */
+  static create(key: number, nsems: number, initial: number | readonly number[] = 0, mode = 0o600): SemaphoreSet {
+    const values = typeof initial === "number" ? Array<number>(nsems).fill(initial) : [...initial];
+    if (values.length !== nsems) throw new RangeError(`${nsems} semaphores need ${nsems} initial values, not ${values.length}`);
+    for (const value of values) {
+      if (!Number.isInteger(value) || value < 0 || value > SEMVMX) throw new RangeError(`a semaphore value must be an integer from 0 to ${SEMVMX}, not ${value}`);
+    }
+    const set = new SemaphoreSet(semget(key, nsems, IPC_CREAT | IPC_EXCL | (mode & 0o777)), key);
+    try {
+      semctlBuffer(set.id, 0, SETALL, Uint16Array.from(values));
+      const [first = 0] = values;
+      const step = first > 0 ? -1 : 1;
+      semop(set.id, [
+        { num: 0, op: step, flags: IPC_NOWAIT },
+        { num: 0, op: -step, flags: IPC_NOWAIT },
+      ]);
+    } catch (error) {
+      set.remove();
+      throw error;
+    }
+    return set;
+  }
+
+  /**
+   * Opens the set for `key` (ENOENT if there is none; `nsems` larger than its size is EINVAL) and
+   * waits up to `initTimeoutMs` for its creator to initialise it (see create()).
+   */
+  static open(key: number, nsems = 0, options: { initTimeoutMs?: number } = {}): SemaphoreSet {
+    const set = new SemaphoreSet(semget(key, nsems, 0), key);
+    const deadline = new Deadline(options.initTimeoutMs ?? 1000);
+    while (set.stat().sem_otime === 0) {
+      if (deadline.expired) throw new WaitTimeoutError(`semaphore set ${formatKey(key)} was created but never initialised`, options.initTimeoutMs ?? 1000);
+      sleepSync(1);
+    }
+    return set;
+  }
+
+  /** Wraps an id from elsewhere (e.g. `ipcs -s`). */
+  static fromId(id: number): SemaphoreSet {
+    return new SemaphoreSet(id, semStat(id).sem_perm.__key);
+  }
+
+  stat(): SemidDsSnapshot {
+    return semStat(this.id);
+  }
+
+  /** The number of semaphores in the set. */
+  get size(): number {
+    return this.stat().sem_nsems;
+  }
+
+  getValue(num = 0): number {
+    return semctl(this.id, num, GETVAL);
+  }
+
+  setValue(num: number, value: number): void {
+    semctl(this.id, num, SETVAL, value);
+  }
+
+  getAll(): number[] {
+    const values = new Uint16Array(this.size);
+    semctlBuffer(this.id, 0, GETALL, values);
+    return [...values];
+  }
+
+  setAll(values: readonly number[]): void {
+    semctlBuffer(this.id, 0, SETALL, Uint16Array.from(values));
+  }
+
+  /** The pid of the last process that operated on semaphore `num` (GETPID). */
+  lastPid(num = 0): number {
+    return semctl(this.id, num, GETPID);
+  }
+
+  /** How many processes wait for semaphore `num` to grow (GETNCNT). */
+  waitingCount(num = 0): number {
+    return semctl(this.id, num, GETNCNT);
+  }
+
+  /** How many processes wait for semaphore `num` to become zero (GETZCNT). */
+  zeroWaitingCount(num = 0): number {
+    return semctl(this.id, num, GETZCNT);
+  }
+
+  /** Atomic semop over several semaphores (see semtimedop). */
+  op(ops: readonly SemOp[], timeoutMs?: number): boolean {
+    return semtimedop(this.id, ops, timeoutMs);
+  }
+
+  opAsync(ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+    return semtimedopAsync(this.id, ops, options);
+  }
+
+  /** P: subtracts `count` from semaphore `num`, waiting while that would go below 0. */
+  acquire(num = 0, count = 1, options: AcquireOptions = {}): void {
+    if (!semtimedop(this.id, [{ num, op: -count, flags: undoFlag(options) }], options.timeoutMs)) {
+      throw new WaitTimeoutError(`semaphore ${num} of set ${this.id}`, options.timeoutMs);
+    }
+  }
+
+  /** P without blocking the event loop. */
+  async acquireAsync(num = 0, count = 1, options: AcquireOptions & { signal?: AbortSignal } = {}): Promise<void> {
+    const done = await semtimedopAsync(this.id, [{ num, op: -count, flags: undoFlag(options) }], options);
+    if (!done) throw new WaitTimeoutError(`semaphore ${num} of set ${this.id}`, options.timeoutMs);
+  }
+
+  /** P if it can be done at once: true if taken. */
+  tryAcquire(num = 0, count = 1, options: { undo?: boolean } = {}): boolean {
+    return semop(this.id, [{ num, op: -count, flags: undoFlag(options) | IPC_NOWAIT }]);
+  }
+
+  /** V: adds `count` to semaphore `num`, waking waiters. With `undo`, pairs with an undo acquire. */
+  release(num = 0, count = 1, options: { undo?: boolean } = {}): void {
+    semop(this.id, [{ num, op: count, flags: undoFlag(options) }]);
+  }
+
+  /** Acquires semaphore `num` as a lock; `using held = set.lock()` releases it at the end of the block. */
+  lock(num = 0, options: AcquireOptions = {}): SemaphoreLock {
+    this.acquire(num, 1, options);
+    return new SemaphoreLock(this, num, options.undo ?? true);
+  }
+
+  async lockAsync(num = 0, options: AcquireOptions & { signal?: AbortSignal } = {}): Promise<SemaphoreLock> {
+    await this.acquireAsync(num, 1, options);
+    return new SemaphoreLock(this, num, options.undo ?? true);
+  }
+
+  /** Changes the owner or mode bits (IPC_SET) — e.g. `setMode(0o666)`. */
+  setMode(mode: number): void {
+    const buffer = new Uint8Array(SemidDs.size);
+    semctlBuffer(this.id, 0, IPC_STAT, buffer);
+    const perm = IpcPerm.at(buffer, SemidDs.offsets.sem_perm);
+    perm.mode = (perm.mode & ~0o777) | (mode & 0o777);
+    semctlBuffer(this.id, 0, IPC_SET, buffer);
+  }
+
+  /**
+   * semctl(IPC_RMID): the set disappears at once, and every process waiting on it wakes with EIDRM.
+   * Idempotent: a set already removed (by anyone) is not an error.
+   */
+  remove(): void {
+    if (this.#removed) return;
+    try {
+      semctl(this.id, 0, IPC_RMID);
+    } catch (error) {
+      if (!(error instanceof SystemError && (error.code === "EINVAL" || error.code === "EIDRM"))) throw error;
+    }
+    this.#removed = true;
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Blocks this thread for `ms` milliseconds (only for the short wait in SemaphoreSet.open). */
+function sleepSync(ms: number): void {
+  Atomics.wait(pause, 0, 0, ms);
+}
+
+function undoFlag(options: { undo?: boolean }): number {
+  return options.undo ?? true ? SEM_UNDO : 0;
+}
