@@ -1,7 +1,8 @@
 /**
  * P4, copying a file through memory mappings: SRC is mapped read-only, DST is created at SRC's size
  * and mapped read-write, and the bytes go from one mapping to the other with one memory copy, the
- * C's memcpy (here `set` on the mapped bytes, which V8 turns into a memmove).
+ * C's memcpy (`copyFrom`: one call into the C library per window, with no JavaScript view made of
+ * either mapping).
  *
  * Differs from the C, which maps both files whole and copies them with one memcpy:
  * - Sizes are 64-bit numbers (the C keeps the size in an int, so it fails past 2 GiB).
@@ -161,7 +162,7 @@ async function copyData(src: number, dst: number, size: number, window: number, 
       using from = mmap(length, PROT_READ, MAP_SHARED, src, offset);
       from.advise(MADV_SEQUENTIAL);
       using to = mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, dst, offset);
-      to.bytes.set(from.bytes);
+      to.copyFrom(from);
       progress.update(offset + length);
       // Between windows the event loop runs: a SIGINT or SIGTERM handler can remove the temporary file.
       await nextTurn();

@@ -1,8 +1,8 @@
 /**
  * Memory that a process maps (mmap) or attaches (shmat), shared by both.
  *
- * The bytes are exposed through one koffi view (an ArrayBuffer over the mapped addresses), made once:
- * making views costs time in proportion to their size. Releasing the memory must never leave that
+ * The bytes are exposed through one koffi view (an ArrayBuffer over the mapped addresses), made on
+ * first use and then kept: making views costs time in proportion to their size. Releasing the memory must never leave that
  * view pointing at unmapped addresses, where any later access kills the process with SIGSEGV, and a
  * JS view cannot be revoked (koffi's views are external buffers that neither `transfer` nor
  * `structuredClone` detach). So release does not munmap: it atomically replaces the range with a
@@ -33,6 +33,8 @@ export const MAP_FAILED: Address = BigInt.asUintN(64, -1n);
 
 export const mmap_c = libc.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)");
 export const munmap_c = libc.func("int munmap(void *addr, size_t length)");
+// memmove rather than memcpy: the two ranges may be the same mapping.
+const memmove_c = libc.func("void *memmove(void *dest, const void *src, size_t n)");
 
 /** Normalises koffi's void* result (BigInt, or null for NULL) to an address. */
 export function toAddress(pointer: unknown): Address {
@@ -68,21 +70,27 @@ export abstract class MappedMemory implements Disposable {
   readonly address: Address;
   /** The length in bytes the caller asked for (the kernel maps whole pages). */
   readonly length: number;
-  #bytes: Uint8Array | null;
+  #bytes: Uint8Array | null = null;
   #released = false;
   protected abstract readonly kind: string;
 
   protected constructor(address: Address, length: number) {
     this.address = address;
     this.length = length;
-    const buffer = length === 0 ? new ArrayBuffer(0) : koffi.view(address, length);
-    this.#bytes = new Uint8Array(buffer);
-    if (length > 0) unreachable.register(buffer, { address, span: pageRoundUp(length) });
   }
 
-  /** The mapped bytes, read and written in place. */
+  /**
+   * The mapped bytes, read and written in place. The view is made on first use, then kept: a koffi
+   * view costs time in proportion to its size and weighs on V8's garbage collector, so memory only
+   * copied with `copyFrom` never needs one.
+   */
   get bytes(): Uint8Array {
-    if (this.#bytes === null) throw new ReleasedMemoryError(this.kind);
+    this.assertLive();
+    if (this.#bytes === null) {
+      const buffer = this.length === 0 ? new ArrayBuffer(0) : koffi.view(this.address, this.length);
+      if (this.length > 0) unreachable.register(buffer, { address: this.address, span: pageRoundUp(this.length) });
+      this.#bytes = new Uint8Array(buffer);
+    }
     return this.#bytes;
   }
 
@@ -90,15 +98,41 @@ export abstract class MappedMemory implements Disposable {
     return this.#released;
   }
 
+  /** Throws ReleasedMemoryError once the memory has been released. */
+  protected assertLive(): void {
+    if (this.#released) throw new ReleasedMemoryError(this.kind);
+  }
+
   /** A live view of a C struct stored at `offset`. */
   struct<S extends Record<string, FieldSpec>>(layout: StructLayout<S>, offset = 0): StructView<S> {
     return layout.at(this.bytes, offset);
   }
 
-  /** Releases the memory (see the module comment for what happens to old views). Idempotent. */
-  protected releaseRange(): void {
+  /**
+   * memcpy(3) of `length` bytes from `source` (at `sourceOffset`) to this memory (at `offset`), in
+   * one call into the C library and without making a view of either side. Bounds are checked first.
+   */
+  copyFrom(source: MappedMemory, options: { offset?: number; sourceOffset?: number; length?: number } = {}): void {
+    const { offset = 0, sourceOffset = 0 } = options;
+    const length = options.length ?? source.length - sourceOffset;
+    this.assertLive();
+    source.assertLive();
+    for (const [what, at, size] of [["target", offset, this.length], ["source", sourceOffset, source.length]] as const) {
+      if (!Number.isSafeInteger(at) || !Number.isSafeInteger(length) || at < 0 || length < 0 || at + length > size) {
+        throw new RangeError(`copyFrom: ${length} bytes at ${what} offset ${at} do not fit in ${size} bytes`);
+      }
+    }
+    if (length > 0) memmove_c(this.address + BigInt(offset), source.address + BigInt(sourceOffset), length);
+  }
+
+  /**
+   * Releases the memory. With no view ever made, `releaseUnviewed` unmaps or detaches at once; else
+   * the range is replaced by a placeholder (see the module comment). Idempotent.
+   */
+  protected releaseRange(releaseUnviewed: () => void): void {
     if (this.#released) return;
-    installPlaceholder(this.address, pageRoundUp(this.length));
+    if (this.#bytes === null) releaseUnviewed();
+    else installPlaceholder(this.address, pageRoundUp(this.length));
     this.#released = true;
     this.#bytes = null;
   }

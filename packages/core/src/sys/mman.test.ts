@@ -109,6 +109,42 @@ describe("mmap", () => {
     expect(old[0]).toBe(0);
   });
 
+  it("copyFrom copies between mappings with one memmove, checking bounds on both sides", () => {
+    const path = dir.file("copy-source");
+    writeFileSync(path, Buffer.from("0123456789abcdef".repeat(512)));
+    using source = mapFile(path, PAGE_SIZE, { access: "r" });
+    using target = mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
+    target.copyFrom(source);
+    expect(Buffer.from(target.bytes.subarray(0, 20)).toString()).toBe("0123456789abcdef0123");
+    target.copyFrom(source, { offset: 100, sourceOffset: 10, length: 6 });
+    expect(Buffer.from(target.bytes.subarray(100, 106)).toString()).toBe("abcdef");
+    expect(() => target.copyFrom(source, { offset: PAGE_SIZE - 2, length: 3 })).toThrow(/3 bytes at target offset 4094 do not fit in 4096 bytes/);
+    expect(() => target.copyFrom(source, { sourceOffset: 1 })).not.toThrow();
+    expect(() => target.copyFrom(source, { sourceOffset: 1, length: PAGE_SIZE })).toThrow(/source offset 1/);
+    source.unmap();
+    expect(() => target.copyFrom(source)).toThrow(ReleasedMemoryError);
+  });
+
+  it("unmaps a mapping that never had a view at once, and keeps a viewed one's range as a placeholder", () => {
+    const mapsHas = (address: bigint): boolean =>
+      readFileSync("/proc/self/maps", "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .some((line) => {
+          const [start, end] = line.split(" ")[0]!.split("-").map((hex) => BigInt(`0x${hex}`)) as [bigint, bigint];
+          return start <= address && address < end;
+        });
+    const unviewed = mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
+    expect(mapsHas(unviewed.address)).toBe(true);
+    unviewed.unmap();
+    expect(mapsHas(unviewed.address)).toBe(false);
+    const viewed = mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
+    const view = viewed.bytes;
+    viewed.unmap();
+    expect(mapsHas(viewed.address)).toBe(true);
+    expect(view[0]).toBe(0);
+  });
+
   it("survives a child process touching views after unmap (no SIGSEGV)", async () => {
     const result = await runProgram(fixture("use-after-unmap.ts"), [dir.file("uaf")]);
     expect(result.signal).toBeNull();

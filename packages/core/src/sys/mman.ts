@@ -87,19 +87,19 @@ export class Mapping extends MappedMemory {
 
   /** msync(2): writes dirty pages of a file mapping back to the file. */
   sync(flags = MS_SYNC): void {
-    void this.bytes; // throws once unmapped
+    this.assertLive();
     check(msync_c(this.address, this.length, flags) as number, "msync");
   }
 
   /** madvise(2) over the whole mapping. */
   advise(advice: number): void {
-    void this.bytes; // throws once unmapped
+    this.assertLive();
     check(madvise_c(this.address, pageRoundUp(this.length), advice) as number, "madvise");
   }
 
   /** munmap(2), made safe for views still held (see memory.ts). Idempotent. */
   unmap(): void {
-    this.releaseRange();
+    this.releaseRange(() => check(munmap_c(this.address, pageRoundUp(this.length)) as number, "munmap"));
   }
 
   [Symbol.dispose](): void {

@@ -68,6 +68,15 @@ describe("SharedMemorySegment", () => {
     expect(again.bytes[0]).toBe(1);
   });
 
+  it("detaching an attachment that never had a view calls shmdt at once", () => {
+    const segment = createSegment(4096);
+    const attachment = segment.attach();
+    expect(segment.stat().shm_nattch).toBe(1);
+    attachment.detach();
+    expect(segment.stat().shm_nattch).toBe(0);
+    expect(() => attachment.detach()).not.toThrow();
+  });
+
   it("a removed segment lives on while attached, then disappears", () => {
     const segment = createSegment(4096);
     using attachment = segment.attach();

@@ -90,7 +90,7 @@ export class Attachment extends MappedMemory {
 
   /** shmdt(2), made safe for views still held (see memory.ts). Idempotent; never removes the segment. */
   detach(): void {
-    this.releaseRange();
+    this.releaseRange(() => shmdt(this.address));
   }
 
   [Symbol.dispose](): void {
