@@ -18,18 +18,15 @@ import { Ring } from "./ring.ts";
 import { IPC_PRIVATE } from "./sys/ipc.ts";
 import { mmap, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "./sys/mman.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
-import { startProgram, unusedShmKey, type RunningProgram } from "./testing/index.ts";
+import { startProgram, unusedShmKey, type RunningProgram, stopLeftoverPrograms } from "./testing/index.ts";
 import { waitUntilBlocked, SYS_semtimedop } from "./fixtures-ring/blocked.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures-ring/${name}`, import.meta.url));
 
 const segments: SharedMemorySegment[] = [];
-const programs: RunningProgram[] = [];
 afterEach(async () => {
-  for (const program of programs.splice(0)) {
-    program.kill("SIGKILL");
-    await program.exited.catch(() => {});
-  }
+  // Programs first: a segment is removed only once nothing can be using it.
+  await stopLeftoverPrograms(0);
   for (const segment of segments.splice(0)) segment.remove();
 });
 
@@ -39,11 +36,7 @@ function sharedSegment(): { spec: string; memory: ReturnType<SharedMemorySegment
   return { spec: `shm:${segment.id}`, memory: segment.attach() };
 }
 
-function start(script: string, args: string[]): RunningProgram {
-  const program = startProgram(fixture(script), args);
-  programs.push(program);
-  return program;
-}
+const start = (script: string, args: string[]): RunningProgram => startProgram(fixture(script), args);
 
 function anonymous(): ReturnType<typeof mmap> {
   return mmap(4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);

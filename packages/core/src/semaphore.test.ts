@@ -8,18 +8,15 @@ import { SharedMemorySegment } from "./sys/shm.ts";
 import { IPC_PRIVATE } from "./sys/ipc.ts";
 import { mmap, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "./sys/mman.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
-import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, type RunningProgram } from "./testing/index.ts";
+import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, type RunningProgram, stopLeftoverPrograms } from "./testing/index.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures-ring/${name}`, import.meta.url));
 
 const names: string[] = [];
 const segments: SharedMemorySegment[] = [];
-const programs: RunningProgram[] = [];
 afterEach(async () => {
-  for (const program of programs.splice(0)) {
-    program.kill("SIGKILL");
-    await program.exited.catch(() => {});
-  }
+  // Programs first: a segment is removed only once nothing can be using it.
+  await stopLeftoverPrograms(0);
   for (const name of names.splice(0)) {
     try {
       NamedSemaphore.unlink(name);
@@ -37,11 +34,7 @@ function uniqueName(): string {
   return name;
 }
 
-function start(script: string, args: string[]): RunningProgram {
-  const program = startProgram(fixture(script), args);
-  programs.push(program);
-  return program;
-}
+const start = (script: string, args: string[]): RunningProgram => startProgram(fixture(script), args);
 
 function sharedSegment(): { id: number; memory: ReturnType<SharedMemorySegment["attach"]> } {
   const segment = SharedMemorySegment.create(IPC_PRIVATE, 4096);
@@ -150,7 +143,6 @@ int main(int argc, char **argv) {
     const toC = UnnamedSemaphore.init(memory, 64, 0);
     const toTs = UnnamedSemaphore.init(memory, 128, 0);
     const peer = startCommand(compileC("sem-peer", source, ["-pthread"]), [String(id)]);
-    programs.push(peer);
     for (let i = 0; i < 1000; i++) {
       toC.post();
       await toTs.waitAsync();

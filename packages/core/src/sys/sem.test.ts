@@ -19,18 +19,15 @@ import {
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, formatKey } from "./ipc.ts";
 import { SharedMemorySegment } from "./shm.ts";
 import { WaitTimeoutError } from "../timeouts.ts";
-import { compileC, cSkipReason, removeCompiled, startProgram, unusedShmKey, type RunningProgram } from "../testing/index.ts";
+import { compileC, cSkipReason, removeCompiled, startProgram, unusedShmKey, type RunningProgram, stopLeftoverPrograms } from "../testing/index.ts";
 import { waitUntilBlocked, SYS_semtimedop } from "../fixtures-ring/blocked.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures-ring/${name}`, import.meta.url));
 
 const sets: SemaphoreSet[] = [];
-const programs: RunningProgram[] = [];
 afterEach(async () => {
-  for (const program of programs.splice(0)) {
-    program.kill("SIGKILL");
-    await program.exited.catch(() => {});
-  }
+  // Programs first: a segment is removed only once nothing can be using it.
+  await stopLeftoverPrograms(0);
   for (const set of sets.splice(0)) set.remove();
 });
 afterAll(removeCompiled);
@@ -41,11 +38,7 @@ function createSet(nsems: number, initial: number | number[] = 0, mode = 0o600):
   return set;
 }
 
-function start(script: string, args: string[]): RunningProgram {
-  const program = startProgram(fixture(script), args);
-  programs.push(program);
-  return program;
-}
+const start = (script: string, args: string[]): RunningProgram => startProgram(fixture(script), args);
 
 function ipcsLine(key: number): string | undefined {
   return execFileSync("ipcs", ["-s"], { encoding: "utf8" }).split("\n").find((line) => line.startsWith(formatKey(key)))?.trim();
