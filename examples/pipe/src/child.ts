@@ -8,7 +8,7 @@
  * returns, and goes out in one write() (16 bytes, far below PIPE_BUF: never split). It does not
  * sleep after the last message, as the C does, so the parent sees end of file at once.
  */
-import { runMain, parseCommand, sleep } from "@linux-ipc/core/cli";
+import { runMain, parseCommand, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
 import { inheritedFds } from "@linux-ipc/core/process";
 import { writeAll, close } from "@linux-ipc/core/unistd";
 
@@ -20,7 +20,7 @@ await runMain("child", async () => {
     summary: "P10's child: write 'I am a child!!!' COUNT times into the pipe inherited as fd 3",
     options: {
       count: { type: "integer", value: "N", description: "how many messages", default: 5, min: 0 },
-      interval: { type: "integer", value: "MS", description: "pause between messages", default: 1000, min: 0 },
+      interval: { type: "integer", value: "MS", description: "pause between messages", default: 1000, min: 0, max: MAX_TIMER_MS },
     },
   });
   const [writeEnd] = inheritedFds();

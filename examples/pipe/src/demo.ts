@@ -5,7 +5,7 @@
  * processes themselves, so there is nothing to remove.
  */
 import { fileURLToPath } from "node:url";
-import { runMain, parseCommand } from "@linux-ipc/core/cli";
+import { runMain, parseCommand, MAX_TIMER_MS } from "@linux-ipc/core/cli";
 import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
 
 async function run(heading: string, name: string, args: string[] = []): Promise<boolean> {
@@ -24,7 +24,7 @@ await runMain("demo", async () => {
     summary: "run fds (P9), parent-child (P10), capacity and rules, each in its own process",
     options: {
       count: { type: "integer", value: "N", description: "messages the child of parent-child writes", default: 5, min: 0 },
-      interval: { type: "integer", value: "MS", description: "the child's pause between messages (the C waits 1000)", default: 200, min: 0 },
+      interval: { type: "integer", value: "MS", description: "the child's pause between messages (the C waits 1000)", default: 200, min: 0, max: MAX_TIMER_MS },
     },
   });
   const outcomes = [

@@ -17,7 +17,7 @@
  * - If the child fails, the parent says how it ended and exits 1 instead of printing success.
  */
 import { fileURLToPath } from "node:url";
-import { runMain, parseCommand, ExitError } from "@linux-ipc/core/cli";
+import { runMain, parseCommand, ExitError, MAX_TIMER_MS } from "@linux-ipc/core/cli";
 import { pipe2, close } from "@linux-ipc/core/unistd";
 import { O_CLOEXEC } from "@linux-ipc/core/fcntl";
 import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
@@ -31,7 +31,7 @@ await runMain("parent-child", async () => {
     summary: "P10: a parent reads through a pipe what its child writes, until end of file",
     options: {
       count: { type: "integer", value: "N", description: "how many messages the child writes", default: 5, min: 0 },
-      interval: { type: "integer", value: "MS", description: "the child's pause between messages", default: 1000, min: 0 },
+      interval: { type: "integer", value: "MS", description: "the child's pause between messages", default: 1000, min: 0, max: MAX_TIMER_MS },
     },
   });
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);

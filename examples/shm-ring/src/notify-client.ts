@@ -11,7 +11,7 @@
  *   could create a segment of mode 0): start notify-server first;
  * - each step stores the new NUL before the new letter, so the string is terminated at every moment.
  */
-import { ExitError, parseCommand, runMain, sleep } from "@linux-ipc/core/cli";
+import { ExitError, parseCommand, runMain, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
 import { isSystemError } from "@linux-ipc/core/errno";
 import { formatKey } from "@linux-ipc/core/sys/ipc";
 import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
@@ -29,7 +29,7 @@ await runMain("notify-client", async () => {
     options: {
       key: notifyKeyOption,
       ticks: { type: "integer", value: "N", description: "how many letters to write", default: LETTERS, min: 0, max: LETTERS },
-      interval: { type: "integer", value: "MS", description: "milliseconds between letters (the C sleeps 1 s)", default: 1000, min: 0 },
+      interval: { type: "integer", value: "MS", description: "milliseconds between letters (the C sleeps 1 s)", default: 1000, min: 0, max: MAX_TIMER_MS },
     },
   });
 

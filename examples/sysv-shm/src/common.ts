@@ -4,7 +4,7 @@
  * errno into what to do about it.
  */
 import { fileURLToPath } from "node:url";
-import { ExitError, UsageError, perrorLine, type OptionSpec } from "@linux-ipc/core/cli";
+import { ExitError, UsageError, perrorLine, type OptionSpec, MAX_TIMER_MS } from "@linux-ipc/core/cli";
 import { SystemError, isSystemError } from "@linux-ipc/core/errno";
 import { formatKey } from "@linux-ipc/core/sys/ipc";
 import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
@@ -37,6 +37,7 @@ export const intervalOption = {
   description: "milliseconds between ticks (the C sleeps 1 s)",
   default: 1000,
   min: 0,
+  max: MAX_TIMER_MS,
 } as const satisfies OptionSpec;
 
 export const pathOption = {

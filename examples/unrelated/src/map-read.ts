@@ -10,7 +10,7 @@
  * - The C's line ends with two tabs before the newline; they are left out. --reads and --interval
  *   are options (the C's 10 and 1 s are the defaults), and it does not sleep after the last line.
  */
-import { parseCommand, runMain, sleep } from "@linux-ipc/core/cli";
+import { parseCommand, runMain, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
 import { O_RDONLY } from "@linux-ipc/core/fcntl";
 import { close } from "@linux-ipc/core/unistd";
 import { mmap, MAP_SHARED, PROT_READ, type Mapping } from "@linux-ipc/core/sys/mman";
@@ -24,7 +24,7 @@ await runMain("map-read", async () => {
     positionals: ["FILE"],
     options: {
       reads: { type: "integer", value: "N", description: "how many lines to print", default: 10, min: 1 },
-      interval: { type: "integer", value: "MS", description: "milliseconds between lines", default: 1000, min: 0 },
+      interval: { type: "integer", value: "MS", description: "milliseconds between lines", default: 1000, min: 0, max: MAX_TIMER_MS },
     },
   });
   const path = positionals[0]!;

@@ -12,7 +12,7 @@
  *   not sleep once more after the last step.
  * - Usage errors and failures exit with code 1 (the C uses 1 to 4 for its different failures).
  */
-import { parseCommand, runMain, sleep } from "@linux-ipc/core/cli";
+import { parseCommand, runMain, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
 import { O_RDWR, O_CREAT } from "@linux-ipc/core/fcntl";
 import { close, ftruncate } from "@linux-ipc/core/unistd";
 import { mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
@@ -28,7 +28,7 @@ await runMain("map-write", async () => {
     positionals: ["FILE"],
     options: {
       max: { type: "integer", value: "N", description: "stop when count reaches N", default: 30, min: 0, max: INT32_MAX },
-      interval: { type: "integer", value: "MS", description: "milliseconds between steps", default: 1000, min: 0 },
+      interval: { type: "integer", value: "MS", description: "milliseconds between steps", default: 1000, min: 0, max: MAX_TIMER_MS },
     },
     details: `FILE is created (mode 0644 less the umask) if missing and set to exactly ${ConnStat.size} bytes.`,
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { parseCommand, parseInteger, UsageError, HelpRequested, describeFailure } from "./cli.ts";
+import { parseCommand, parseInteger, UsageError, HelpRequested, describeFailure, sleep, MAX_TIMER_MS } from "./cli.ts";
 import { SystemError } from "./errno.ts";
 import { runProgram } from "./testing/index.ts";
 
@@ -58,6 +58,14 @@ describe("parseCommand", () => {
   it("describes failures in one line, naming the path", () => {
     expect(describeFailure("reader", new SystemError(2, "open", { path: "/x" }))).toBe("reader: open '/x': No such file or directory");
     expect(describeFailure("shmread", new SystemError(2, "shmget"))).toBe("shmread: shmget: No such file or directory");
+  });
+});
+
+describe("sleep", () => {
+  it("refuses a delay Node's timers cannot wait (they would wait 1 ms instead)", async () => {
+    await expect(sleep(MAX_TIMER_MS + 1)).rejects.toThrow(RangeError);
+    await expect(sleep(-1)).rejects.toThrow(/sleep: -1 ms is not between 0 and 2147483647/);
+    await expect(sleep(0)).resolves.toBeUndefined();
   });
 });
 
