@@ -164,6 +164,7 @@ export function describeFailure(programName: string, error: unknown): string {
  * the `exitCode` the error carries. The exit code is set, never forced, so cleanup still runs.
  */
 export async function runMain(programName: string, main: () => Promise<number | void> | number | void): Promise<void> {
+  startInInvokingFolder();
   try {
     const code = await main();
     if (typeof code === "number") process.exitCode = code;
@@ -180,6 +181,17 @@ export async function runMain(programName: string, main: () => Promise<number | 
       process.exitCode = typeof carried === "number" ? carried : 1;
     }
   }
+}
+
+/**
+ * `pnpm --filter <pkg> <script> a.txt` runs the program in the package's folder, but the learner typed
+ * `a.txt` (and expects `./fifo`) relative to the folder they were in, which pnpm and npm pass on as
+ * INIT_CWD. A program run by a package manager script therefore starts there. The test harness
+ * removes these variables, so a program started by a test keeps the folder the test gave it.
+ */
+function startInInvokingFolder(): void {
+  const invokedFrom = process.env.npm_lifecycle_event === undefined ? undefined : process.env.INIT_CWD;
+  if (invokedFrom && invokedFrom !== process.cwd()) process.chdir(invokedFrom);
 }
 
 /** An error that ends a program with a given exit code (the C programs' `exit(2)` and the like). */

@@ -70,9 +70,11 @@ export class RunningProgram {
   constructor(command: string, args: string[], options: StartOptions & { name: string }) {
     this.name = options.name;
     const fds = options.fds ?? [];
+    // Without these, runMain would move the program to the folder `pnpm test` was typed in.
+    const { INIT_CWD: _initCwd, npm_lifecycle_event: _lifecycleEvent, ...env } = options.env ?? process.env;
     this.child = spawn(command, args, {
       cwd: options.cwd,
-      env: { ...(options.env ?? process.env), ...inheritedFdsEnv(fds) },
+      env: { ...env, ...inheritedFdsEnv(fds) },
       stdio: ["pipe", "pipe", "pipe", ...fds],
     });
     for (const stream of ["stdout", "stderr"] as const) {
