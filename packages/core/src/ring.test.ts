@@ -66,6 +66,41 @@ describe("ring in one process", () => {
     expect(ring.used).toBe(0);
   });
 
+  it("keeps every message across the 2^32 wrap of the positions, with one producer and with two", () => {
+    const nearWrap = 2 ** 32 - 2048;
+    const message = new Uint8Array(56);
+    const into = new Uint8Array(56);
+    for (const producers of [1, 2]) {
+      using memory = anonymous(Ring.bytesNeeded(4096));
+      const ring = Ring.create(memory, { capacity: 4096, producers });
+      const setPositions = (): void => {
+        ring.words[RING_OFFSETS.head >> 2] = nearWrap | 0;
+        ring.words[RING_OFFSETS.tail >> 2] = nearWrap | 0;
+      };
+      // With two producers, one attached early and sat idle (its cached head is 0) while the other
+      // moved ~4 GiB through the ring; one producer simply starts just under the wrap.
+      if (producers === 1) setPositions();
+      using idle = ring.writer();
+      if (producers === 2) setPositions();
+      using busy = producers === 2 ? ring.writer() : idle;
+      using reader = ring.reader();
+      let sent = 0;
+      while (busy.trySend(message.fill(sent & 0xff))) sent++;
+      expect(sent).toBe(4096 / (RECORD_HEADER_SIZE + 56));
+      // The ring is full: the idle producer must see it, not its stale view of the positions.
+      expect(idle.tryReserve(56)).toBe(-1);
+      for (let seq = 0; seq < sent; seq++) {
+        expect(reader.receive(into)).toBe(56);
+        expect(into[0]).toBe(seq & 0xff);
+      }
+      expect(reader.tryPeek()).toBe(-1);
+      expect((ring.words[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
+      expect(idle.trySend(message.fill(0xaa))).toBe(true);
+      expect(reader.receive(into)).toBe(56);
+      expect(into[55]).toBe(0xaa);
+    }
+  });
+
   it("applies backpressure: tryReserve says -1 when full, and room returns as the reader releases", () => {
     using memory = anonymous(Ring.bytesNeeded(256));
     const ring = Ring.create(memory, { capacity: 256 });

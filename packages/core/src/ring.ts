@@ -588,7 +588,7 @@ export class RingWriter implements Disposable {
     this.#checkReservable(length);
     if (this.#lock !== null) {
       if (!this.#lock.tryLock()) return -1;
-      this.#tail = Atomics.load(this.#words, TAIL);
+      this.#reloadPositions();
     }
     const at = this.#place(length);
     if (at < 0) this.#lock?.unlock();
@@ -600,7 +600,7 @@ export class RingWriter implements Disposable {
     this.#checkReservable(length);
     if (this.#lock !== null) {
       this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
-      this.#tail = Atomics.load(this.#words, TAIL);
+      this.#reloadPositions();
     }
     try {
       for (;;) {
@@ -619,7 +619,7 @@ export class RingWriter implements Disposable {
     this.#checkReservable(length);
     if (this.#lock !== null) {
       await this.#lock.lockAsync({ timeoutMs: options.timeoutMs, signal: options.signal, onSlice: this.#check });
-      this.#tail = Atomics.load(this.#words, TAIL);
+      this.#reloadPositions();
     }
     try {
       for (;;) {
@@ -640,6 +640,16 @@ export class RingWriter implements Disposable {
     if (!Number.isInteger(length) || length < 0 || length > this.ring.maxMessageSize) {
       throw new RangeError(`a message must be 0 to ${this.ring.maxMessageSize} bytes (the ring's capacity less ${RECORD_HEADER_SIZE}), not ${length}`);
     }
+  }
+
+  /**
+   * With several producers, the other producers have moved `tail` since this one last held the lock,
+   * possibly by more than 2^32 bytes: a cached `head` would then make `tail − head` (mod 2^32) look
+   * small, and a full ring look free. Both are read afresh under the lock.
+   */
+  #reloadPositions(): void {
+    this.#tail = Atomics.load(this.#words, TAIL);
+    this.#head = Atomics.load(this.#words, HEAD);
   }
 
   /** Whether `need` bytes are free at the tail; re-reads the consumer's head only when the cached one says no. */
