@@ -32,7 +32,9 @@ await runMain("lock-demo", async () => {
   });
   const segment = SharedMemorySegment.create(values.key, SEGMENT_SIZE, 0o600);
   let lock: SemaphoreSet | undefined;
+  let sides: DemoSide[] = [];
   const removeAll = (): void => {
+    for (const side of sides) side.program.kill("SIGTERM");
     segment.remove();
     lock?.remove();
   };
@@ -40,12 +42,19 @@ await runMain("lock-demo", async () => {
   try {
     lock = SemaphoreSet.create(values.key, 1, 1, 0o600);
     const args = ["--key", String(values.key), "--rounds", String(values.rounds), ...(values.unlocked ? ["--unlocked"] : [])];
-    const sides = [new DemoSide("A", peer, [...args, "--side", "A"]), new DemoSide("B", peer, [...args, "--side", "B"])];
-    let ok = true;
+    sides = [new DemoSide("A", peer, [...args, "--side", "A"]), new DemoSide("B", peer, [...args, "--side", "B"])];
+    // A side that fails leaves the other waiting for a turn that never comes: end that one too.
+    const results = await Promise.all(
+      sides.map(async (side) => {
+        const finished = await side.finished();
+        if (!finished) for (const other of sides) if (other !== side) other.program.kill("SIGTERM");
+        return finished;
+      }),
+    );
+    const ok = results.every(Boolean);
     let checked = 0;
     let corrupt = 0;
     for (const side of sides) {
-      ok = (await side.finished()) && ok;
       const report = /(\d+) replies checked, (\d+) corrupt/.exec(side.program.stdout);
       checked += Number(report?.[1] ?? 0);
       corrupt += Number(report?.[2] ?? 0);

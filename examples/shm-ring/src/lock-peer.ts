@@ -52,6 +52,7 @@ await runMain("lock-peer", async () => {
   const isMyTurn = (writer: number): boolean => (me === SIDE_A ? writer !== SIDE_A : writer === SIDE_A);
   const otherDone = (): boolean => Atomics.load(words, me === SIDE_A ? DONE_B : DONE_A) !== 0;
 
+  const parent = process.ppid;
   let seed = process.pid;
   const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
 
@@ -103,7 +104,11 @@ await runMain("lock-peer", async () => {
       const writer = Atomics.load(words, WRITER);
       if (isMyTurn(writer)) return true;
       if (otherDone()) return false;
-      if (spin >= SPINS) await turnWord.waitAsync(writer, { timeoutMs: NAP_MS });
+      if (spin >= SPINS) {
+        await turnWord.waitAsync(writer, { timeoutMs: NAP_MS });
+        // Run by lock-demo, a side whose parent is gone would wait for a turn that never comes.
+        if (process.ppid !== parent) throw new ExitError("lock-demo, which started this side, is gone", 1);
+      }
     }
   }
 });
