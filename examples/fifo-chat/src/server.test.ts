@@ -60,6 +60,20 @@ describe("server (P11)", () => {
     }
   });
 
+  it("prints lines that look like chat protocol as they are when it is not in --chat mode", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    try {
+      const lines = "@42 not a chat message\n@hello 1\n@bye 99\nplain\n";
+      expect((await runCommand("sh", ["-c", 'printf "$1" > "$0"', fifo, lines])).code).toBe(0);
+      const result = await program.exited;
+      expect(result).toMatchObject({ code: 0, stdout: "Client#: @42 not a chat message\nClient#: @hello 1\nClient#: @bye 99\nClient#: plain\nclient quit!!!\n" });
+      expect(result.stderr).not.toContain("cannot be answered");
+    } finally {
+      stopAll(program);
+    }
+  });
+
   it("ends with just client quit!!! when a writer opens and closes without writing", async () => {
     const fifo = dir.file("fifo");
     const program = await startServer(fifo);

@@ -58,7 +58,12 @@ class ChatClients {
         this.#enqueue(() => this.#leave(parsed.pid, "left"));
         return null;
       case "message":
-        this.#lastSpeaker = this.#replyFds.has(parsed.pid) ? parsed.pid : null;
+        // From a client that never said hello, `@<pid> …` is somebody's one-way text: print it whole.
+        if (!this.#replyFds.has(parsed.pid)) {
+          this.#lastSpeaker = null;
+          return line;
+        }
+        this.#lastSpeaker = parsed.pid;
         return parsed.text;
       case "plain":
         this.#lastSpeaker = null;
@@ -159,9 +164,10 @@ await runMain("server", async () => {
   }
   note(`reading ${path} (pid ${process.pid})`);
 
-  const clients = new ChatClients(path);
-  const answers = values.chat ? createInterface({ input: process.stdin }) : null;
-  answers?.on("line", (text) => clients.answer(text));
+  // Without --chat every line is a one-way message, printed as received whatever it looks like.
+  const clients = values.chat ? new ChatClients(path) : null;
+  const answers = clients ? createInterface({ input: process.stdin }) : null;
+  answers?.on("line", (text) => clients?.answer(text));
   const prompt = (): void => {
     if (process.stdout.isTTY) process.stdout.write("Server# ");
   };
@@ -169,14 +175,14 @@ await runMain("server", async () => {
   try {
     prompt();
     for await (const line of readLines(fd)) {
-      const text = clients.receive(line);
+      const text = clients ? clients.receive(line) : line;
       if (text !== null) process.stdout.write(`Client#: ${text}\n`);
       prompt();
     }
   } finally {
     answers?.close();
     if (answers) process.stdin.destroy();
-    await clients.closeAll();
+    await clients?.closeAll();
     close(fd);
     stopCleanupOnSignal();
     removeCreated();
