@@ -17,7 +17,7 @@
  * - If the child fails, the parent says how it ended and exits 1 instead of printing success.
  */
 import { fileURLToPath } from "node:url";
-import { runMain, parseCommand, ExitError, MAX_TIMER_MS } from "@linux-ipc/core/cli";
+import { runMain, parseCommand, ExitError, MAX_TIMER_MS, onTerminationSignal } from "@linux-ipc/core/cli";
 import { pipe2, close } from "@linux-ipc/core/unistd";
 import { O_CLOEXEC } from "@linux-ipc/core/fcntl";
 import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
@@ -40,6 +40,8 @@ await runMain("parent-child", async () => {
   const child = spawnWithFds(childProgram, ["--count", String(values.count), "--interval", String(values.interval)], { fds: [writeEnd] });
   const exited = waitForExit(child);
   close(writeEnd);
+  // A C child forked from a terminal gets the terminal's Ctrl-C too; this one is told explicitly.
+  const stopForwarding = onTerminationSignal((signal) => child.kill(signal));
   try {
     for await (const message of readLines(readEnd)) console.log(`parent get message from child : ${message}`);
     console.log("child is quit!!!");
@@ -48,6 +50,7 @@ await runMain("parent-child", async () => {
   }
 
   const { code, signal } = await exited;
+  stopForwarding();
   if (code !== 0) throw new ExitError(`the child ended with ${signal ?? `exit code ${code}`}`, 1);
   console.log("child is quit success");
 });

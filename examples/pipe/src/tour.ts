@@ -1,5 +1,5 @@
 /**
- * demo: the anonymous-pipe programs one after another, each in its own process and under its own
+ * tour: the anonymous-pipe programs one after another, each in its own process and under its own
  * heading: fds (P9), parent-child (P10) with a short interval, capacity, and rules. Their output goes
  * straight to this terminal. Exit code 1 if any of them failed. Nothing is created outside the
  * processes themselves, so there is nothing to remove.
@@ -14,13 +14,13 @@ async function run(heading: string, name: string, args: string[] = []): Promise<
   const child = spawnWithFds(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), args, { stdio: "inherit" });
   const { code, signal } = await waitForExit(child);
   if (code === 0) return true;
-  console.error(`demo: ${name} ended with ${signal ?? `exit code ${code}`}`);
+  console.error(`tour: ${name} ended with ${signal ?? `exit code ${code}`}`);
   return false;
 }
 
-await runMain("demo", async () => {
+await runMain("tour", async () => {
   const { values } = parseCommand({
-    name: "demo",
+    name: "tour",
     summary: "run fds (P9), parent-child (P10), capacity and rules, each in its own process",
     options: {
       count: { type: "integer", value: "N", description: "messages the child of parent-child writes", default: 5, min: 0 },

@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { runProgram } from "@linux-ipc/core/testing";
 
-const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+const tour = fileURLToPath(new URL("./tour.ts", import.meta.url));
 
-describe("demo", () => {
+describe("tour", () => {
   it("runs fds, parent-child, capacity and rules, each under its heading", async () => {
-    const result = await runProgram(demo, ["--count", "2", "--interval", "0"]);
+    const result = await runProgram(tour, ["--count", "2", "--interval", "0"]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const headings = result.stdout.split("\n").filter((line) => line.startsWith("=== "));
