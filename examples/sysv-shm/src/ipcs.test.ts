@@ -66,9 +66,12 @@ describe("ipcs", () => {
     expect(lineFor(ours.stdout, removedWhileAttached.id)).toMatch(/^0x00000000 \d+ +\S+ +666 +68 +1 +dest +$/);
   });
 
-  it("prints its usage for --help and refuses arguments", async () => {
+  it("prints its usage for --help, takes the tutorial's -m, and refuses other arguments", async () => {
     expect((await run("ipcs", ["--help"])).code).toBe(0);
-    const bad = await run("ipcs", ["-m"]);
+    const withM = await run("ipcs", ["-m"]);
+    expect(withM.code).toBe(0);
+    expect(withM.stdout).toMatch(/^\n------ Shared Memory Segments --------\n/);
+    const bad = await run("ipcs", ["-q"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^ipcs: /);
   });

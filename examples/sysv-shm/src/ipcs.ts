@@ -66,7 +66,10 @@ await runMain("ipcs", () => {
   parseCommand({
     name: "ipcs",
     summary: "Lists the System V shared memory segments (key, shmid, owner, perms, bytes, nattch, status) as `ipcs -m` does.",
-    options: {},
+    options: {
+      // The tutorial types `ipcs -m`; shared memory is all this program lists, so -m changes nothing.
+      shmems: { type: "boolean", short: "m", description: "shared memory segments (the only kind listed here), as in ipcs -m" },
+    },
   });
   const names = userNames();
   const header = ["key", "shmid", "owner", "perms", "bytes", "nattch"].map((title) => title.padEnd(10)).join(" ") + " " + "status".padEnd(12);

@@ -39,7 +39,8 @@ describe("parseCommand", () => {
     expect(() => parseCommand(spec, ["a", "b", "c"])).toThrow(/unexpected argument 'c'/);
     expect(() => parseCommand(spec, ["a", "--nope"])).toThrow(UsageError);
     expect(() => parseCommand(spec, ["a", "--interval=-1"])).toThrow("tool: --interval must be at least 0, not -1");
-    expect(() => parseCommand(spec, ["a", "--interval", "-1"])).toThrow("tool: Option '--interval' argument is ambiguous.");
+    expect(() => parseCommand(spec, ["a", "--interval", "-1"])).toThrow("tool: --interval must be at least 0, not -1");
+    expect(parseCommand(spec, ["a", "--key", "-0x10"]).values.key).toBe(-16);
     expect(() => parseCommand(spec, ["a", "--key", "zz"])).toThrow(/--key must be an integer in decimal or 0x hex, not 'zz'/);
   });
 

@@ -98,7 +98,7 @@ export function parseCommand<O extends Record<string, OptionSpec>>(spec: Command
   }
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeNumbers(argv, spec.options), options, allowPositionals: true, strict: true });
   } catch (error) {
     // parseArgs explains some mistakes over several lines: the first one names the problem.
     throw new UsageError(`${spec.name}: ${(error as Error).message.split("\n")[0]}`, usage);
@@ -138,6 +138,26 @@ export function parseCommand<O extends Record<string, OptionSpec>>(spec: Command
     }
   }
   return { values: values as ParsedCommand<O>["values"], positionals: parsed.positionals };
+}
+
+/**
+ * parseArgs reads `--key -5` as an option followed by another option and calls it ambiguous; for an
+ * integer option a negative number is the obvious meaning, so it is passed on as `--key=-5` (and the
+ * range check then says what is wrong with it).
+ */
+function joinNegativeNumbers(argv: readonly string[], options: Record<string, OptionSpec>): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    const next = argv[i + 1];
+    if (token.startsWith("--") && options[token.slice(2)]?.type === "integer" && next !== undefined && /^-(\d|0[xX])/.test(next)) {
+      joined.push(`${token}=${next}`);
+      i++;
+    } else {
+      joined.push(token);
+    }
+  }
+  return joined;
 }
 
 /** The line `perror(syscall)` prints: `open: No such file or directory`, naming the path when there is one. */
