@@ -103,9 +103,15 @@ export abstract class MappedMemory implements Disposable {
     if (this.#released) throw new ReleasedMemoryError(this.kind);
   }
 
-  /** A live view of a C struct stored at `offset`. */
+  /** Whether the memory may be written (mapped with PROT_WRITE, attached without SHM_RDONLY). */
+  abstract readonly writable: boolean;
+
+  /**
+   * A live view of a C struct stored at `offset`. On memory that is not writable, assigning a field
+   * throws a TypeError instead of faulting (the raw `bytes` of such memory must not be written).
+   */
   struct<S extends Record<string, FieldSpec>>(layout: StructLayout<S>, offset = 0): StructView<S> {
-    return layout.at(this.bytes, offset);
+    return layout.at(this.bytes, offset, { readOnly: !this.writable });
   }
 
   /**

@@ -40,6 +40,21 @@ describe("defineStruct", () => {
   });
 });
 
+describe("read-only views", () => {
+  it("read like any view and refuse every assignment, nested structs included", () => {
+    const Inner = defineStruct("ro_inner_t", { a: "int32" });
+    const Outer = defineStruct("ro_outer_t", { n: "uint32", inner: { struct: Inner }, name: { char: 8 } });
+    const memory = new Uint8Array(Outer.size);
+    Outer.at(memory).n = 7;
+    const view = Outer.at(memory, 0, { readOnly: true });
+    expect(view.n).toBe(7);
+    expect(() => (view.n = 1)).toThrow(/cannot set n: this struct is in memory mapped read-only/);
+    expect(() => (view.inner.a = 1)).toThrow(TypeError);
+    expect(() => (view.name = "x")).toThrow(TypeError);
+    expect(Outer.read(memory)).toEqual({ n: 7, inner: { a: 0 }, name: "" });
+  });
+});
+
 describe("C strings", () => {
   it("are UTF-8 bytes up to the NUL: lengths are byte lengths", () => {
     const target = new Uint8Array(16).fill(0xff);

@@ -41,8 +41,11 @@ export interface StructLayout<S extends Record<string, FieldSpec>> {
   readonly offsets: { readonly [K in keyof S]: number };
   /** The koffi type, for passing the struct by pointer to a C function. */
   readonly type: KoffiType;
-  /** A live view of the struct stored at `offset` in `bytes`. */
-  at(bytes: Uint8Array, offset?: number): StructView<S>;
+  /**
+   * A live view of the struct stored at `offset` in `bytes`. With `readOnly`, assigning a field
+   * throws instead of writing (for memory mapped without write access, where a write would fault).
+   */
+  at(bytes: Uint8Array, offset?: number, options?: { readOnly?: boolean }): StructView<S>;
   /** Reads the struct at `offset` into a plain object (a snapshot, for printing). */
   read(bytes: Uint8Array, offset?: number): { [K in keyof S]: FieldValue<S[K]> extends StructView<infer N> ? { [J in keyof N]: FieldValue<N[J]> } : FieldValue<S[K]> };
 }
@@ -86,6 +89,7 @@ export function defineStruct<S extends Record<string, FieldSpec>>(name: string, 
     constructor(
       readonly bytes: Uint8Array,
       private readonly data: DataView,
+      private readonly readOnly: boolean,
     ) {}
   }
   for (const [field, spec] of Object.entries(fields)) {
@@ -93,12 +97,12 @@ export function defineStruct<S extends Record<string, FieldSpec>>(name: string, 
     Object.defineProperty(View.prototype, field, accessor(field, spec, offset));
   }
 
-  const at = (bytes: Uint8Array, offset = 0): StructView<S> => {
+  const at = (bytes: Uint8Array, offset = 0, options: { readOnly?: boolean } = {}): StructView<S> => {
     if (offset < 0 || offset + size > bytes.byteLength) {
       throw new RangeError(`struct ${name} (${size} bytes) at offset ${offset} does not fit in ${bytes.byteLength} bytes`);
     }
     const own = bytes.subarray(offset, offset + size);
-    return new View(own, new DataView(own.buffer, own.byteOffset, size)) as unknown as StructView<S>;
+    return new View(own, new DataView(own.buffer, own.byteOffset, size), options.readOnly ?? false) as unknown as StructView<S>;
   };
 
   const read = (bytes: Uint8Array, offset = 0) => snapshot(at(bytes, offset), fields);
@@ -115,7 +119,11 @@ function snapshot(view: Record<string, unknown>, fields: Record<string, FieldSpe
   return out;
 }
 
-type ViewInternals = { bytes: Uint8Array; data: DataView };
+type ViewInternals = { bytes: Uint8Array; data: DataView; readOnly: boolean };
+
+function refuseWrite(view: ViewInternals, field: string): void {
+  if (view.readOnly) throw new TypeError(`cannot set ${field}: this struct is in memory mapped read-only (writing it would fault)`);
+}
 
 function accessor(field: string, spec: FieldSpec, offset: number): PropertyDescriptor {
   if (typeof spec === "object" && "char" in spec) {
@@ -125,6 +133,7 @@ function accessor(field: string, spec: FieldSpec, offset: number): PropertyDescr
         return cString(this.bytes.subarray(offset, offset + length));
       },
       set(this: ViewInternals, text: string) {
+        refuseWrite(this, field);
         storeCString(this.bytes.subarray(offset, offset + length), text, field);
       },
     };
@@ -133,10 +142,19 @@ function accessor(field: string, spec: FieldSpec, offset: number): PropertyDescr
     const nested = spec.struct;
     return {
       get(this: ViewInternals) {
-        return nested.at(this.bytes, offset);
+        return nested.at(this.bytes, offset, { readOnly: this.readOnly });
       },
     };
   }
+  const numeric = (get: (d: DataView) => number, set: (d: DataView, v: number) => void): PropertyDescriptor => ({
+    get(this: ViewInternals) {
+      return get(this.data);
+    },
+    set(this: ViewInternals, value: number) {
+      refuseWrite(this, field);
+      set(this.data, value);
+    },
+  });
   switch (spec) {
     case "int16":
       return numeric((d) => d.getInt16(offset, true), (d, v) => d.setInt16(offset, v, true));
@@ -151,15 +169,4 @@ function accessor(field: string, spec: FieldSpec, offset: number): PropertyDescr
     case "uint64":
       return numeric((d) => Number(d.getBigUint64(offset, true)), (d, v) => d.setBigUint64(offset, BigInt(v), true));
   }
-}
-
-function numeric(get: (d: DataView) => number, set: (d: DataView, v: number) => void): PropertyDescriptor {
-  return {
-    get(this: ViewInternals) {
-      return get(this.data);
-    },
-    set(this: ViewInternals, value: number) {
-      set(this.data, value);
-    },
-  };
 }

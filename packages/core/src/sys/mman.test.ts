@@ -20,6 +20,7 @@ import {
 import { open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL } from "../fcntl.ts";
 import { close, ftruncate, PAGE_SIZE, write } from "../unistd.ts";
 import { fstat } from "./stat.ts";
+import { ConnStat } from "../conn_stat.ts";
 import { SystemError } from "../errno.ts";
 import { startProgram, runProgram, useTempDir } from "../testing/index.ts";
 
@@ -91,6 +92,16 @@ describe("mmap", () => {
     } finally {
       close(fd);
     }
+  });
+
+  it("refuses struct assignments on a PROT_READ mapping instead of faulting", () => {
+    const path = dir.file("read-only");
+    writeFileSync(path, Buffer.alloc(ConnStat.size));
+    using mapping = mapFile(path, ConnStat.size, { access: "r" });
+    expect(mapping.writable).toBe(false);
+    const record = mapping.struct(ConnStat);
+    expect(record.count).toBe(0);
+    expect(() => (record.count = 5)).toThrow(TypeError);
   });
 
   it("fails with EBADF for a closed descriptor", () => {

@@ -85,6 +85,10 @@ export class Mapping extends MappedMemory {
     this.flags = flags;
   }
 
+  get writable(): boolean {
+    return (this.protection & PROT_WRITE) !== 0;
+  }
+
   /** msync(2): writes dirty pages of a file mapping back to the file. */
   sync(flags = MS_SYNC): void {
     this.assertLive();

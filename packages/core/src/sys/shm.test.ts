@@ -46,6 +46,7 @@ describe("SharedMemorySegment", () => {
     written.count = 41;
     written.count++;
     expect(seen.count).toBe(42);
+    expect(() => (seen.count = 0)).toThrow(TypeError);
     expect(seen.ip).toBe("127.0.0.1");
     const info = segment.stat();
     expect(info.shm_nattch).toBe(2);

@@ -93,6 +93,10 @@ export class Attachment extends MappedMemory {
     this.releaseRange(() => shmdt(this.address));
   }
 
+  get writable(): boolean {
+    return !this.readOnly;
+  }
+
   [Symbol.dispose](): void {
     this.detach();
   }
