@@ -50,6 +50,15 @@ describe("file descriptors", () => {
     expect(() => read(fd, new Uint8Array(1))).toThrow(expect.objectContaining({ code: "EBADF" }));
   });
 
+  it("fails with EINVAL for a negative length and ENOENT for a missing path", () => {
+    const fd = open(dir.file("t"), O_RDWR | O_CREAT);
+    try {
+      expect(() => ftruncate(fd, -1)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "ftruncate" }));
+    } finally {
+      close(fd);
+    }
+  });
+
   it("refuses a read range outside the buffer", () => {
     expect(() => read(0, new Uint8Array(4), 2, 8)).toThrow(RangeError);
   });

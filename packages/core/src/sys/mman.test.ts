@@ -13,6 +13,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   MS_SYNC,
+  MS_ASYNC,
   MADV_SEQUENTIAL,
   MapArgumentError,
   ReleasedMemoryError,
@@ -162,6 +163,15 @@ describe("mmap", () => {
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe("before unmap: 65\nafter unmap: 0 0 0\nwrote after unmap: 9\nfile still holds: 65\n");
     expect(result.code).toBe(0);
+  });
+});
+
+describe("failures of msync, madvise and memfd_create", () => {
+  it("give EINVAL for flags the kernel rejects", () => {
+    using mapping = mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
+    expect(() => mapping.sync(MS_SYNC | MS_ASYNC)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "msync" }));
+    expect(() => mapping.advise(9999)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "madvise" }));
+    expect(() => memfd_create("bad-flags", 0x8000_0000)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "memfd_create" }));
   });
 });
 

@@ -96,6 +96,8 @@ describe("SharedMemorySegment", () => {
     shmdt(address);
     expect(shmStat(id).shm_nattch).toBe(0);
     expect(() => shmdt(address)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "shmdt" }));
+    created.pop()!.remove();
+    expect(() => shmStat(id)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "shmctl", path: `id ${id}` }));
     expect(ShmidDs.size).toBe(112);
   });
 
