@@ -29,6 +29,23 @@ describe("client (P12)", () => {
     }
   });
 
+  it("sends piped input byte for byte: no decoding, carriage returns and bytes 0x80-0xff kept", async () => {
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o644);
+    const cat = startCommand("cat", [fifo]);
+    try {
+      const everyByteButNewline = Buffer.from(Array.from({ length: 256 }, (_, i) => i).filter((b) => b !== 0x0a));
+      const input = Buffer.concat([Buffer.from("a\xffb\r\n", "latin1"), everyByteButNewline, Buffer.from("\n"), Buffer.from("last line, no newline")]);
+      const sent = await runProgram(client, ["--fifo", fifo], { input });
+      expect(sent).toMatchObject({ code: 0, stdout: "client quit!!!\n" });
+      const received = await cat.exited;
+      // Every line goes out with its "\n"; the last one gains the "\n" it lacked.
+      expect(received.stdoutBytes.equals(Buffer.concat([input, Buffer.from("\n")]))).toBe(true);
+    } finally {
+      stopAll(cat);
+    }
+  });
+
   it("waits for a reader to arrive, however late", async () => {
     const fifo = dir.file("fifo");
     mkfifo(fifo, 0o644);

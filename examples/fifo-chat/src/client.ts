@@ -19,15 +19,16 @@
 import { createInterface, type Interface } from "node:readline";
 import { runMain, parseCommand, onTerminationSignal, ExitError, describeFailure } from "@linux-ipc/core/cli";
 import { createOrReuseFifo, openFifoForReading, openFifoForWriting, removeFifoIfPresent } from "@linux-ipc/core/fifo";
-import { readLines, writeAllAsync } from "@linux-ipc/core/pipe_io";
+import { LineSplitter, readLines, writeAllAsync } from "@linux-ipc/core/pipe_io";
 import { close, PIPE_BUF } from "@linux-ipc/core/unistd";
 import { isSystemError } from "@linux-ipc/core/errno";
 import { byeLine, helloLine, messageLine, replyFifoPath } from "./protocol.ts";
 
 const REPLY_FIFO_MODE = 0o600;
+const NEWLINE = Buffer.from("\n");
 
 /** Writes one message; a server that has gone is reported in words rather than as a bare EPIPE. */
-async function send(fd: number, path: string, data: string): Promise<void> {
+async function send(fd: number, path: string, data: string | Buffer): Promise<void> {
   try {
     await writeAllAsync(fd, data);
   } catch (error) {
@@ -96,24 +97,36 @@ await runMain("client", async () => {
     input?.prompt(true);
   };
   let chat: { stop(): Promise<void> } | null = null;
+  const sendLine = async (line: Buffer): Promise<void> => {
+    const message = chat ? Buffer.from(messageLine(process.pid, line.toString("utf8"))) : Buffer.concat([line, NEWLINE]);
+    if (message.byteLength > PIPE_BUF) {
+      process.stderr.write(`client: this line is ${message.byteLength} bytes, more than PIPE_BUF (${PIPE_BUF}): other clients' lines may mix into it\n`);
+    }
+    await send(fd, path, message);
+  };
   try {
     if (values.chat) chat = await joinChat(path, fd, showAnswer);
-    // Made right before the loop that reads it: lines it parsed earlier would be lost.
-    input = createInterface({
-      input: process.stdin,
-      output: onTerminal ? process.stdout : undefined,
-      terminal: onTerminal && process.stdin.isTTY === true,
-      prompt: "Please Enter# ",
-    });
-    if (onTerminal) input.prompt();
-    for await (const line of input) {
-      const message = chat ? messageLine(process.pid, line) : `${line}\n`;
-      const size = Buffer.byteLength(message);
-      if (size > PIPE_BUF) {
-        process.stderr.write(`client: this line is ${size} bytes, more than PIPE_BUF (${PIPE_BUF}): other clients' lines may mix into it\n`);
+    if (process.stdin.isTTY !== true) {
+      // Input from a pipe or a file goes out byte for byte, as the C writes it: cut into lines, never decoded.
+      if (onTerminal) process.stdout.write("Please Enter# ");
+      const splitter = new LineSplitter();
+      for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+        for (const line of splitter.push(chunk)) {
+          await sendLine(line);
+          if (onTerminal) process.stdout.write("Please Enter# ");
+        }
       }
-      await send(fd, path, message);
+      const last = splitter.flush();
+      if (last !== null) await sendLine(last);
+    } else {
+      // A person typing: readline edits the line and keeps the prompt in place around answers.
+      // Made right before the loop that reads it: lines it parsed earlier would be lost.
+      input = createInterface({ input: process.stdin, output: onTerminal ? process.stdout : undefined, terminal: onTerminal, prompt: "Please Enter# " });
       if (onTerminal) input.prompt();
+      for await (const line of input) {
+        await sendLine(Buffer.from(line));
+        if (onTerminal) input.prompt();
+      }
     }
     if (chat) await send(fd, path, byeLine(process.pid));
   } finally {

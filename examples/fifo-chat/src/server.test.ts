@@ -60,6 +60,20 @@ describe("server (P11)", () => {
     }
   });
 
+  it("prints what a writer sent byte for byte, undecoded, as the C does", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    try {
+      const line = Buffer.from([0x78, 0xff, 0x80, 0xc3, 0x0d, 0x79]);
+      writeFileSync(fifo, Buffer.concat([line, Buffer.from("\n")]));
+      const result = await program.exited;
+      expect(result.code).toBe(0);
+      expect(result.stdoutBytes.equals(Buffer.concat([Buffer.from("Client#: "), line, Buffer.from("\nclient quit!!!\n")]))).toBe(true);
+    } finally {
+      stopAll(program);
+    }
+  });
+
   it("prints lines that look like chat protocol as they are when it is not in --chat mode", async () => {
     const fifo = dir.file("fifo");
     const program = await startServer(fifo);

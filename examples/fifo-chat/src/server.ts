@@ -20,12 +20,14 @@
 import { createInterface } from "node:readline";
 import { runMain, parseCommand, onTerminationSignal, perrorLine } from "@linux-ipc/core/cli";
 import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent } from "@linux-ipc/core/fifo";
-import { readLines, writeAllAsync } from "@linux-ipc/core/pipe_io";
+import { readLineBytes, writeAllAsync } from "@linux-ipc/core/pipe_io";
 import { close } from "@linux-ipc/core/unistd";
 import { isSystemError, SystemError } from "@linux-ipc/core/errno";
 import { parseClientLine, replyFifoPath } from "./protocol.ts";
 
 const FIFO_MODE = 0o644;
+const CLIENT_PREFIX = Buffer.from("Client#: ");
+const NEWLINE = Buffer.from("\n");
 
 function note(text: string): void {
   process.stderr.write(`server: ${text}\n`);
@@ -174,9 +176,14 @@ await runMain("server", async () => {
 
   try {
     prompt();
-    for await (const line of readLines(fd)) {
-      const text = clients ? clients.receive(line) : line;
-      if (text !== null) process.stdout.write(`Client#: ${text}\n`);
+    for await (const line of readLineBytes(fd)) {
+      if (clients) {
+        const text = clients.receive(line.toString("utf8"));
+        if (text !== null) process.stdout.write(`Client#: ${text}\n`);
+      } else {
+        // The bytes as the client sent them, as the C prints them: no decoding on the way.
+        process.stdout.write(Buffer.concat([CLIENT_PREFIX, line, NEWLINE]));
+      }
       prompt();
     }
   } finally {

@@ -63,36 +63,65 @@ export interface ReadLinesOptions extends IoOptions {
 }
 
 /**
- * The lines read from `fd` until end of file, as UTF-8 strings without their "\n", however read()
- * happened to cut the stream: one line per line written, never one per read() chunk. A last line
- * without "\n" is delivered at end of file. The caller keeps the descriptor and closes it.
+ * Cuts a byte stream into lines, however its reads happened to cut it: `push` each chunk as it comes
+ * and take the complete lines it yields (their bytes as sent, without the "\n"); at the end, `flush`
+ * gives a last line that had no "\n". A line longer than `maxLineBytes` comes out in pieces.
  */
-export async function* readLines(fd: number, options: ReadLinesOptions = {}): AsyncGenerator<string, void, undefined> {
+export class LineSplitter {
+  readonly #maxLineBytes: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+
+  constructor(maxLineBytes = 1 << 20) {
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  *push(chunk: Uint8Array): Generator<Buffer, void, undefined> {
+    const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (let newline = data.indexOf(0x0a, start); newline !== -1; newline = data.indexOf(0x0a, start)) {
+      yield this.#take(data.subarray(start, newline));
+      start = newline + 1;
+    }
+    if (start < data.byteLength) {
+      // Copied: the caller may reuse the chunk for its next read.
+      this.#pending.push(Buffer.from(data.subarray(start)));
+      this.#pendingBytes += data.byteLength - start;
+      if (this.#pendingBytes >= this.#maxLineBytes) yield this.#take(Buffer.alloc(0));
+    }
+  }
+
+  flush(): Buffer | null {
+    return this.#pendingBytes > 0 ? this.#take(Buffer.alloc(0)) : null;
+  }
+
+  #take(tail: Buffer): Buffer {
+    const line = Buffer.concat([...this.#pending, tail]);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return line;
+  }
+}
+
+/**
+ * The lines read from `fd` until end of file, as the bytes that were sent (without their "\n"): one
+ * line per line written, never one per read() chunk. A last line without "\n" is delivered at end of
+ * file. The caller keeps the descriptor and closes it.
+ */
+export async function* readLineBytes(fd: number, options: ReadLinesOptions = {}): AsyncGenerator<Buffer, void, undefined> {
   const { chunkSize = 65536, maxLineBytes = 1 << 20, signal } = options;
   const chunk = Buffer.allocUnsafe(chunkSize);
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  const takePending = (tail: Buffer): string => {
-    const line = pending.length === 0 ? tail.toString("utf8") : Buffer.concat([...pending, tail]).toString("utf8");
-    pending = [];
-    pendingBytes = 0;
-    return line;
-  };
+  const splitter = new LineSplitter(maxLineBytes);
   for (;;) {
     const count = await readAsync(fd, chunk, 0, undefined, { signal });
     if (count === 0) break;
-    const data = chunk.subarray(0, count);
-    let start = 0;
-    for (let newline = data.indexOf(0x0a, start); newline !== -1; newline = data.indexOf(0x0a, start)) {
-      yield takePending(data.subarray(start, newline));
-      start = newline + 1;
-    }
-    if (start < count) {
-      // Copied: the chunk is reused by the next read.
-      pending.push(Buffer.from(data.subarray(start)));
-      pendingBytes += count - start;
-      if (pendingBytes >= maxLineBytes) yield takePending(Buffer.alloc(0));
-    }
+    yield* splitter.push(chunk.subarray(0, count));
   }
-  if (pendingBytes > 0) yield takePending(Buffer.alloc(0));
+  const last = splitter.flush();
+  if (last !== null) yield last;
+}
+
+/** `readLineBytes` decoded as UTF-8 strings. */
+export async function* readLines(fd: number, options: ReadLinesOptions = {}): AsyncGenerator<string, void, undefined> {
+  for await (const line of readLineBytes(fd, options)) yield line.toString("utf8");
 }

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { basename } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { inheritedFdsEnv, typeScriptExecArgv } from "../process.ts";
 
 export interface StartOptions {
@@ -21,8 +22,11 @@ export interface StartOptions {
 export interface ProgramResult {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Standard output decoded as UTF-8 (what `waitForLine` matches). */
   stdout: string;
   stderr: string;
+  /** Standard output as the bytes the program wrote, for byte-exact checks. */
+  stdoutBytes: Buffer;
 }
 
 type Stream = "stdout" | "stderr";
@@ -62,6 +66,7 @@ export class RunningProgram {
   readonly name: string;
   readonly exited: Promise<ProgramResult>;
   #output: Record<Stream, string> = { stdout: "", stderr: "" };
+  #bytes: Record<Stream, Buffer[]> = { stdout: [], stderr: [] };
   #lines: Record<Stream, string[]> = { stdout: [], stderr: [] };
   #partial: Record<Stream, string> = { stdout: "", stderr: "" };
   #waiters: Waiter[] = [];
@@ -78,8 +83,11 @@ export class RunningProgram {
       stdio: ["pipe", "pipe", "pipe", ...fds],
     });
     for (const stream of ["stdout", "stderr"] as const) {
-      this.child[stream]!.setEncoding("utf8");
-      this.child[stream]!.on("data", (chunk: string) => this.#take(stream, chunk));
+      const decoder = new StringDecoder("utf8");
+      this.child[stream]!.on("data", (chunk: Buffer) => {
+        this.#bytes[stream].push(chunk);
+        this.#take(stream, decoder.write(chunk));
+      });
     }
     const limit = options.timeoutMs ?? 60_000;
     this.exited = new Promise<ProgramResult>((resolve, reject) => {
@@ -95,7 +103,7 @@ export class RunningProgram {
         clearTimeout(timer);
         this.#done = true;
         for (const stream of ["stdout", "stderr"] as const) if (this.#partial[stream]) this.#line(stream, this.#partial[stream]);
-        resolve({ code, signal, stdout: this.#output.stdout, stderr: this.#output.stderr });
+        resolve({ code, signal, stdout: this.#output.stdout, stderr: this.#output.stderr, stdoutBytes: Buffer.concat(this.#bytes.stdout) });
       });
     });
     running.add(this);
@@ -161,8 +169,8 @@ export class RunningProgram {
     });
   }
 
-  write(text: string): void {
-    this.child.stdin!.write(text);
+  write(data: string | Uint8Array): void {
+    this.child.stdin!.write(data);
   }
 
   closeStdin(): void {
@@ -205,14 +213,14 @@ export function startCommand(command: string, args: string[] = [], options: Star
 }
 
 /** Runs a program to completion, with `input` on its stdin. */
-export async function runProgram(script: string, args: string[] = [], options: StartOptions & { input?: string } = {}): Promise<ProgramResult> {
+export async function runProgram(script: string, args: string[] = [], options: StartOptions & { input?: string | Uint8Array } = {}): Promise<ProgramResult> {
   const program = startProgram(script, args, options);
   if (options.input !== undefined) program.write(options.input);
   program.closeStdin();
   return program.exited;
 }
 
-export async function runCommand(command: string, args: string[] = [], options: StartOptions & { input?: string } = {}): Promise<ProgramResult> {
+export async function runCommand(command: string, args: string[] = [], options: StartOptions & { input?: string | Uint8Array } = {}): Promise<ProgramResult> {
   const program = startCommand(command, args, options);
   if (options.input !== undefined) program.write(options.input);
   program.closeStdin();
