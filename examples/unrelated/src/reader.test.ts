@@ -40,6 +40,18 @@ describe("reader given something it cannot map", () => {
     expect(result).toMatchObject({ code: 0, stdout: `read from the mapping: ${"A".repeat(MESSAGE_AREA_SIZE)}\n` });
   });
 
+  it("prints the message's bytes as they are (a GBK message, as a C writer would leave it), line breaks escaped", async () => {
+    const path = dir.file("gbk");
+    const gbk = Buffer.from([0xce, 0xd2, 0xca, 0xc7, 0x0a, 0x41]);
+    const area = Buffer.alloc(MESSAGE_AREA_SIZE);
+    gbk.copy(area);
+    writeFileSync(path, area);
+    const result = await runProgram(reader, [path]);
+    expect(result.code).toBe(0);
+    const expected = Buffer.concat([Buffer.from("read from the mapping: "), Buffer.from([0xce, 0xd2, 0xca, 0xc7]), Buffer.from("\\nA\n")]);
+    expect(result.stdoutBytes.equals(expected)).toBe(true);
+  });
+
   it("prints usage on stderr with exit code 1 for a bad command line, and help with exit code 0", async () => {
     const extra = await runProgram(reader, ["a", "b"]);
     expect(extra.code).toBe(1);

@@ -15,7 +15,7 @@ import { O_RDONLY } from "@linux-ipc/core/fcntl";
 import { close } from "@linux-ipc/core/unistd";
 import { mmap, MAP_SHARED, PROT_READ, type Mapping } from "@linux-ipc/core/sys/mman";
 import { openRegularFile } from "@linux-ipc/core/regular_file";
-import { cString } from "@linux-ipc/core/struct";
+import { cStringBytes } from "@linux-ipc/core/struct";
 import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 
 await runMain("reader", () => {
@@ -39,7 +39,19 @@ await runMain("reader", () => {
     close(fd);
   }
 
-  const message = cString(mapping.bytes);
+  // Copied out before the unmap; printed as the bytes they are (as C's printf does), on one line.
+  const message = Buffer.from(cStringBytes(mapping.bytes));
   mapping.unmap();
-  console.log(`read from the mapping: ${message.replaceAll("\n", "\\n").replaceAll("\r", "\\r")}`);
+  process.stdout.write(Buffer.concat([Buffer.from("read from the mapping: "), oneLine(message), Buffer.from("\n")]));
 });
+
+/** The message with its line breaks shown as \n and \r, so it stays on one line; other bytes as they are. */
+function oneLine(message: Buffer): Buffer {
+  const escaped: number[] = [];
+  for (const byte of message) {
+    if (byte === 0x0a) escaped.push(0x5c, 0x6e);
+    else if (byte === 0x0d) escaped.push(0x5c, 0x72);
+    else escaped.push(byte);
+  }
+  return Buffer.from(escaped);
+}

@@ -53,10 +53,15 @@ export interface StructLayout<S extends Record<string, FieldSpec>> {
 const utf8 = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
 
+/** The bytes of the C string stored in `bytes`: up to its first NUL (or the end), as a view. */
+export function cStringBytes(bytes: Uint8Array): Uint8Array {
+  const end = bytes.indexOf(0);
+  return end === -1 ? bytes : bytes.subarray(0, end);
+}
+
 /** The string stored in `bytes` up to its first NUL (or the end), decoded as UTF-8. */
 export function cString(bytes: Uint8Array): string {
-  const end = bytes.indexOf(0);
-  return utf8.decode(end === -1 ? bytes : bytes.subarray(0, end));
+  return utf8.decode(cStringBytes(bytes));
 }
 
 /** Stores `text` as UTF-8 followed by a NUL; throws if the bytes and the NUL do not fit. */
