@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { PAGE_SIZE } from "@linux-ipc/core/unistd";
@@ -140,6 +140,17 @@ describe("copy fails with exit code 1, a message naming the path, and nothing le
     writeFileSync(source, "data");
     await expectFailure(source, dir.file("missing/target"), `the destination folder '${dir.file("missing")}' does not exist`);
     await expectFailure(source, dir.file("source/target"), `the destination folder '${source}' is a regular file, not a folder`);
+  });
+
+  it("when the destination is empty, a missing folder spelled with a trailing slash, or a link to nothing", async () => {
+    const source = dir.file("source");
+    writeFileSync(source, "data");
+    await expectFailure(source, "", "the destination is an empty path");
+    await expectFailure(source, `${dir.file("missing")}/`, `the destination folder '${dir.file("missing")}/' does not exist`);
+    const dangling = dir.file("dangling");
+    symlinkSync(dir.file("nowhere"), dangling);
+    await expectFailure(source, dangling, `'${dangling}' is a symbolic link to a file that does not exist: not writing through it`);
+    expect(existsSync(dir.file("nowhere"))).toBe(false);
   });
 
   it("when the destination is a directory or a FIFO", async () => {

@@ -24,7 +24,7 @@
  * - When stderr is a terminal and the file spans at least 8 windows, a progress line (bytes, rate,
  *   time left) is kept up to date on stderr.
  */
-import { realpathSync, renameSync } from "node:fs";
+import { lstatSync, realpathSync, renameSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -89,6 +89,7 @@ function windowSize(): number {
  * points to.
  */
 function checkDestination(source: string, sourceStat: Stat, destination: string): string {
+  if (destination === "") throw new Error("the destination is an empty path");
   let existing: Stat | null = null;
   try {
     existing = stat(destination);
@@ -102,6 +103,11 @@ function checkDestination(source: string, sourceStat: Stat, destination: string)
     if (!S_ISREG(existing.mode)) throw new Error(`'${destination}' is ${fileTypeName(existing.mode)}, not a regular file`);
     return realpathSync(destination);
   }
+  if (isDanglingLink(destination)) {
+    // As cp does: writing through a link to nothing would create a file where the link points.
+    throw new Error(`'${destination}' is a symbolic link to a file that does not exist: not writing through it`);
+  }
+  if (destination.endsWith("/")) throw new Error(`the destination folder '${destination}' does not exist`);
   const folder = dirname(destination);
   let folderStat: Stat;
   try {
@@ -112,6 +118,14 @@ function checkDestination(source: string, sourceStat: Stat, destination: string)
   }
   if (!S_ISDIR(folderStat.mode)) throw new Error(`the destination folder '${folder}' is ${fileTypeName(folderStat.mode)}, not a folder`);
   return destination;
+}
+
+function isDanglingLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** Copies into a new temporary file beside `target`, then renames it over `target`. */
@@ -140,7 +154,11 @@ async function copyThroughTemporaryFile(src: number, sourceStat: Stat, target: s
     await copyData(src, dst, sourceStat.size, window, target);
     close(dst);
     dst = -1;
-    renameSync(temporary, target);
+    try {
+      renameSync(temporary, target);
+    } catch (error) {
+      throw new Error(`cannot put the copy in place as '${target}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
   } catch (error) {
     if (dst !== -1) close(dst);
     removeTemporary();
@@ -153,7 +171,7 @@ async function copyThroughTemporaryFile(src: number, sourceStat: Stat, target: s
 /** Copies every data region of `src` into `dst` (already `size` bytes long), window by window. */
 async function copyData(src: number, dst: number, size: number, window: number, target: string): Promise<void> {
   const progress = progressLine(size, process.stderr.isTTY === true && size >= PROGRESS_MIN_WINDOWS * window);
-  for (let region = dataRegion(src, 0); region !== null && region.start < size; region = dataRegion(src, region.end)) {
+  for (let region = dataRegion(src, 0, size); region !== null && region.start < size; region = dataRegion(src, region.end, size)) {
     const end = Math.min(region.end, size);
     reserveBlocks(dst, region.start, end - region.start, target);
     // mmap offsets are multiples of the page size: start at the page that holds region.start.

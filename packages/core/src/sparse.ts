@@ -41,14 +41,16 @@ export interface DataRegion {
 
 /**
  * The first region holding data at or after `offset`, or null when only holes (or nothing) follow.
- * On a file system that does not track holes, the whole file is one region.
+ * On a file system that does not track holes, the whole file is one region; one that does not
+ * implement SEEK_DATA at all (EINVAL: /proc, some network file systems) is treated the same way.
  */
-export function dataRegion(fd: number, offset: number): DataRegion | null {
+export function dataRegion(fd: number, offset: number, size?: number): DataRegion | null {
   let start: number;
   try {
     start = lseek(fd, offset, SEEK_DATA);
   } catch (error) {
     if (isSystemError(error, "ENXIO")) return null;
+    if (isSystemError(error, "EINVAL") && size !== undefined) return offset < size ? { start: offset, end: size } : null;
     throw error;
   }
   return { start, end: lseek(fd, start, SEEK_HOLE) };
