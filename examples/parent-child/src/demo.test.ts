@@ -17,12 +17,15 @@ describe("demo", () => {
     expect(lines[7]).toMatch(/^parent \d+ read the child's reply: child \d+ \(parent \d+\) got 12 bytes$/);
   });
 
-  it("passes its options to parent and runs it once", async () => {
+  it("passes its options to parent and runs it once, as parent itself (no heading; parent's --help)", async () => {
     const result = await runProgram(demo, ["--anonymous", "--message", "hi"]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines).toHaveLength(4);
-    expect(lines[2]).toMatch(/^child \d+ read: hi$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^child \d+ read: hi$/);
+    const help = await runProgram(demo, ["--help"]);
+    expect(help).toMatchObject({ code: 0, stderr: "" });
+    expect(help.stdout).toMatch(/^usage: parent /);
   });
 
   it("exits non-zero when parent fails", async () => {

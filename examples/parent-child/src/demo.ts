@@ -1,7 +1,8 @@
 /**
  * `pnpm --filter parent-child demo [--file PATH] [--anonymous] [--message TEXT]`: runs parent (P1),
- * which starts its child, as a separate process. The options are parent's; without any, the demo
- * runs it twice: with a file in a temporary folder, then with --anonymous (a memfd). parent and
+ * which starts its child, as a separate process. The options are parent's, and with any the demo is
+ * parent run once; without any, it runs it twice, each under a heading: with a file in a temporary
+ * folder, then with --anonymous (a memfd). parent and
  * child each print their own lines; parent removes the temporary folder it made.
  */
 import { fileURLToPath } from "node:url";
@@ -16,7 +17,8 @@ await runMain("demo", async () => {
   const runs = given.length > 0 ? [given] : [[], ["--anonymous", "--message", "我是你爹"]];
   let failures = 0;
   for (const args of runs) {
-    printHeading(`parent-child: a parent and its child share ${args.includes("--anonymous") ? "a memfd" : "a mapped file"} (P1)`);
+    // With options, the demo is parent itself (its --help, its usage errors); headings are for the tour.
+    if (given.length === 0) printHeading(`parent-child: a parent and its child share ${args.includes("--anonymous") ? "a memfd" : "a mapped file"} (P1)`);
     const { code, signal } = await waitForExit(spawnWithFds(parent, args));
     if (code !== 0) {
       process.stderr.write(`demo: parent ${signal ? `was killed by ${signal}` : `exited with code ${code}`}\n`);
