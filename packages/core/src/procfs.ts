@@ -103,3 +103,21 @@ export function childPids(pid: number): number[] {
   }
   return children;
 }
+
+/**
+ * The CPUs process `pid` may run on (its affinity mask, from `Cpus_allowed_list` in
+ * /proc/<pid>/status), or an empty list when the process is gone.
+ */
+export function allowedCpus(pid: number | "self"): number[] {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return [];
+  }
+  const list = /^Cpus_allowed_list:\s*(.*)$/m.exec(status)?.[1] ?? "";
+  return list.split(",").filter(Boolean).flatMap((range) => {
+    const [first, last = first] = range.split("-").map(Number) as [number, number?];
+    return Array.from({ length: last! - first + 1 }, (_, i) => first + i);
+  });
+}
