@@ -1,6 +1,9 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import {
   Ring,
   PeerGoneError,
@@ -12,7 +15,8 @@ import {
 } from "./ring.ts";
 import { SharedMemorySegment } from "./sys/shm.ts";
 import { IPC_PRIVATE } from "./sys/ipc.ts";
-import { mmap, memfd_create, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "./sys/mman.ts";
+import { mmap, memfd_create, shm_open, shm_unlink, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "./sys/mman.ts";
+import { open, O_CREAT, O_RDWR } from "./fcntl.ts";
 import { close, ftruncate } from "./unistd.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
 import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, stopLeftoverPrograms } from "./testing/index.ts";
@@ -64,6 +68,35 @@ describe("ring in one process", () => {
       expect(checkMessage(into, 0, got, 700)).toEqual({ seq, stream: 1, error: length === messageLength(seq, 1, 700) ? null : expect.any(String) });
     }
     expect(ring.used).toBe(0);
+  });
+
+  it("works over a POSIX shm object and over a mapped file, each mapped twice as two processes would", () => {
+    const name = `/ipc-ring-test-${process.pid}`;
+    const file = join(mkdtempSync(join(tmpdir(), "ipc-ring-file-")), "ring");
+    const size = Ring.bytesNeeded(1024);
+    const backings: Array<{ what: string; open: () => number; remove: () => void }> = [
+      { what: "POSIX shm", open: () => shm_open(name, O_RDWR | O_CREAT, 0o600), remove: () => shm_unlink(name) },
+      { what: "file", open: () => open(file, O_RDWR | O_CREAT, 0o600), remove: () => rmSync(dirname(file), { recursive: true }) },
+    ];
+    for (const backing of backings) {
+      const fd = backing.open();
+      try {
+        ftruncate(fd, size);
+        using producerSide = mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+        using consumerSide = mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+        using writer = Ring.create(producerSide, { capacity: 1024 }).writer();
+        using reader = Ring.attach(consumerSide).reader();
+        const into = new Uint8Array(100);
+        for (let seq = 0; seq < 200; seq++) {
+          writer.send(new Uint8Array(100).fill(seq & 0xff));
+          expect(reader.receive(into), backing.what).toBe(100);
+          expect(into.every((byte) => byte === (seq & 0xff)), backing.what).toBe(true);
+        }
+      } finally {
+        close(fd);
+        backing.remove();
+      }
+    }
   });
 
   it("keeps every message across the 2^32 wrap of the positions, with one producer and with two", () => {

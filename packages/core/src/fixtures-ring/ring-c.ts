@@ -2,6 +2,16 @@
  * C peers of the ring, written from RING.md alone: the header struct, the futex waits and wakes, the
  * producer lock, and the test messages of memory.ts. The tests compile them with compileC.
  */
+import { readFileSync } from "node:fs";
+
+/** The structs exactly as RING.md's C block declares them, so the spec and the tests cannot drift apart. */
+const specStructs = (() => {
+  const spec = readFileSync(new URL("../../RING.md", import.meta.url), "utf8");
+  const block = /```c\n(struct ring_slot[\s\S]*?)```/.exec(spec)?.[1];
+  if (!block) throw new Error("RING.md has no C block declaring struct ring_slot and struct ring_header");
+  return block;
+})();
+
 export const ringHeaderC = String.raw`
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,18 +32,7 @@ export const ringHeaderC = String.raw`
 #define MUTEX_WAITERS 0x80000000u
 enum { SIDE_NONE = 0, SIDE_ATTACHED = 1, SIDE_CLOSED = 2, SIDE_CLAIMING = 3 };
 
-struct ring_slot { int32_t pid; uint32_t state; uint64_t start_time; };
-struct ring_header {
-  uint32_t magic, version, capacity, data_offset, producers, reserved0[11];
-  uint32_t tail, data_waiters, data_seq, producer_lock, closed_producers, reserved1[11];
-  uint32_t head, space_waiters, space_seq, consumer_state;
-  int32_t consumer_pid;
-  uint32_t reserved2;
-  uint64_t consumer_start_time;
-  uint32_t reserved3[8];
-  struct ring_slot slots[16];
-  uint8_t reserved4[64];
-};
+${specStructs}
 _Static_assert(sizeof(struct ring_header) == 512, "the header is 512 bytes");
 
 #define LOAD(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
