@@ -102,7 +102,7 @@ class ChatClients {
     const path = replyFifoPath(this.#serverFifo, pid);
     let fd: number | null;
     try {
-      fd = tryOpenFifoForWriting(path);
+      fd = tryOpenFifoForWriting(path, { noFollow: true });
     } catch (error) {
       note(`client ${pid} cannot be answered: ${reason(error)}`);
       return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { writeFileSync, statSync, promises as fsPromises } from "node:fs";
+import { writeFileSync, statSync, promises as fsPromises, symlinkSync } from "node:fs";
 import { createOrReuseFifo, openFifoForReading, openFifoForWriting, tryOpenFifoForWriting, removeFifoIfPresent, NotAFifoError } from "./fifo.ts";
 import { open, fcntl, F_GETFL, F_GETFD, FD_CLOEXEC, O_NONBLOCK, O_WRONLY } from "./fcntl.ts";
 import { close, read, readAsync } from "./unistd.ts";
@@ -55,6 +55,11 @@ describe("opening a FIFO", () => {
       const writer = tryOpenFifoForWriting(path);
       expect(writer).not.toBeNull();
       close(writer!);
+      // noFollow: a symbolic link to the same FIFO is refused rather than followed.
+      const link = dir.file("link");
+      symlinkSync(path, link);
+      close(tryOpenFifoForWriting(link)!);
+      expect(() => tryOpenFifoForWriting(link, { noFollow: true })).toThrow(expect.objectContaining({ code: "ELOOP" }));
     } finally {
       close(reader);
     }

@@ -22,7 +22,7 @@
  * Descriptors come back O_NONBLOCK and O_CLOEXEC: read them with `readAsync`/`readLines` and write
  * them with `writeAllAsync` (pipe_io.ts), which wait for readiness on epoll.
  */
-import { open, O_RDONLY, O_WRONLY, O_NONBLOCK, O_CLOEXEC } from "./fcntl.ts";
+import { open, O_RDONLY, O_WRONLY, O_NONBLOCK, O_CLOEXEC, O_NOFOLLOW } from "./fcntl.ts";
 import { close, unlink } from "./unistd.ts";
 import { fstat, stat, mkfifo, fileTypeName, S_ISFIFO } from "./sys/stat.ts";
 import { isSystemError } from "./errno.ts";
@@ -77,10 +77,14 @@ export function openFifoForReading(path: string): number {
   return requireFifo(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), path);
 }
 
-/** Opens a FIFO for writing if some process has it open for reading; null (ENXIO) if none has. */
-export function tryOpenFifoForWriting(path: string): number | null {
+/**
+ * Opens a FIFO for writing if some process has it open for reading; null (ENXIO) if none has. With
+ * `noFollow`, a symbolic link at `path` is refused (ELOOP) rather than followed: for a path built
+ * from what another process said, which must not be able to point the writes elsewhere.
+ */
+export function tryOpenFifoForWriting(path: string, options: { noFollow?: boolean } = {}): number | null {
   try {
-    return requireFifo(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), path);
+    return requireFifo(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | (options.noFollow ? O_NOFOLLOW : 0)), path);
   } catch (error) {
     if (isSystemError(error, "ENXIO")) return null;
     throw error;
