@@ -6,6 +6,7 @@
  * expected.
  */
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { startProgram, type RunningProgram, type StartOptions } from "./testing/harness.ts";
 
 /** The line that opens each part of a demo: `=== unrelated: writer/reader (P2/P3) ===`. */
@@ -59,9 +60,11 @@ export class DemoSide {
 }
 
 function relayLines(source: Readable, target: NodeJS.WriteStream, label: string): void {
+  // The harness reads the streams as bytes; a character cut between two chunks is joined here.
+  const decoder = new StringDecoder("utf8");
   let partial = "";
-  source.on("data", (chunk: string) => {
-    const lines = (partial + chunk).split("\n");
+  source.on("data", (chunk: Buffer) => {
+    const lines = (partial + decoder.write(chunk)).split("\n");
     partial = lines.pop()!;
     for (const line of lines) target.write(`[${label}] ${line}\n`);
   });
