@@ -8,7 +8,6 @@ import {
   futexWaitAsync,
   futexWake,
   int32View,
-  SYS_futex,
   MUTEX_WAITERS,
 } from "./futex.ts";
 import { SharedMemorySegment } from "./sys/shm.ts";
@@ -19,7 +18,7 @@ import { IPC_PRIVATE } from "./sys/ipc.ts";
 import { mmap, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "./sys/mman.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
 import { startProgram, unusedShmKey, type RunningProgram, stopLeftoverPrograms } from "./testing/index.ts";
-import { waitUntilBlocked, SYS_semtimedop } from "./fixtures-ring/blocked.ts";
+import { waitUntilBlocked } from "./procfs.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures-ring/${name}`, import.meta.url));
 
@@ -118,7 +117,7 @@ describe("futex wait and wake", () => {
       const word = new FutexWord(memory, 0);
       const waiter = start("futex-waiter.ts", [spec, mode]);
       const address = BigInt((await waiter.waitForLine(/^waiting/)).split(" ")[1]!);
-      await waitUntilBlocked(waiter.pid, SYS_futex, (argument) => argument === address);
+      await waitUntilBlocked(waiter.pid, ["futex"], { anyThread: true, firstArgument: (argument) => argument === address });
       word.store(7);
       expect(futexWake(word.address, 1)).toBe(1);
       expect((await waiter.exited).stdout).toContain("woken 7");
@@ -161,19 +160,19 @@ describe("SIGINT during an async wait", () => {
     const address = BigInt(line.split(" ")[1]!);
     return (argument: bigint) => argument >= address && argument < address + 32n;
   };
-  const cases: { kind: string; syscall: number; target: (line: string) => (argument: bigint) => boolean }[] = [
-    { kind: "futex", syscall: SYS_futex, target: sleepsOn },
-    { kind: "ring", syscall: SYS_futex, target: sleepsOn },
-    { kind: "named", syscall: SYS_futex, target: sleepsOn },
-    { kind: "unnamed", syscall: SYS_futex, target: sleepsOn },
-    { kind: "sysv", syscall: SYS_semtimedop, target: (line) => (argument) => argument === BigInt(line.split(" ")[2]!) },
+  const cases: { kind: string; syscall: string; target: (line: string) => (argument: bigint) => boolean }[] = [
+    { kind: "futex", syscall: "futex", target: sleepsOn },
+    { kind: "ring", syscall: "futex", target: sleepsOn },
+    { kind: "named", syscall: "futex", target: sleepsOn },
+    { kind: "unnamed", syscall: "futex", target: sleepsOn },
+    { kind: "sysv", syscall: "semtimedop", target: (line) => (argument) => argument === BigInt(line.split(" ")[2]!) },
   ];
   for (const { kind, syscall, target } of cases) {
     it(`still runs the program's cleanup (${kind} wait on a worker thread)`, async () => {
       const key = unusedShmKey();
       const program = start("sigint-wait.ts", [kind, String(key)]);
       const line = await program.waitForLine(/^waiting/);
-      await waitUntilBlocked(program.pid, syscall, target(line));
+      await waitUntilBlocked(program.pid, [syscall], { anyThread: true, firstArgument: target(line) });
       program.kill("SIGINT");
       const result = await program.exited;
       expect(result.stdout).toContain("cleanup ran");
@@ -217,7 +216,7 @@ describe("EINTR during a sync wait", () => {
         const waiter = start("eintr-wait.ts", [kind, kind === "sysv" ? String(set.id) : spec]);
         await waiter.waitForLine("waiting");
         // A sync wait sleeps on the main thread; its idle state would be epoll_wait, never these calls.
-        const blocked = (): Promise<void> => waitUntilBlocked(waiter.pid, kind === "sysv" ? SYS_semtimedop : SYS_futex, () => true, { mainThreadOnly: true });
+        const blocked = async (): Promise<void> => void (await waitUntilBlocked(waiter.pid, [kind === "sysv" ? "semtimedop" : "futex"]));
         await blocked();
         waiter.kill("SIGUSR2");
         while (pending(waiter.pid)) await new Promise((resolve) => setTimeout(resolve, 1));

@@ -20,7 +20,7 @@ import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, formatKey } from "./ipc.ts";
 import { SharedMemorySegment } from "./shm.ts";
 import { WaitTimeoutError } from "../timeouts.ts";
 import { compileC, cSkipReason, removeCompiled, startProgram, unusedShmKey, type RunningProgram, stopLeftoverPrograms } from "../testing/index.ts";
-import { waitUntilBlocked, SYS_semtimedop } from "../fixtures-ring/blocked.ts";
+import { waitUntilBlocked } from "../procfs.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures-ring/${name}`, import.meta.url));
 
@@ -133,7 +133,7 @@ describe("SemaphoreSet", () => {
   it("wakes a process waiting in semtimedop when this one releases, and GETNCNT counts it", async () => {
     const set = createSet(1, 0);
     const waiter = start("sem-holder.ts", [String(set.id), "undo", "async"]);
-    await waitUntilBlocked(waiter.pid, SYS_semtimedop, (argument) => argument === BigInt(set.id));
+    await waitUntilBlocked(waiter.pid, ["semtimedop"], { anyThread: true, firstArgument: (argument) => argument === BigInt(set.id) });
     expect(set.waitingCount()).toBe(1);
     set.release();
     await waiter.waitForLine("acquired");
@@ -143,7 +143,7 @@ describe("SemaphoreSet", () => {
   it("fails a waiter with EIDRM when the set is removed under it", async () => {
     const set = createSet(1, 0);
     const waiting = set.acquireAsync();
-    await waitUntilBlocked(process.pid, SYS_semtimedop, (argument) => argument === BigInt(set.id));
+    await waitUntilBlocked(process.pid, ["semtimedop"], { anyThread: true, firstArgument: (argument) => argument === BigInt(set.id) });
     set.remove();
     await expect(waiting).rejects.toThrow(expect.objectContaining({ code: "EIDRM", errno: 43, syscall: "semtimedop" }));
     await expect(waiting).rejects.toThrow(/identifier removed/);
