@@ -61,6 +61,26 @@ static inline long parse_count(const char *text, const char *what) {
     return value;
 }
 
+/*
+ * main() of a reference with two modes: `stream|pingpong SIZE COUNT`. Pins the parent (side 0);
+ * the child, forked later by the mode, moves itself to its own CPU.
+ */
+static inline int run_mode(int argc, char **argv, void (*stream)(long, long), void (*pingpong)(long, long)) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s stream|pingpong SIZE COUNT\n", argv[0]);
+        return 2;
+    }
+    long size = parse_count(argv[2], "SIZE"), count = parse_count(argv[3], "COUNT");
+    pin_side(0);
+    if (strcmp(argv[1], "stream") == 0) stream(size, count);
+    else if (strcmp(argv[1], "pingpong") == 0) pingpong(size, count);
+    else {
+        fprintf(stderr, "unknown mode '%s'\n", argv[1]);
+        return 2;
+    }
+    return 0;
+}
+
 static inline int compare_doubles(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);

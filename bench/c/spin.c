@@ -151,17 +151,5 @@ static void stream(long size, long count) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s pingpong|stream SIZE COUNT\n", argv[0]);
-        return 2;
-    }
-    long size = parse_count(argv[2], "SIZE"), count = parse_count(argv[3], "COUNT");
-    pin_side(0); /* the child, forked later, moves itself to its own CPU */
-    if (strcmp(argv[1], "pingpong") == 0) pingpong(size, count);
-    else if (strcmp(argv[1], "stream") == 0) stream(size, count);
-    else {
-        fprintf(stderr, "unknown mode '%s'\n", argv[1]);
-        return 2;
-    }
-    return 0;
+    return run_mode(argc, argv, stream, pingpong);
 }
