@@ -28,11 +28,10 @@ class Side {
   readonly #listeners = new Set<() => void>();
   #closed = false;
 
-  constructor(
-    readonly name: string,
-    command: string,
-    args: string[],
-  ) {
+  readonly name: string;
+
+  constructor(name: string, command: string, args: string[]) {
+    this.name = name;
     const shown = [command.replace(/\.ts$/, ""), ...args].map((word) => (/[\s"$>]/.test(word) ? `'${word}'` : word));
     console.log(`$ ${shown.join(" ")}`);
     this.child = command.endsWith(".ts")

@@ -46,19 +46,22 @@ export interface ParsedCommand<O extends Record<string, OptionSpec>> {
 /** A bad command line: runMain prints the message and the usage on stderr and exits 1. */
 export class UsageError extends Error {
   readonly code = "ERR_USAGE";
-  constructor(
-    message: string,
-    readonly usage: string,
-  ) {
+  /** The program's usage text, printed after the message. */
+  readonly usage: string;
+  constructor(message: string, usage: string) {
     super(message);
+    this.usage = usage;
   }
 }
 
 /** Thrown for --help: runMain prints the text on stdout and exits 0. */
 export class HelpRequested extends Error {
   readonly code = "HELP";
-  constructor(readonly text: string) {
+  /** The help text to print. */
+  readonly text: string;
+  constructor(text: string) {
     super("help requested");
+    this.text = text;
   }
 }
 
@@ -216,11 +219,11 @@ function startInInvokingFolder(): void {
 
 /** An error that ends a program with a given exit code (the C programs' `exit(2)` and the like). */
 export class ExitError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
+  /** The exit code the program ends with. */
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
     super(message);
+    this.exitCode = exitCode;
   }
 }
 

@@ -17,14 +17,12 @@ export function printHeading(title: string): void {
 /** One program of a demo, running in its own process. */
 export class DemoSide {
   readonly program: RunningProgram;
+  /** The name shown before each relayed line. */
+  readonly label: string;
 
   /** Starts `script` (a .ts file) with `args`; its lines are relayed with `[label] ` in front. */
-  constructor(
-    readonly label: string,
-    script: string,
-    args: string[] = [],
-    options: StartOptions = {},
-  ) {
+  constructor(label: string, script: string, args: string[] = [], options: StartOptions = {}) {
+    this.label = label;
     this.program = startProgram(script, args, options);
     this.program.closeStdin();
     relayLines(this.program.child.stdout!, process.stdout, label);

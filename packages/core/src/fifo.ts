@@ -30,11 +30,14 @@ import { isSystemError } from "./errno.ts";
 /** A path that had to be a FIFO is some other kind of file. */
 export class NotAFifoError extends Error {
   readonly code = "ERR_NOT_FIFO";
-  constructor(
-    readonly path: string,
-    readonly kind: string,
-  ) {
+  /** The path that was expected to be a FIFO. */
+  readonly path: string;
+  /** What it is instead ("a directory", "a regular file", …). */
+  readonly kind: string;
+  constructor(path: string, kind: string) {
     super(`'${path}' is ${kind}, not a FIFO`);
+    this.path = path;
+    this.kind = kind;
   }
 }
 

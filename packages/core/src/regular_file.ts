@@ -12,11 +12,14 @@ import { fstat, fileTypeName, S_IFMT, S_IFREG, type Stat } from "./sys/stat.ts";
 /** Thrown when a path that must be a regular file is something else. */
 export class NotRegularFileError extends Error {
   readonly code = "ERR_NOT_REGULAR_FILE";
-  constructor(
-    readonly path: string,
-    readonly type: string,
-  ) {
+  /** The path that was expected to be a regular file. */
+  readonly path: string;
+  /** What it is instead. */
+  readonly type: string;
+  constructor(path: string, type: string) {
     super(`'${path}' is ${type}, not a regular file`);
+    this.path = path;
+    this.type = type;
   }
 }
 

@@ -109,12 +109,11 @@ const PAD = PAD_LENGTH | 0;
 /** Thrown when the process on the other side of a ring died or closed it while this side needs it. */
 export class PeerGoneError extends Error {
   readonly code = "ERR_IPC_PEER_GONE";
-  constructor(
-    message: string,
-    /** The pid of the process that is gone (0 if it closed normally or is unknown). */
-    readonly pid: number,
-  ) {
+  /** The pid of the process that is gone (0 if it closed normally or is unknown). */
+  readonly pid: number;
+  constructor(message: string, pid: number) {
     super(message);
+    this.pid = pid;
   }
 }
 

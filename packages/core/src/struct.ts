@@ -91,11 +91,14 @@ export function defineStruct<S extends Record<string, FieldSpec>>(name: string, 
   ) as { [K in keyof S]: number };
 
   class View {
-    constructor(
-      readonly bytes: Uint8Array,
-      private readonly data: DataView,
-      private readonly readOnly: boolean,
-    ) {}
+    readonly bytes: Uint8Array;
+    private readonly data: DataView;
+    private readonly readOnly: boolean;
+    constructor(bytes: Uint8Array, data: DataView, readOnly: boolean) {
+      this.bytes = bytes;
+      this.data = data;
+      this.readOnly = readOnly;
+    }
   }
   for (const [field, spec] of Object.entries(fields)) {
     const offset = offsets[field as keyof S];

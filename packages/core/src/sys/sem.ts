@@ -201,16 +201,19 @@ export interface AcquireOptions {
 /** A semaphore taken with `lock()`; releasing it is idempotent, and `using` releases it. */
 export class SemaphoreLock implements Disposable {
   #held = true;
-  constructor(
-    private readonly set: SemaphoreSet,
-    private readonly num: number,
-    private readonly undo: boolean,
-  ) {}
+  readonly #set: SemaphoreSet;
+  readonly #num: number;
+  readonly #undo: boolean;
+  constructor(set: SemaphoreSet, num: number, undo: boolean) {
+    this.#set = set;
+    this.#num = num;
+    this.#undo = undo;
+  }
 
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    this.set.release(this.num, 1, { undo: this.undo });
+    this.#set.release(this.#num, 1, { undo: this.#undo });
   }
 
   [Symbol.dispose](): void {
