@@ -10,7 +10,7 @@
  */
 import { readdirSync } from "node:fs";
 import { libc } from "@linux-ipc/core/libc";
-import { errnoError } from "@linux-ipc/core/errno";
+import { errnoError } from "@linux-ipc/core";
 
 /** cpu_set_t of glibc: 1024 bits. */
 const CPU_SET_BYTES = 128;

@@ -4,7 +4,7 @@
  * below PIPE_BUF, so it is written whole); reads wait on epoll (core's readAsync), so the event loop
  * stays free for mechanisms built on Node streams.
  */
-import { close, readAsync, writeAll } from "@linux-ipc/core/unistd";
+import { close, readAsync, writeAll } from "@linux-ipc/core";
 
 export class LineChannel {
   readonly #input: number;

@@ -4,7 +4,7 @@
  * when its measure ends, when the run ends or fails, and on Ctrl-C / SIGTERM / SIGHUP (after which
  * the process ends by that signal, as a C program would).
  */
-import { onTerminationSignal } from "@linux-ipc/core/cli";
+import { onTerminationSignal } from "@linux-ipc/programs";
 
 type Release = () => void;
 

@@ -9,12 +9,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomFillSync } from "node:crypto";
 import { promisify } from "node:util";
-import { typeScriptExecArgv } from "@linux-ipc/core/process";
 import { track } from "./cleanup.ts";
 import type { NativePrograms } from "./native.ts";
 import { spread, type Spread } from "./stats.ts";
 
-export const copyScript = fileURLToPath(new URL("../../examples/filecopy/src/copy.ts", import.meta.url));
+export const copyScript = fileURLToPath(new URL("../../examples/filecopy/dist/copy.js", import.meta.url));
 const GNU_TIME = "/usr/bin/time";
 /** The windowed C copy's window: the example's default (32 MiB), so both bound their memory alike. */
 export const C_WINDOW = 32 * 2 ** 20;
@@ -130,10 +129,10 @@ export async function measureFileCopy(
   }
   contenders.push({ name: "cp", family: "system", description: "coreutils cp SRC DST", command: (s, d) => ["cp", s, d], copies: true });
   if (existsSync(copyScript)) {
-    const node = [process.execPath, ...typeScriptExecArgv(), copyScript];
+    const node = [process.execPath, copyScript];
     contenders.push(
-      { name: "TS copy", family: "core", description: "examples/filecopy/src/copy.ts SRC DST (node + tsx, whole program)", command: (s, d) => [...node, s, d], copies: true },
-      { name: "node+tsx start-up", family: "node", description: "copy.ts --help: starting node, tsx and the program, copying nothing", command: () => [...node, "--help"], copies: false },
+      { name: "TS copy", family: "core", description: "examples/filecopy/dist/copy.js SRC DST (node, whole program)", command: (s, d) => [...node, s, d], copies: true },
+      { name: "node start-up", family: "node", description: "copy.js --help: starting node and the program, copying nothing", command: () => [...node, "--help"], copies: false },
     );
   } else {
     notes.push("filecopy: examples/filecopy/src/copy.ts is not available (not written yet): TS copy skipped");
@@ -147,7 +146,7 @@ export async function measureFileCopy(
     progress(`filecopy: writing a ${fileBytes / 2 ** 20} MiB source file`);
     createSource(source, fileBytes);
     const runs = contenders.map(() => [] as CopyRun[]);
-    // Round one is a warm-up (page cache, tsx's compile cache) and checks every copy byte for byte.
+    // Round one is a warm-up (page cache) and checks every copy byte for byte.
     for (let round = 0; round <= repeats; round++) {
       for (const [index, contender] of contenders.entries()) {
         progress(`filecopy: ${contender.name} (${round === 0 ? "warm-up" : `run ${round} of ${repeats}`})`);

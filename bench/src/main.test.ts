@@ -4,13 +4,12 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runProgram, startProgram, tempDir } from "@linux-ipc/core/testing";
+import { runProgram, startProgram, tempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 import type { Results } from "./results.ts";
 import { wellFormedProblems } from "./svg-check.ts";
 
-const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+const main = compiledProgram(import.meta.url, "main");
 
 /** Lines of `ipcs -m -p` (shmid, owner, creator pid, last pid) that name `pid` as the creator. */
 function segmentsCreatedBy(pid: number): string[] {

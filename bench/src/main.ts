@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseCommand, runMain, UsageError, usageText } from "@linux-ipc/core/cli";
+import { parseCommand, runMain, UsageError, usageText } from "@linux-ipc/programs";
 import { allowedCpus, pinProcess, placements } from "./affinity.ts";
 import { releaseAll, releaseOnSignal, track } from "./cleanup.ts";
 import { measureFileCopy } from "./filecopy.ts";

@@ -4,7 +4,7 @@
  * system call beside them.
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
-import { getpid, getppid, read, write } from "@linux-ipc/core/unistd";
+import { getpid, getppid, read, write } from "@linux-ipc/core";
 import type { NativePrograms } from "./native.ts";
 import type { Plan } from "./measure.ts";
 import { spread, type Spread } from "./stats.ts";
@@ -64,7 +64,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
         {
           name: "core write",
           family: "core",
-          description: "write(fd, bytes) from @linux-ipc/core/unistd",
+          description: "write(fd, bytes) from @linux-ipc/core",
           loop: (n) => {
             for (let i = 0; i < n; i++) sink += write(devNull, message);
           },
@@ -85,7 +85,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
         {
           name: "core read",
           family: "core",
-          description: "read(fd, buffer) from @linux-ipc/core/unistd",
+          description: "read(fd, buffer) from @linux-ipc/core",
           loop: (n) => {
             for (let i = 0; i < n; i++) sink += read(devZero, message);
           },
@@ -107,7 +107,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
         {
           name: "core getppid",
           family: "core",
-          description: "getppid() from @linux-ipc/core/unistd (a system call each time)",
+          description: "getppid() from @linux-ipc/core (a system call each time)",
           loop: (n) => {
             for (let i = 0; i < n; i++) sink += getppid();
           },
@@ -128,7 +128,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
         {
           name: "core getpid",
           family: "core",
-          description: "getpid() from @linux-ipc/core/unistd (a system call each time)",
+          description: "getpid() from @linux-ipc/core (a system call each time)",
           loop: (n) => {
             for (let i = 0; i < n; i++) sink += getpid();
           },

@@ -4,13 +4,12 @@
  * registry if the run ends early.
  */
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { close, pipe2 } from "@linux-ipc/core/unistd";
-import { spawnWithFds, typeScriptExecArgv, waitForExit } from "@linux-ipc/core/process";
+import { close, pipe2, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { LineChannel } from "./channel.ts";
 import { track } from "./cleanup.ts";
+import { siblingProgram } from "@linux-ipc/programs";
 
-const peerScript = fileURLToPath(new URL("./peer.ts", import.meta.url));
+const peerScript = siblingProgram(import.meta.url, "peer");
 
 /** How long a peer may take to start and connect, or to quit, before the bench gives up on it. */
 const PEER_TIMEOUT_MS = 30_000;
@@ -139,7 +138,7 @@ export async function whenReady<E extends { close(): Promise<void> | void }>(pee
 /** spawnWithFds cannot add Node's IPC channel: the same start, with 'ipc' after the inherited fds. */
 function spawnWithIpc(args: string[], fds: number[], stdio: ["pipe" | "ignore", "pipe" | "ignore", "inherit"], serialization: "json" | "advanced"): ChildProcess {
   const inherited = fds.map((_, index) => String(3 + index)).join(",");
-  return spawn(process.execPath, [...typeScriptExecArgv(), peerScript, ...args], {
+  return spawn(process.execPath, [peerScript, ...args], {
     env: { ...process.env, IPC_INHERITED_FDS: inherited },
     stdio: [...stdio, ...fds, "ipc"] as StdioOptions,
     serialization,

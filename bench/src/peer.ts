@@ -4,7 +4,7 @@
  * descriptors follow. It joins the mechanism, says it is ready, then sends or echoes as told and
  * reports the CPU time each command took, until it is told to quit or the bench goes away.
  */
-import { inheritedFds } from "@linux-ipc/core/process";
+import { inheritedFds } from "@linux-ipc/core";
 import { LineChannel } from "./channel.ts";
 import { mechanismNamed } from "./mechanisms/index.ts";
 import type { Command, Reply } from "./peer-process.ts";

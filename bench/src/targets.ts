@@ -10,13 +10,13 @@ const PROCESS_SEND = ["process.send", "process.send-advanced"];
 function fileCopyTargets(results: Results): TargetCheck[] {
   const ts = results.filecopy.find((series) => series.name === "TS copy");
   const c = results.filecopy.find((series) => series.name === "C mmap+memcpy");
-  const startUp = results.filecopy.find((series) => series.name === "node+tsx start-up");
+  const startUp = results.filecopy.find((series) => series.name === "node start-up");
   const size = results.plan.fileCopyBytes === GIB ? "" : ` (this run copied ${mebibytes(results.plan.fileCopyBytes)} MiB, not 1 GiB)`;
   const time: TargetCheck = { target: "filecopy of 1 GiB: at most 1.1× the C copy's wall time", measured: "not measured: the TS copy or the C copy did not run", met: null };
   const memory: TargetCheck = { target: "filecopy of 1 GiB: peak RSS under 256 MiB", measured: "not measured", met: null };
   if (ts && c) {
     const factor = ts.seconds.median / c.seconds.median;
-    const withoutStartUp = startUp ? ` (${ratio((ts.seconds.median - startUp.seconds.median) / c.seconds.median)} without node+tsx start-up of ${number3(startUp.seconds.median)} s)` : "";
+    const withoutStartUp = startUp ? ` (${ratio((ts.seconds.median - startUp.seconds.median) / c.seconds.median)} without node start-up of ${number3(startUp.seconds.median)} s)` : "";
     time.measured = `${ratio(factor)}: ${number3(ts.seconds.median)} s against ${number3(c.seconds.median)} s${withoutStartUp}${size}`;
     time.met = factor <= 1.1;
   }

@@ -5,7 +5,7 @@
  * - "readAsync": core's readAsync, which waits on epoll through libuv and keeps the event loop free.
  * The sender always writes with blocking writeAll. Pipes and FIFOs share this code.
  */
-import { close, read, readAsync, writeAll } from "@linux-ipc/core/unistd";
+import { close, read, readAsync, writeAll } from "@linux-ipc/core";
 import type { HostEnd, PeerEnd } from "./types.ts";
 
 export type Waiting = "blocking" | "readAsync";

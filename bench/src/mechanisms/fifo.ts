@@ -6,9 +6,7 @@
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { open, setNonBlocking, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY } from "@linux-ipc/core/fcntl";
-import { mkfifo } from "@linux-ipc/core/sys/stat";
-import { close } from "@linux-ipc/core/unistd";
+import { open, setNonBlocking, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, mkfifo, close } from "@linux-ipc/core";
 import { track } from "../cleanup.ts";
 import { hostEnd, peerEnd } from "./fd-stream.ts";
 import type { Mechanism } from "./types.ts";

@@ -2,7 +2,7 @@
  * Anonymous pipes (core pipe2) between the bench and a peer it starts with spawnWithFds: one pipe
  * each way, as a C parent and its forked child would use them.
  */
-import { close, pipe2 } from "@linux-ipc/core/unistd";
+import { close, pipe2 } from "@linux-ipc/core";
 import { hostEnd, peerEnd, type Waiting } from "./fd-stream.ts";
 import type { Mechanism } from "./types.ts";
 import { whenReady } from "../peer-process.ts";

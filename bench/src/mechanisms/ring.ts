@@ -1,5 +1,5 @@
 /**
- * The shared-memory ring channel of @linux-ipc/core/ring (issue 6), over a System V segment or a
+ * The shared-memory ring channel of @linux-ipc/core (issue 6), over a System V segment or a
  * memfd mapping: two rings in one piece of memory, "down" (bench → peer) and "up" (peer → bench),
  * each of RING_CAPACITY data bytes, driven through the ring's blocking forms (send / receive: spin
  * briefly, then sleep on a futex). Each message is copied in by the sender and out by the receiver,
@@ -12,11 +12,7 @@
  * the bench attaches it, so the kernel frees it when the last side detaches, even if both die; a
  * memfd has no name and is freed with its last mapping.
  */
-import type { Ring as RingClass, RingReader, RingWriter, WaitTuning } from "@linux-ipc/core/ring";
-import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
-import { IPC_PRIVATE } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment, type Attachment } from "@linux-ipc/core/sys/shm";
-import { close, ftruncate } from "@linux-ipc/core/unistd";
+import { type Ring as RingClass, type RingReader, type RingWriter, type WaitTuning, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, IPC_PRIVATE, SharedMemorySegment, type Attachment, close, ftruncate } from "@linux-ipc/core";
 import { whenReady } from "../peer-process.ts";
 import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
 
@@ -30,12 +26,12 @@ let module: Promise<RingModule | string> | null = null;
 
 /** The ring module, or why it cannot be used. */
 function loadRing(): Promise<RingModule | string> {
-  module ??= import("@linux-ipc/core/ring").then(
+  module ??= import("@linux-ipc/core").then(
     (loaded: Partial<RingModule>) =>
       typeof loaded.Ring?.create === "function" && typeof loaded.Ring.attach === "function" && typeof loaded.Ring.bytesNeeded === "function"
         ? (loaded as RingModule)
-        : "@linux-ipc/core/ring has no Ring.create / Ring.attach / Ring.bytesNeeded (its API changed: update bench/src/mechanisms/ring.ts)",
-    (error: unknown) => `@linux-ipc/core/ring cannot be loaded (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`,
+        : "@linux-ipc/core has no Ring.create / Ring.attach / Ring.bytesNeeded (its API changed: update bench/src/mechanisms/ring.ts)",
+    (error: unknown) => `@linux-ipc/core cannot be loaded (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`,
   );
   return module;
 }

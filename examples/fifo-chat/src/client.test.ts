@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { mkfifo } from "@linux-ipc/core/sys/stat";
-import { startProgram, runProgram, startCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram } from "@linux-ipc/core/testing";
+import { mkfifo } from "@linux-ipc/core";
+import { startProgram, runProgram, startCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const server = fileURLToPath(new URL("./server.ts", import.meta.url));
-const client = fileURLToPath(new URL("./client.ts", import.meta.url));
+const server = compiledProgram(import.meta.url, "server");
+const client = compiledProgram(import.meta.url, "client");
 const dir = useTempDir("fifo-chat-client-");
 
 afterAll(() => removeCompiled());

@@ -17,11 +17,8 @@
  * Exit code 2 when the FIFO cannot be opened, as in the C.
  */
 import { createInterface, type Interface } from "node:readline";
-import { runMain, parseCommand, onTerminationSignal, ExitError, describeFailure } from "@linux-ipc/core/cli";
-import { createOrReuseFifo, openFifoForReading, openFifoForWriting, removeFifoIfPresent } from "@linux-ipc/core/fifo";
-import { LineSplitter, readLines, writeAllAsync } from "@linux-ipc/core/pipe_io";
-import { close, PIPE_BUF } from "@linux-ipc/core/unistd";
-import { isSystemError } from "@linux-ipc/core/errno";
+import { runMain, parseCommand, onTerminationSignal, ExitError, describeFailure } from "@linux-ipc/programs";
+import { createOrReuseFifo, openFifoForReading, openFifoForWriting, removeFifoIfPresent, LineSplitter, readLines, writeAllAsync, close, PIPE_BUF, isSystemError } from "@linux-ipc/core";
 import { byeLine, helloLine, messageLine, replyFifoPath } from "./protocol.ts";
 
 const REPLY_FIFO_MODE = 0o600;

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/core/testing";
+import { runProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+const demo = compiledProgram(import.meta.url, "demo");
 const leftovers = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith("fifo-chat-demo-"));
 
 describe("demo", () => {

@@ -15,10 +15,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
-import { runMain, parseCommand, onTerminationSignal } from "@linux-ipc/core/cli";
-import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+import { runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { spawnWithFds, waitForExit } from "@linux-ipc/core";
 
 const WAIT_MS = 10_000;
+/** The programs of this example a Side starts with node; any other command is run as it is. */
+const OWN_PROGRAMS = new Set(["server", "client"]);
 
 /** One running program of the demo: its printed lines are echoed and can be waited for. */
 class Side {
@@ -32,10 +34,10 @@ class Side {
 
   constructor(name: string, command: string, args: string[]) {
     this.name = name;
-    const shown = [command.replace(/\.ts$/, ""), ...args].map((word) => (/[\s"$>]/.test(word) ? `'${word}'` : word));
+    const shown = [command, ...args].map((word) => (/[\s"$>]/.test(word) ? `'${word}'` : word));
     console.log(`$ ${shown.join(" ")}`);
-    this.child = command.endsWith(".ts")
-      ? spawnWithFds(fileURLToPath(new URL(`./${command}`, import.meta.url)), args, { stdio: ["pipe", "pipe", "pipe"] })
+    this.child = OWN_PROGRAMS.has(command)
+      ? spawnWithFds(siblingProgram(import.meta.url, command), args, { stdio: ["pipe", "pipe", "pipe"] })
       : spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on("line", (line) => {
@@ -92,10 +94,10 @@ await runMain("demo", async () => {
   };
   const stopCleanupOnSignal = onTerminationSignal(stopAll);
   try {
-    const server = new Side("server", "server.ts", ["--chat", "--fifo", fifo]);
+    const server = new Side("server", "server", ["--chat", "--fifo", fifo]);
     sides.push(server);
     await server.printed("reading");
-    const client = new Side("client", "client.ts", ["--chat", "--fifo", fifo]);
+    const client = new Side("client", "client", ["--chat", "--fifo", fifo]);
     sides.push(client);
     await server.printed("joined");
 

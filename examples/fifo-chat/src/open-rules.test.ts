@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/core/testing";
+import { runProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const openRules = fileURLToPath(new URL("./open-rules.ts", import.meta.url));
+const openRules = compiledProgram(import.meta.url, "open-rules");
 const leftovers = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith("fifo-open-rules-"));
 
 describe("open-rules", () => {

@@ -16,13 +16,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runMain, parseCommand, onTerminationSignal } from "@linux-ipc/core/cli";
-import { open, O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_CLOEXEC } from "@linux-ipc/core/fcntl";
-import { close } from "@linux-ipc/core/unistd";
-import { mkfifo } from "@linux-ipc/core/sys/stat";
-import { isSystemError, strerror, type SystemError } from "@linux-ipc/core/errno";
-import { waitForExit } from "@linux-ipc/core/process";
-import { waitUntilBlocked } from "@linux-ipc/core/procfs";
+import { runMain, parseCommand, onTerminationSignal } from "@linux-ipc/programs";
+import { open, O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_CLOEXEC, close, mkfifo, isSystemError, strerror, type SystemError, waitForExit, waitUntilBlocked } from "@linux-ipc/core";
 
 const FIFO_MODE = 0o644;
 const running = new Set<ReturnType<typeof spawn>>();

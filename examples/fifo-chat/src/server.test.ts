@@ -1,14 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { mkfifo } from "@linux-ipc/core/sys/stat";
-import { openDescriptors } from "@linux-ipc/core/procfs";
-import { PIPE_BUF } from "@linux-ipc/core/unistd";
-import { startProgram, runProgram, runCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram } from "@linux-ipc/core/testing";
+import { mkfifo, openDescriptors, PIPE_BUF } from "@linux-ipc/core";
+import { startProgram, runProgram, runCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const server = fileURLToPath(new URL("./server.ts", import.meta.url));
-const client = fileURLToPath(new URL("./client.ts", import.meta.url));
+const server = compiledProgram(import.meta.url, "server");
+const client = compiledProgram(import.meta.url, "client");
 const dir = useTempDir("fifo-chat-server-");
 
 afterAll(() => removeCompiled());

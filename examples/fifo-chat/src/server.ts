@@ -18,11 +18,8 @@
  * Exit codes as in the C: 1 if the FIFO cannot be made, 2 if it cannot be opened.
  */
 import { createInterface } from "node:readline";
-import { runMain, parseCommand, onTerminationSignal, perrorLine } from "@linux-ipc/core/cli";
-import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent } from "@linux-ipc/core/fifo";
-import { readLineBytes, writeAllAsync } from "@linux-ipc/core/pipe_io";
-import { close } from "@linux-ipc/core/unistd";
-import { isSystemError, SystemError } from "@linux-ipc/core/errno";
+import { runMain, parseCommand, onTerminationSignal, perrorLine } from "@linux-ipc/programs";
+import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent, readLineBytes, writeAllAsync, close, isSystemError, SystemError } from "@linux-ipc/core";
 import { parseClientLine, replyFifoPath } from "./protocol.ts";
 
 const FIFO_MODE = 0o644;

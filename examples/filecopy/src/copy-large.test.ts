@@ -2,12 +2,11 @@ import { describe, expect, it } from "vitest";
 import { closeSync, ftruncateSync, openSync, readSync, readdirSync, statSync, watch, writeFileSync, writeSync } from "node:fs";
 import { createHash, randomBytes, randomFillSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { PAGE_SIZE } from "@linux-ipc/core/unistd";
-import { typeScriptExecArgv } from "@linux-ipc/core/process";
-import { runCommand, runProgram, startProgram, useTempDir } from "@linux-ipc/core/testing";
+import { PAGE_SIZE } from "@linux-ipc/core";
+import { runCommand, runProgram, startProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const copy = fileURLToPath(new URL("./copy.ts", import.meta.url));
-const measuredCopy = fileURLToPath(new URL("./fixtures/peak-rss.ts", import.meta.url));
+const copy = compiledProgram(import.meta.url, "copy");
+const measuredCopy = fileURLToPath(new URL("../dist-fixtures/peak-rss.js", import.meta.url));
 const dir = useTempDir("filecopy-large-");
 
 const MiB = 1024 * 1024;
@@ -111,7 +110,7 @@ describe("copy of a large file", () => {
     const env = envWithWindow(window);
     const underTerminal = (from: string, to: string): Promise<{ code: number | null; stdout: string }> => {
       // script(1) runs the command with a pseudo-terminal as its stdin, stdout and stderr.
-      const command = [process.execPath, ...typeScriptExecArgv(), copy, from, to].map(shellQuote).join(" ");
+      const command = [process.execPath, copy, from, to].map(shellQuote).join(" ");
       return runCommand("script", ["-qec", command, "/dev/null"], { env });
     };
 

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { fileURLToPath } from "node:url";
-import { PAGE_SIZE } from "@linux-ipc/core/unistd";
-import { mkfifo } from "@linux-ipc/core/sys/stat";
-import { runProgram, useTempDir, type ProgramResult } from "@linux-ipc/core/testing";
+import { PAGE_SIZE, mkfifo } from "@linux-ipc/core";
+import { runProgram, useTempDir, type ProgramResult, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const copy = fileURLToPath(new URL("./copy.ts", import.meta.url));
+const copy = compiledProgram(import.meta.url, "copy");
 const dir = useTempDir("filecopy-test-");
 
 /** Small windows make every size below cross several of them. */

@@ -28,14 +28,8 @@ import { lstatSync, realpathSync, renameSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { onTerminationSignal, parseCommand, parseInteger, runMain } from "@linux-ipc/core/cli";
-import { isSystemError, strerror } from "@linux-ipc/core/errno";
-import { open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL } from "@linux-ipc/core/fcntl";
-import { close, ftruncate, unlink, PAGE_SIZE } from "@linux-ipc/core/unistd";
-import { fileTypeName, stat, S_ISDIR, S_ISREG, type Stat } from "@linux-ipc/core/sys/stat";
-import { mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL } from "@linux-ipc/core/sys/mman";
-import { openRegularFile } from "@linux-ipc/core/regular_file";
-import { dataRegion, fallocate } from "@linux-ipc/core/sparse";
+import { onTerminationSignal, parseCommand, parseInteger, runMain } from "@linux-ipc/programs";
+import { isSystemError, strerror, open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, close, ftruncate, unlink, PAGE_SIZE, fileTypeName, stat, S_ISDIR, S_ISREG, type Stat, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL, openRegularFile, dataRegion, fallocate } from "@linux-ipc/core";
 
 const MiB = 1024 * 1024;
 const DEFAULT_WINDOW = 32 * MiB;

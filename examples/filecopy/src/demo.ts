@@ -8,11 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { onTerminationSignal, parseCommand, runMain } from "@linux-ipc/core/cli";
-import { DemoSide, printHeading } from "@linux-ipc/core/demo";
+import { onTerminationSignal, parseCommand, runMain, DemoSide, printHeading, siblingProgram } from "@linux-ipc/programs";
 
-const copy = fileURLToPath(new URL("./copy.ts", import.meta.url));
+const copy = siblingProgram(import.meta.url, "copy");
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { open, O_RDWR } from "@linux-ipc/core/fcntl";
-import { close } from "@linux-ipc/core/unistd";
-import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { open, O_RDWR, close } from "@linux-ipc/core";
+import { runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 import { SharedPage } from "./shared-page.ts";
 
-const child = fileURLToPath(new URL("./child.ts", import.meta.url));
+const child = compiledProgram(import.meta.url, "child");
 const dir = useTempDir("parent-child-child-");
 
 describe("child run without its parent", () => {

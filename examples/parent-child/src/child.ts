@@ -6,11 +6,8 @@
  * Differs from the C: the C's child is a fork() of the parent and uses the parent's mapping as
  * inherited; this one is a new program (see parent.ts), so it maps the inherited descriptor itself.
  */
-import { parseCommand, runMain } from "@linux-ipc/core/cli";
-import { close, getpid, getppid } from "@linux-ipc/core/unistd";
-import { mmap, MAP_SHARED, PROT_READ, PROT_WRITE } from "@linux-ipc/core/sys/mman";
-import { inheritedFds } from "@linux-ipc/core/process";
-import { fstat } from "@linux-ipc/core/sys/stat";
+import { parseCommand, runMain } from "@linux-ipc/programs";
+import { close, getpid, getppid, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, inheritedFds, fstat } from "@linux-ipc/core";
 import { oneLine, SharedPage } from "./shared-page.ts";
 
 await runMain("child", () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/core/testing";
+import { runProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+const demo = compiledProgram(import.meta.url, "demo");
 
 describe("demo", () => {
   it("runs parent and child with a file, then with a memfd, each under a heading", async () => {

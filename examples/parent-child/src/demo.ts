@@ -5,12 +5,10 @@
  * folder, then with --anonymous (a memfd). parent and
  * child each print their own lines; parent removes the temporary folder it made.
  */
-import { fileURLToPath } from "node:url";
-import { runMain } from "@linux-ipc/core/cli";
-import { printHeading } from "@linux-ipc/core/demo";
-import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+import { runMain, printHeading, siblingProgram } from "@linux-ipc/programs";
+import { spawnWithFds, waitForExit } from "@linux-ipc/core";
 
-const parent = fileURLToPath(new URL("./parent.ts", import.meta.url));
+const parent = siblingProgram(import.meta.url, "parent");
 
 await runMain("demo", async () => {
   const given = process.argv.slice(2);

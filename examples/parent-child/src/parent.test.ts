@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 import { SharedPage } from "./shared-page.ts";
 
-const parent = fileURLToPath(new URL("./parent.ts", import.meta.url));
+const parent = compiledProgram(import.meta.url, "parent");
 const dir = useTempDir("parent-child-test-");
 
 const FATHER = "我是你爹";

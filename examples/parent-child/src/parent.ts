@@ -21,17 +21,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { onTerminationSignal, parseCommand, runMain, usageText, UsageError } from "@linux-ipc/core/cli";
-import { O_RDWR, O_CREAT } from "@linux-ipc/core/fcntl";
-import { close, ftruncate, getpid } from "@linux-ipc/core/unistd";
-import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
-import { openRegularFile } from "@linux-ipc/core/regular_file";
-import { fstat } from "@linux-ipc/core/sys/stat";
-import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+import { onTerminationSignal, parseCommand, runMain, usageText, UsageError, siblingProgram } from "@linux-ipc/programs";
+import { O_RDWR, O_CREAT, close, ftruncate, getpid, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, openRegularFile, fstat, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { oneLine, SharedPage } from "./shared-page.ts";
 
-const child = fileURLToPath(new URL("./child.ts", import.meta.url));
+const child = siblingProgram(import.meta.url, "child");
 const MESSAGE_CAPACITY = SharedPage.fields.message.char;
 
 await runMain("parent", async () => {

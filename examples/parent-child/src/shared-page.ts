@@ -4,7 +4,7 @@
  * programs read and write the fields in place:
  *   struct shared_page { char message[3072]; char reply[1024]; };
  */
-import { defineStruct } from "@linux-ipc/core/struct";
+import { defineStruct } from "@linux-ipc/core";
 
 export const SharedPage = defineStruct("parent_child_shared_page", {
   message: { char: 3072 },

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/core/testing";
+import { runProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const capacity = fileURLToPath(new URL("./capacity.ts", import.meta.url));
+const capacity = compiledProgram(import.meta.url, "capacity");
 
 describe("capacity", () => {
   it("finds 65536 bytes in a default pipe (not the tutorial's 4 KB), and F_SETPIPE_SZ changing it", async () => {

@@ -12,10 +12,8 @@
  * new pipes of minimal size (2 pages).
  */
 import { readFileSync } from "node:fs";
-import { runMain, parseCommand } from "@linux-ipc/core/cli";
-import { pipe2, write, close, PIPE_BUF } from "@linux-ipc/core/unistd";
-import { fcntl, O_CLOEXEC, O_NONBLOCK, F_GETPIPE_SZ, F_SETPIPE_SZ } from "@linux-ipc/core/fcntl";
-import { isSystemError, strerror } from "@linux-ipc/core/errno";
+import { runMain, parseCommand } from "@linux-ipc/programs";
+import { pipe2, write, close, PIPE_BUF, fcntl, O_CLOEXEC, O_NONBLOCK, F_GETPIPE_SZ, F_SETPIPE_SZ, isSystemError, strerror } from "@linux-ipc/core";
 
 /** Writes with O_NONBLOCK until EAGAIN: whole PIPE_BUF blocks first, then single bytes for any remainder. */
 function fillUntilFull(fd: number): number {

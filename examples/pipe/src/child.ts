@@ -8,9 +8,8 @@
  * returns, and goes out in one write() (16 bytes, far below PIPE_BUF: never split). It does not
  * sleep after the last message, as the C does, so the parent sees end of file at once.
  */
-import { runMain, parseCommand, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
-import { inheritedFds } from "@linux-ipc/core/process";
-import { writeAll, close } from "@linux-ipc/core/unistd";
+import { runMain, parseCommand } from "@linux-ipc/programs";
+import { sleep, MAX_TIMER_MS, inheritedFds, writeAll, close } from "@linux-ipc/core";
 
 const MESSAGE = "I am a child!!!\n";
 

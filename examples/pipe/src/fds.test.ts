@@ -1,8 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
-import { runProgram, runCommand, compileC, cSkipReason, removeCompiled } from "@linux-ipc/core/testing";
+import { runProgram, runCommand, compileC, cSkipReason, removeCompiled, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const fds = fileURLToPath(new URL("./fds.ts", import.meta.url));
+const fds = compiledProgram(import.meta.url, "fds");
 
 afterAll(() => removeCompiled());
 

@@ -9,8 +9,8 @@
  * the same as in C: two descriptors, fd[0] for reading and fd[1] for writing, on one pipe.
  * pipe() is used as in C; programs that spawn children should prefer pipe2(O_CLOEXEC) (see parent-child.ts).
  */
-import { runMain, parseCommand } from "@linux-ipc/core/cli";
-import { pipe, close } from "@linux-ipc/core/unistd";
+import { runMain, parseCommand } from "@linux-ipc/programs";
+import { pipe, close } from "@linux-ipc/core";
 
 await runMain("fds", () => {
   parseCommand({ name: "fds", summary: "P9: create a pipe and print its two descriptors (read end, write end)", options: {} });

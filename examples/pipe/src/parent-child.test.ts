@@ -1,14 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
-import { pipe2, close } from "@linux-ipc/core/unistd";
-import { spawnWithFds } from "@linux-ipc/core/process";
-import { openDescriptors, childPids } from "@linux-ipc/core/procfs";
-import { startProgram, runProgram, compileC, cSkipReason, removeCompiled } from "@linux-ipc/core/testing";
+import { pipe2, close, spawnWithFds, openDescriptors, childPids } from "@linux-ipc/core";
+import { startProgram, runProgram, compileC, cSkipReason, removeCompiled, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const parentChild = fileURLToPath(new URL("./parent-child.ts", import.meta.url));
-const child = fileURLToPath(new URL("./child.ts", import.meta.url));
+const parentChild = compiledProgram(import.meta.url, "parent-child");
+const child = compiledProgram(import.meta.url, "child");
 const message = "parent get message from child : I am a child!!!";
 
 afterAll(() => removeCompiled());

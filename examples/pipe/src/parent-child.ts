@@ -16,14 +16,10 @@
  * - Reading waits on epoll, so the event loop stays free while the child sleeps.
  * - If the child fails, the parent says how it ended and exits 1 instead of printing success.
  */
-import { fileURLToPath } from "node:url";
-import { runMain, parseCommand, ExitError, MAX_TIMER_MS, onTerminationSignal } from "@linux-ipc/core/cli";
-import { pipe2, close } from "@linux-ipc/core/unistd";
-import { O_CLOEXEC } from "@linux-ipc/core/fcntl";
-import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
-import { readLines } from "@linux-ipc/core/pipe_io";
+import { runMain, parseCommand, ExitError, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { MAX_TIMER_MS, pipe2, close, O_CLOEXEC, spawnWithFds, waitForExit, readLines } from "@linux-ipc/core";
 
-const childProgram = fileURLToPath(new URL("./child.ts", import.meta.url));
+const childProgram = siblingProgram(import.meta.url, "child");
 
 await runMain("parent-child", async () => {
   const { values } = parseCommand({

@@ -4,9 +4,8 @@
  * gets end of file once every write end is closed; the tests use it to check a 1 MiB stream.
  */
 import { createHash } from "node:crypto";
-import { runMain, parseCommand } from "@linux-ipc/core/cli";
-import { inheritedFds } from "@linux-ipc/core/process";
-import { close, readAsync } from "@linux-ipc/core/unistd";
+import { runMain, parseCommand } from "@linux-ipc/programs";
+import { inheritedFds, close, readAsync } from "@linux-ipc/core";
 
 await runMain("pipe-reader", async () => {
   const { values } = parseCommand({

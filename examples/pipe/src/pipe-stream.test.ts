@@ -1,14 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { readlinkSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { spawn } from "node:child_process";
-import { pipe2, close } from "@linux-ipc/core/unistd";
-import { openDescriptors } from "@linux-ipc/core/procfs";
-import { startProgram, compileC, cSkipReason, removeCompiled } from "@linux-ipc/core/testing";
+import { pipe2, close, openDescriptors } from "@linux-ipc/core";
+import { startProgram, compileC, cSkipReason, removeCompiled, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const pipeWriter = fileURLToPath(new URL("./pipe-writer.ts", import.meta.url));
-const pipeReader = fileURLToPath(new URL("./pipe-reader.ts", import.meta.url));
+const pipeWriter = compiledProgram(import.meta.url, "pipe-writer");
+const pipeReader = compiledProgram(import.meta.url, "pipe-reader");
 const MIB = 1 << 20;
 
 afterAll(() => removeCompiled());

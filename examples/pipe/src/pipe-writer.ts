@@ -4,11 +4,8 @@
  * killed by SIGPIPE first, but Node ignores that signal, so the error arrives instead; the writer
  * says so and exits 1. rules.ts uses it for that case; the tests use it for a 1 MiB stream.
  */
-import { runMain, parseCommand, ExitError } from "@linux-ipc/core/cli";
-import { inheritedFds } from "@linux-ipc/core/process";
-import { close } from "@linux-ipc/core/unistd";
-import { isSystemError, strerror } from "@linux-ipc/core/errno";
-import { writeAllAsync } from "@linux-ipc/core/pipe_io";
+import { runMain, parseCommand, ExitError } from "@linux-ipc/programs";
+import { inheritedFds, close, isSystemError, strerror, writeAllAsync } from "@linux-ipc/core";
 
 await runMain("pipe-writer", async () => {
   parseCommand({ name: "pipe-writer", summary: "copy standard input into the pipe inherited as fd 3", options: {} });

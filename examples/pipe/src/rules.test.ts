@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/core/testing";
+import { runProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const rules = fileURLToPath(new URL("./rules.ts", import.meta.url));
+const rules = compiledProgram(import.meta.url, "rules");
 
 describe("rules", () => {
   it("shows the four cases of the pipe table with real processes, one row each", async () => {

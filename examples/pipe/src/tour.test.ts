@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/core/testing";
+import { runProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const tour = fileURLToPath(new URL("./tour.ts", import.meta.url));
+const tour = compiledProgram(import.meta.url, "tour");
 
 describe("tour", () => {
   it("runs fds, parent-child, capacity and rules, each under its heading", async () => {

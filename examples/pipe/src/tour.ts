@@ -4,14 +4,13 @@
  * straight to this terminal. Exit code 1 if any of them failed. Nothing is created outside the
  * processes themselves, so there is nothing to remove.
  */
-import { fileURLToPath } from "node:url";
-import { runMain, parseCommand, MAX_TIMER_MS } from "@linux-ipc/core/cli";
-import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+import { runMain, parseCommand, siblingProgram } from "@linux-ipc/programs";
+import { MAX_TIMER_MS, spawnWithFds, waitForExit } from "@linux-ipc/core";
 
 async function run(heading: string, name: string, args: string[] = []): Promise<boolean> {
   console.log(`=== ${heading} ===`);
   console.log(`$ ${[name, ...args].join(" ")}`);
-  const child = spawnWithFds(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), args, { stdio: "inherit" });
+  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: "inherit" });
   const { code, signal } = await waitForExit(child);
   if (code === 0) return true;
   console.error(`tour: ${name} ended with ${signal ?? `exit code ${code}`}`);

@@ -1,13 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { startProgram, runProgram, unusedShmKey, type RunningProgram } from "@linux-ipc/core/testing";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { Ring } from "@linux-ipc/core/ring";
+import { startProgram, runProgram, unusedIpcKey, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
+import { SharedMemorySegment, formatKey, Ring } from "@linux-ipc/core";
 
-const consumer = fileURLToPath(new URL("./consumer.ts", import.meta.url));
-const producer = fileURLToPath(new URL("./producer.ts", import.meta.url));
+const consumer = compiledProgram(import.meta.url, "consumer");
+const producer = compiledProgram(import.meta.url, "producer");
 
 const programs: RunningProgram[] = [];
 const keys: number[] = [];
@@ -32,7 +29,7 @@ function start(script: string, args: string[], timeoutMs?: number): RunningProgr
 }
 
 function newKey(): string {
-  const key = unusedShmKey();
+  const key = unusedIpcKey();
   keys.push(key);
   return formatKey(key);
 }

@@ -12,11 +12,8 @@
  * - a producer that dies is noticed (PeerGoneError) instead of the reader waiting forever;
  * - the reader checks every message (sequence number and checksum), which the C never did.
  */
-import { ExitError, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/core/cli";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { Ring, PeerGoneError, RING_MAX_PRODUCERS, MIN_CAPACITY, type RingReader } from "@linux-ipc/core/ring";
+import { ExitError, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
+import { isSystemError, SharedMemorySegment, formatKey, Ring, PeerGoneError, RING_MAX_PRODUCERS, MIN_CAPACITY, type RingReader } from "@linux-ipc/core";
 import { CHECKSUM, DEFAULT_CAPACITY, END_MARKER_SIZE, END_OF_STREAM, HEADER_SIZE, LANE, LANES, PRODUCER, SENT, SEQ, checksum, keyOption, yielder } from "./messages.ts";
 
 /** What has arrived from one producer. */

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/core/testing";
+import { runProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+const demo = compiledProgram(import.meta.url, "demo");
 const DEMO_KEYS = ["0x52444d31", "0x52444d32", "0x52444d33", "0x52444d34"];
 
 describe("demo", () => {

@@ -12,15 +12,10 @@
  * It uses keys of its own ("RDM1" … "RDM4"), exits non-zero if any side failed, and checks at the end
  * that no segment or semaphore set it used is left (removing and reporting any that is).
  */
-import { fileURLToPath } from "node:url";
-import { parseCommand, runMain } from "@linux-ipc/core/cli";
-import { DemoSide, printHeading } from "@linux-ipc/core/demo";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
+import { parseCommand, runMain, DemoSide, printHeading, siblingProgram } from "@linux-ipc/programs";
+import { isSystemError, formatKey, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
 
-const program = (name: string): string => fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+const program = (name: string): string => siblingProgram(import.meta.url, name);
 const RING_KEYS = [0x52444d31, 0x52444d32];
 const NOTIFY_KEY = 0x52444d33;
 const LOCK_KEY = 0x52444d34;

@@ -1,14 +1,11 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { compileC, cSkipReason, removeCompiled, runProgram, startCommand, startProgram, unusedShmKey, type RunningProgram } from "@linux-ipc/core/testing";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
+import { compileC, cSkipReason, removeCompiled, runProgram, startCommand, startProgram, unusedIpcKey, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
+import { formatKey, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
 import { SEGMENT_SIZE } from "./lock-buffer.ts";
 
-const lockDemo = fileURLToPath(new URL("./lock-demo.ts", import.meta.url));
-const lockPeer = fileURLToPath(new URL("./lock-peer.ts", import.meta.url));
+const lockDemo = compiledProgram(import.meta.url, "lock-demo");
+const lockPeer = compiledProgram(import.meta.url, "lock-peer");
 
 const programs: RunningProgram[] = [];
 afterEach(async () => {
@@ -123,7 +120,7 @@ finished:
 
 describe("lock-demo", () => {
   it("with the semaphore lock: 2 x 10,000 replies checked, none corrupt, nothing left behind", async () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     const result = await runProgram(lockDemo, ["--key", String(key)]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
@@ -135,7 +132,7 @@ describe("lock-demo", () => {
   }, 120_000);
 
   it("--unlocked: the sides read replies still being written, and count them corrupt", async () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     const result = await runProgram(lockDemo, ["--key", String(key), "--unlocked"]);
     expect(result.code).toBe(0);
     const corrupt = Number(/lock-demo: \d+ replies checked without a lock, (\d+) corrupt/.exec(result.stdout)?.[1]);
@@ -147,7 +144,7 @@ describe("lock-demo", () => {
 
 describe.skipIf(cSkipReason() !== null)("lock-peer in C and in TypeScript", () => {
   it("share the System V semaphore lock: 10,000 rounds each way, none corrupt", async () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     const segment = SharedMemorySegment.create(key, SEGMENT_SIZE);
     const lock = SemaphoreSet.create(key, 1, 1);
     try {

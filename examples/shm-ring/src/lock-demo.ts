@@ -11,14 +11,11 @@
  * prints what they printed and the total, and removes both objects, also on Ctrl-C. It exits 1 if
  * a side failed, or if anything was corrupt with the lock; --unlocked is a demonstration and exits 0.
  */
-import { fileURLToPath } from "node:url";
-import { onTerminationSignal, parseCommand, runMain } from "@linux-ipc/core/cli";
-import { DemoSide } from "@linux-ipc/core/demo";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
+import { onTerminationSignal, parseCommand, runMain, DemoSide, siblingProgram } from "@linux-ipc/programs";
+import { SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
 import { SEGMENT_SIZE } from "./lock-buffer.ts";
 
-const peer = fileURLToPath(new URL("./lock-peer.ts", import.meta.url));
+const peer = siblingProgram(import.meta.url, "lock-peer");
 
 await runMain("lock-demo", async () => {
   const { values } = parseCommand({
@@ -34,7 +31,7 @@ await runMain("lock-demo", async () => {
   let lock: SemaphoreSet | undefined;
   let sides: DemoSide[] = [];
   const removeAll = (): void => {
-    for (const side of sides) side.program.kill("SIGTERM");
+    for (const side of sides) side.kill("SIGTERM");
     segment.remove();
     lock?.remove();
   };
@@ -47,7 +44,7 @@ await runMain("lock-demo", async () => {
     const results = await Promise.all(
       sides.map(async (side) => {
         const finished = await side.finished();
-        if (!finished) for (const other of sides) if (other !== side) other.program.kill("SIGTERM");
+        if (!finished) for (const other of sides) if (other !== side) other.kill("SIGTERM");
         return finished;
       }),
     );
@@ -55,7 +52,7 @@ await runMain("lock-demo", async () => {
     let checked = 0;
     let corrupt = 0;
     for (const side of sides) {
-      const report = /(\d+) replies checked, (\d+) corrupt/.exec(side.program.stdout);
+      const report = /(\d+) replies checked, (\d+) corrupt/.exec(side.stdout);
       checked += Number(report?.[1] ?? 0);
       corrupt += Number(report?.[2] ?? 0);
     }

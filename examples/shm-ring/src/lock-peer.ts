@@ -11,12 +11,8 @@
  * the other side waits for the lock and only ever sees whole messages; with --unlocked nothing stops
  * it from reading while the body is still being written, and it counts the corrupt messages it sees.
  */
-import { ExitError, parseCommand, runMain } from "@linux-ipc/core/cli";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
-import { FutexWord, int32View } from "@linux-ipc/core/futex";
+import { ExitError, parseCommand, runMain } from "@linux-ipc/programs";
+import { isSystemError, formatKey, SharedMemorySegment, SemaphoreSet, FutexWord, int32View } from "@linux-ipc/core";
 import { ANSWERS, BODY, BODY_MAX, DONE_A, DONE_B, HASH, LENGTH, LOCK, ROUND, SEGMENT_SIZE, SIDE_A, SIDE_B, WRITER, messageHash } from "./lock-buffer.ts";
 
 const SPINS = 2000;

@@ -12,11 +12,8 @@
  * The rings live in memfds the child inherits (any shared mapping would do).
  */
 import { fileURLToPath } from "node:url";
-import { parseCommand, runMain } from "@linux-ipc/core/cli";
-import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
-import { close, ftruncate } from "@linux-ipc/core/unistd";
-import { inheritedFds, spawnWithFds, waitForExit } from "@linux-ipc/core/process";
-import { Ring } from "@linux-ipc/core/ring";
+import { parseCommand, runMain } from "@linux-ipc/programs";
+import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, close, ftruncate, inheritedFds, spawnWithFds, waitForExit, Ring } from "@linux-ipc/core";
 
 const SPIN_FOREVER = { spinMicros: 60_000_000 };
 const self = fileURLToPath(import.meta.url);

@@ -15,7 +15,7 @@
  * of its rings this is), so the consumer can count what never arrived.
  */
 import { randomBytes } from "node:crypto";
-import { parseInteger, type OptionSpec } from "@linux-ipc/core/cli";
+import { parseInteger, type OptionSpec } from "@linux-ipc/programs";
 
 export const HEADER_SIZE = 16;
 export const END_MARKER_SIZE = HEADER_SIZE + 8;

@@ -11,11 +11,8 @@
  *   could create a segment of mode 0): start notify-server first;
  * - each step stores the new NUL before the new letter, so the string is terminated at every moment.
  */
-import { ExitError, parseCommand, runMain, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
+import { ExitError, parseCommand, runMain } from "@linux-ipc/programs";
+import { sleep, MAX_TIMER_MS, isSystemError, formatKey, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
 import { READ, SEGMENT_SIZE, WRITTEN, notifyKeyOption } from "./notify.ts";
 
 const LETTER_A = "A".charCodeAt(0);

@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { runProgram, startProgram, unusedShmKey, type RunningProgram } from "@linux-ipc/core/testing";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
+import { runProgram, startProgram, unusedIpcKey, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
+import { formatKey, SemaphoreSet } from "@linux-ipc/core";
 
-const server = fileURLToPath(new URL("./notify-server.ts", import.meta.url));
-const client = fileURLToPath(new URL("./notify-client.ts", import.meta.url));
+const server = compiledProgram(import.meta.url, "notify-server");
+const client = compiledProgram(import.meta.url, "notify-client");
 
 const programs: RunningProgram[] = [];
 afterEach(async () => {
@@ -31,7 +29,7 @@ const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 describe("notify-server and notify-client", () => {
   it("prints every string the client writes exactly once, in order, even with no pause between writes", async () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     const reader = start(server, ["--key", String(key)]);
     await reader.waitForLine(/^sem: \d+$/);
     expect(reader.lines().slice(0, 2)).toEqual([`key: ${(key >>> 0).toString(16)}`, expect.stringMatching(/^shm: \d+$/)]);
@@ -45,7 +43,7 @@ describe("notify-server and notify-client", () => {
   });
 
   it("sleeps without polling until the client writes; Ctrl-C then still removes the segment and the semaphores", async () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     const reader = start(server, ["--key", String(key)]);
     const semid = Number((await reader.waitForLine(/^sem: \d+$/)).split(" ")[1]);
     const semaphores = SemaphoreSet.fromId(semid);
@@ -57,7 +55,7 @@ describe("notify-server and notify-client", () => {
   });
 
   it("the client refuses to start without the server", async () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     expect(await runProgram(client, ["--key", String(key)])).toMatchObject({
       code: 1,
       stderr: `notify-client: nothing at key ${formatKey(key)}: start notify-server first, with the same --key\n`,

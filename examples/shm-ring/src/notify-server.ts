@@ -15,10 +15,8 @@
  * - the key is given with --key instead of ftok("./tmp"), and SIGINT/SIGTERM/SIGHUP remove the
  *   segment and the semaphores.
  */
-import { onTerminationSignal, parseCommand, runMain } from "@linux-ipc/core/cli";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { SemaphoreSet } from "@linux-ipc/core/sys/sem";
-import { cString } from "@linux-ipc/core/struct";
+import { onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
+import { SharedMemorySegment, SemaphoreSet, cString } from "@linux-ipc/core";
 import { NOTIFY_KEY, READ, SEGMENT_SIZE, WRITTEN, notifyKeyOption } from "./notify.ts";
 
 const MODE = 0o666;

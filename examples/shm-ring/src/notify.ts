@@ -1,5 +1,5 @@
 /** What notify-server and notify-client share: the key, the segment's size and the two semaphores. */
-import type { OptionSpec } from "@linux-ipc/core/cli";
+import type { OptionSpec } from "@linux-ipc/programs";
 
 /** The default key of the segment and of the semaphore set: the bytes "NOTI". */
 export const NOTIFY_KEY = 0x4e4f5449;

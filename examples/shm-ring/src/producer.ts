@@ -14,11 +14,8 @@
  *   else would) and exits 1 with one line saying so, where the C waited on its semaphore forever;
  * - it never creates the segment: start the consumer first.
  */
-import { ExitError, UsageError, parseCommand, runMain, usageText } from "@linux-ipc/core/cli";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { SharedMemorySegment, type Attachment } from "@linux-ipc/core/sys/shm";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { Ring, PeerGoneError, RingFormatError, type RingWriter } from "@linux-ipc/core/ring";
+import { ExitError, UsageError, parseCommand, runMain, usageText } from "@linux-ipc/programs";
+import { isSystemError, SharedMemorySegment, type Attachment, formatKey, Ring, PeerGoneError, RingFormatError, type RingWriter } from "@linux-ipc/core";
 import {
   CHECKSUM,
   DEFAULT_RING_KEY,

@@ -7,7 +7,7 @@
  *
  * Everything is imported before the switch, so nothing needs root's files afterwards.
  */
-import { runMain, parseCommand, parseInteger, UsageError, usageText } from "@linux-ipc/core/cli";
+import { runMain, parseCommand, parseInteger, UsageError, usageText } from "@linux-ipc/programs";
 import { userByName } from "./passwd.ts";
 import { attachAttempt } from "./common.ts";
 

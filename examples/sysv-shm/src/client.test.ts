@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { cSkipReason, compileC, removeCompiled } from "@linux-ipc/core/testing";
+import { SharedMemorySegment, formatKey } from "@linux-ipc/core";
+import { cSkipReason, compileC, removeCompiled } from "@linux-ipc/testing/vitest";
 import { ipcsById, ipcsByKey, removeByKey, run, segmentLedger, startExecutable } from "./test-support.ts";
 
 const ledger = segmentLedger();

@@ -12,9 +12,8 @@
  * - shmat is checked (exit 3); the C wrote through the unchecked result;
  * - `--ticks` is at most 26: one letter per tick, A to Z.
  */
-import { runMain, parseCommand, sleep, usageText } from "@linux-ipc/core/cli";
-import { ftok } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
+import { runMain, parseCommand, usageText } from "@linux-ipc/programs";
+import { sleep, ftok, SharedMemorySegment } from "@linux-ipc/core";
 import {
   FTOK_ANCHOR,
   SERVER_SEGMENT_SIZE,

@@ -4,10 +4,8 @@
  * errno into what to do about it.
  */
 import { fileURLToPath } from "node:url";
-import { ExitError, UsageError, perrorLine, type OptionSpec, MAX_TIMER_MS } from "@linux-ipc/core/cli";
-import { SystemError, isSystemError } from "@linux-ipc/core/errno";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
+import { ExitError, UsageError, perrorLine, type OptionSpec } from "@linux-ipc/programs";
+import { MAX_TIMER_MS, SystemError, isSystemError, formatKey, SharedMemorySegment } from "@linux-ipc/core";
 
 /** The key shmwrite.c and shmread.c hard-code: `(key_t)1234`. */
 export const TUTORIAL_KEY = 1234;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
+import { formatKey, SharedMemorySegment } from "@linux-ipc/core";
 import { ipcsByKey, run, segmentLedger } from "./test-support.ts";
 
 const ledger = segmentLedger();

@@ -10,13 +10,9 @@
  * and exits non-zero if any side failed.
  */
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
-import { runMain, parseCommand, onTerminationSignal, usageText } from "@linux-ipc/core/cli";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { ftok, formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { spawnWithFds, waitForExit } from "@linux-ipc/core/process";
+import { runMain, parseCommand, onTerminationSignal, usageText, siblingProgram } from "@linux-ipc/programs";
+import { isSystemError, ftok, formatKey, SharedMemorySegment, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { FTOK_ANCHOR, checkProjId, pathOption, toKey } from "./common.ts";
 
 const DEMO_KEY = 0x44454d4f;
@@ -36,7 +32,7 @@ function start(name: string, args: string[]): Side {
   console.log(`$ ${name} ${args.join(" ")}`);
   // In a process group of its own, so a Ctrl-C reaches it once, forwarded by the demo: a second
   // signal arriving while its handler removes its segment would kill it half way.
-  const child = spawnWithFds(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
   running.add(child);
   const stdout = createInterface({ input: child.stdout! });
   const stderr = createInterface({ input: child.stderr! });

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { SharedMemorySegment, ShmidDs, shmctl, SHM_LOCK, type Attachment } from "@linux-ipc/core/sys/shm";
-import { IPC_SET, IPC_STAT } from "@linux-ipc/core/sys/ipc";
+import { SharedMemorySegment, ShmidDs, shmctl, SHM_LOCK, type Attachment, IPC_SET, IPC_STAT } from "@linux-ipc/core";
 
 import { isRoot, run, segmentLedger } from "./test-support.ts";
 

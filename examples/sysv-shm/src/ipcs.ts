@@ -8,9 +8,8 @@
  * 0x00000000), and `locked` for one locked in memory with SHM_LOCK.
  */
 import { readFileSync } from "node:fs";
-import { runMain, parseCommand } from "@linux-ipc/core/cli";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SHM_DEST } from "@linux-ipc/core/sys/shm";
+import { runMain, parseCommand } from "@linux-ipc/programs";
+import { formatKey, SHM_DEST } from "@linux-ipc/core";
 import { userNames } from "./passwd.ts";
 
 const SEGMENT_TABLE = "/proc/sysvipc/shm";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
+import { formatKey } from "@linux-ipc/core";
 import { ipcsById, ipcsByKey, isRoot, run, segmentLedger, startUnprivileged } from "./test-support.ts";
 
 const ledger = segmentLedger();

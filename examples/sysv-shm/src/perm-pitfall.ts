@@ -12,11 +12,8 @@
  * and removes every segment it creates, on SIGINT/SIGTERM/SIGHUP too.
  */
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { runMain, parseCommand, onTerminationSignal } from "@linux-ipc/core/cli";
-import { IPC_PRIVATE, formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { typeScriptExecArgv } from "@linux-ipc/core/process";
+import { runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { IPC_PRIVATE, formatKey, SharedMemorySegment } from "@linux-ipc/core";
 import { SERVER_SEGMENT_SIZE, attachAttempt, toKey } from "./common.ts";
 import { userNames } from "./passwd.ts";
 
@@ -26,7 +23,7 @@ const PITFALL_MODE = 0o000;
 const FIX_MODE = 0o666;
 const UNPRIVILEGED_USER = "nobody";
 const ROOT_UID = 0;
-const ATTACH_AS = fileURLToPath(new URL("./attach-as.ts", import.meta.url));
+const ATTACH_AS = siblingProgram(import.meta.url, "attach-as");
 
 await runMain("perm-pitfall", () => {
   const { values } = parseCommand({
@@ -63,7 +60,7 @@ await runMain("perm-pitfall", () => {
   /** Who must be refused on a mode-0 segment and let in with 0666: this process, or `nobody` if this is root. */
   const unprivilegedAttach = (id: number): { attached: boolean; line: string } => {
     if (uid !== ROOT_UID) return attachAttempt(id, self);
-    const child = spawnSync(process.execPath, [...typeScriptExecArgv(), ATTACH_AS, UNPRIVILEGED_USER, String(id)], { encoding: "utf8" });
+    const child = spawnSync(process.execPath, [ATTACH_AS, UNPRIVILEGED_USER, String(id)], { encoding: "utf8" });
     const line = (child.stdout.trim() || child.stderr.trim() || `attach-as ended with status ${child.status}`).split("\n").join(" ");
     return { attached: child.status === 0, line };
   };

@@ -1,8 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { ftok } from "@linux-ipc/core/sys/ipc";
-import { cSkipReason, compileC, removeCompiled, runCommand, tempDir } from "@linux-ipc/core/testing";
+import { SharedMemorySegment, ftok } from "@linux-ipc/core";
+import { cSkipReason, compileC, removeCompiled, runCommand, tempDir } from "@linux-ipc/testing/vitest";
 import { ipcsById, ipcsByKey, removeByKey, run, segmentLedger, start } from "./test-support.ts";
 
 const ledger = segmentLedger();

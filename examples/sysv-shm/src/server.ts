@@ -12,10 +12,8 @@
  * - SIGINT/SIGTERM/SIGHUP while it waits between prints: the segment is still removed. The C left
  *   it behind until `ipcrm`, and the next server then failed with EEXIST.
  */
-import { runMain, parseCommand, sleep, onTerminationSignal, usageText } from "@linux-ipc/core/cli";
-import { ftok } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { cString } from "@linux-ipc/core/struct";
+import { runMain, parseCommand, onTerminationSignal, usageText } from "@linux-ipc/programs";
+import { sleep, ftok, SharedMemorySegment, cString } from "@linux-ipc/core";
 import {
   FTOK_ANCHOR,
   SERVER_SEGMENT_SIZE,

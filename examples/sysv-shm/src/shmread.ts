@@ -15,11 +15,8 @@
  * - SIGINT/SIGTERM/SIGHUP while it waits between reads: it still removes the segment, since it owns
  *   removal. A failed IPC_RMID is reported as the C does: `shmctl(IPC_RMID) failed, reason: …`, exit 3.
  */
-import { runMain, parseCommand, sleep, onTerminationSignal } from "@linux-ipc/core/cli";
-import { SystemError, strerror } from "@linux-ipc/core/errno";
-import { IPC_RMID, formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment, shmctl, SHM_DEST } from "@linux-ipc/core/sys/shm";
-import { ConnStat, formatConnStat } from "@linux-ipc/core/conn_stat";
+import { runMain, parseCommand, onTerminationSignal, ConnStat, formatConnStat } from "@linux-ipc/programs";
+import { sleep, SystemError, strerror, IPC_RMID, formatKey, SharedMemorySegment, shmctl, SHM_DEST } from "@linux-ipc/core";
 import { keyOption, intervalOption, toKey, exitOnFailure, explainShmget, formatAddress } from "./common.ts";
 
 const SHMGET_FAILED = 1;

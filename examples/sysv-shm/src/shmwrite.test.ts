@@ -1,8 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { ConnStat } from "@linux-ipc/core/conn_stat";
-import { cSkipReason, compileC, removeCompiled, runCommand } from "@linux-ipc/core/testing";
+import { SharedMemorySegment, formatKey } from "@linux-ipc/core";
+import { ConnStat } from "@linux-ipc/programs";
+import { cSkipReason, compileC, removeCompiled, runCommand } from "@linux-ipc/testing/vitest";
 import { ipcsById, ipcsByKey, removeByKey, run, segmentLedger, start } from "./test-support.ts";
 
 const ledger = segmentLedger();

@@ -13,11 +13,8 @@
  *   segment removes it: nobody else knows it exists, so it would only leak. A segment someone else
  *   created, or one a reader is attached to, is left to its owner.
  */
-import { runMain, parseCommand, sleep, onTerminationSignal } from "@linux-ipc/core/cli";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment, SHM_DEST } from "@linux-ipc/core/sys/shm";
-import { ConnStat } from "@linux-ipc/core/conn_stat";
+import { runMain, parseCommand, onTerminationSignal, ConnStat } from "@linux-ipc/programs";
+import { sleep, isSystemError, formatKey, SharedMemorySegment, SHM_DEST } from "@linux-ipc/core";
 import { keyOption, intervalOption, toKey, exitOnFailure, explainShmget, formatAddress } from "./common.ts";
 
 const SHMGET_FAILED = 1;

@@ -10,25 +10,23 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { isSystemError } from "@linux-ipc/core/errno";
-import { ftok, formatKey } from "@linux-ipc/core/sys/ipc";
-import { SharedMemorySegment } from "@linux-ipc/core/sys/shm";
-import { typeScriptExecArgv } from "@linux-ipc/core/process";
-import { startCommand, startProgram, stopLeftoverPrograms, tempDir, unusedShmKey, type ProgramResult, type RunningProgram, type StartOptions } from "@linux-ipc/core/testing";
+import { isSystemError, ftok, formatKey, SharedMemorySegment } from "@linux-ipc/core";
+import { compiledProgram, startCommand, startProgram, stopLeftoverPrograms, tempDir, unusedIpcKey, type ProgramResult, type RunningProgram, type StartOptions } from "@linux-ipc/testing/vitest";
 
+/** The compiled program `name` (dist/<name>.js), as its package script runs it. */
 export function program(name: string): string {
-  return fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  return compiledProgram(import.meta.url, name);
 }
 
 export const isRoot = process.getuid?.() === 0;
 const NOBODY = "65534";
 
-/** Starts src/<name>.ts as a separate process (core's harness ends it after the test if it still runs). */
+/** Starts dist/<name>.js as a separate process (core's harness ends it after the test if it still runs). */
 export function start(name: string, args: string[], options: StartOptions = {}): RunningProgram {
   return startProgram(program(name), args, options);
 }
 
-/** Runs src/<name>.ts to the end with stdin closed. */
+/** Runs dist/<name>.js to the end with stdin closed. */
 export function run(name: string, args: string[], options: StartOptions = {}): Promise<ProgramResult> {
   const running = start(name, args, options);
   running.closeStdin();
@@ -41,14 +39,12 @@ export function startExecutable(path: string, args: string[], options: StartOpti
 }
 
 /**
- * Starts src/<name>.ts as a user without privileges: as `nobody` (through setpriv) when the tests
+ * Starts dist/<name>.js as a user without privileges: as `nobody` (through setpriv) when the tests
  * run as root, whose CAP_IPC_OWNER would bypass the permission checks under test; else as this user.
  */
 export function startUnprivileged(name: string, args: string[], options: StartOptions = {}): RunningProgram {
   if (!isRoot) return start(name, args, options);
-  // tsx would otherwise create a cache directory of nobody's in the temp dir and leave it there.
-  const env = { ...process.env, TSX_DISABLE_CACHE: "1" };
-  return startExecutable("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, ...typeScriptExecArgv(), program(name), ...args], { ...options, env });
+  return startExecutable("setpriv", [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, program(name), ...args], options);
 }
 
 export interface IpcsRow {
@@ -91,7 +87,7 @@ export function removeByKey(key: number): void {
 }
 
 export interface SegmentLedger {
-  /** A key no segment has now (unusedShmKey). */
+  /** A key no segment has now (unusedIpcKey). */
   key(): number;
   /** A fresh file for ftok, kept until the file's last test is checked, and the key it makes. */
   anchor(projId: number): { path: string; key: number };
@@ -141,7 +137,7 @@ export function segmentLedger(): SegmentLedger {
   });
   return {
     key() {
-      return claim(unusedShmKey());
+      return claim(unusedIpcKey());
     },
     anchor(projId) {
       const path = anchors.file(`anchor-${++anchorCount}`);

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const demo = fileURLToPath(new URL("./demo.ts", import.meta.url));
+const demo = compiledProgram(import.meta.url, "demo");
 const dir = useTempDir("unrelated-demo-test-");
 
 describe("demo", () => {

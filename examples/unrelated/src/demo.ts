@@ -7,11 +7,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { onTerminationSignal, parseCommand, runMain } from "@linux-ipc/core/cli";
-import { DemoSide, printHeading } from "@linux-ipc/core/demo";
+import { onTerminationSignal, parseCommand, runMain, DemoSide, printHeading, siblingProgram } from "@linux-ipc/programs";
 
-const program = (name: string): string => fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+const program = (name: string): string => siblingProgram(import.meta.url, name);
 
 await runMain("demo", async () => {
   parseCommand({ name: "demo", summary: "Run writer/reader (P2/P3), then map-write/map-read (P7/P8), as separate processes.", options: {} });

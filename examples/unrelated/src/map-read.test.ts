@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { ConnStat } from "@linux-ipc/core/conn_stat";
-import { mkfifo } from "@linux-ipc/core/sys/stat";
-import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { ConnStat } from "@linux-ipc/programs";
+import { mkfifo } from "@linux-ipc/core";
+import { runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const mapRead = fileURLToPath(new URL("./map-read.ts", import.meta.url));
+const mapRead = compiledProgram(import.meta.url, "map-read");
 const dir = useTempDir("unrelated-map-read-");
 
 describe("map-read given something it cannot map", () => {

@@ -10,12 +10,8 @@
  * - The C's line ends with two tabs before the newline; they are left out. --reads and --interval
  *   are options (the C's 10 and 1 s are the defaults), and it does not sleep after the last line.
  */
-import { parseCommand, runMain, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
-import { O_RDONLY } from "@linux-ipc/core/fcntl";
-import { close } from "@linux-ipc/core/unistd";
-import { mmap, MAP_SHARED, PROT_READ, type Mapping } from "@linux-ipc/core/sys/mman";
-import { openRegularFile } from "@linux-ipc/core/regular_file";
-import { ConnStat, formatConnStat } from "@linux-ipc/core/conn_stat";
+import { parseCommand, runMain, ConnStat, formatConnStat } from "@linux-ipc/programs";
+import { sleep, MAX_TIMER_MS, O_RDONLY, close, mmap, MAP_SHARED, PROT_READ, type Mapping, openRegularFile } from "@linux-ipc/core";
 
 await runMain("map-read", async () => {
   const { values, positionals } = parseCommand({

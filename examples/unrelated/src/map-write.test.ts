@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { ConnStat } from "@linux-ipc/core/conn_stat";
-import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, startProgram, useTempDir } from "@linux-ipc/core/testing";
+import { ConnStat } from "@linux-ipc/programs";
+import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, startProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const mapWrite = fileURLToPath(new URL("./map-write.ts", import.meta.url));
-const mapRead = fileURLToPath(new URL("./map-read.ts", import.meta.url));
+const mapWrite = compiledProgram(import.meta.url, "map-write");
+const mapRead = compiledProgram(import.meta.url, "map-read");
 const dir = useTempDir("unrelated-map-");
 
 /** The 68 bytes C's `struct Conn_stat s = {count, "127.0.0.1"}` holds: little-endian int, then ip[64] zero-padded. */

@@ -12,12 +12,8 @@
  *   not sleep once more after the last step.
  * - Usage errors and failures exit with code 1 (the C uses 1 to 4 for its different failures).
  */
-import { parseCommand, runMain, sleep, MAX_TIMER_MS } from "@linux-ipc/core/cli";
-import { O_RDWR, O_CREAT } from "@linux-ipc/core/fcntl";
-import { close, ftruncate } from "@linux-ipc/core/unistd";
-import { mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
-import { openRegularFile } from "@linux-ipc/core/regular_file";
-import { ConnStat } from "@linux-ipc/core/conn_stat";
+import { parseCommand, runMain, ConnStat } from "@linux-ipc/programs";
+import { sleep, MAX_TIMER_MS, O_RDWR, O_CREAT, close, ftruncate, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, openRegularFile } from "@linux-ipc/core";
 
 const INT32_MAX = 2 ** 31 - 1;
 

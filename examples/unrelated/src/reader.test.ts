@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { mkfifo } from "@linux-ipc/core/sys/stat";
-import { runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { mkfifo } from "@linux-ipc/core";
+import { runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 
-const reader = fileURLToPath(new URL("./reader.ts", import.meta.url));
+const reader = compiledProgram(import.meta.url, "reader");
 const dir = useTempDir("unrelated-reader-");
 
 describe("reader given something it cannot map", () => {

@@ -10,12 +10,8 @@
  *   and a message naming the file.
  * - Line breaks inside the message are printed as \n and \r, so the output is always one line.
  */
-import { parseCommand, runMain } from "@linux-ipc/core/cli";
-import { O_RDONLY } from "@linux-ipc/core/fcntl";
-import { close } from "@linux-ipc/core/unistd";
-import { mmap, MAP_SHARED, PROT_READ, type Mapping } from "@linux-ipc/core/sys/mman";
-import { openRegularFile } from "@linux-ipc/core/regular_file";
-import { cStringBytes } from "@linux-ipc/core/struct";
+import { parseCommand, runMain } from "@linux-ipc/programs";
+import { O_RDONLY, close, mmap, MAP_SHARED, PROT_READ, type Mapping, openRegularFile, cStringBytes } from "@linux-ipc/core";
 import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 
 await runMain("reader", () => {

@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, useTempDir } from "@linux-ipc/core/testing";
+import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 
-const writer = fileURLToPath(new URL("./writer.ts", import.meta.url));
-const reader = fileURLToPath(new URL("./reader.ts", import.meta.url));
+const writer = compiledProgram(import.meta.url, "writer");
+const reader = compiledProgram(import.meta.url, "reader");
 const dir = useTempDir("unrelated-writer-");
 
 const FATHER = "我是你爹";

@@ -11,12 +11,8 @@
  *   before the file is touched (the C copies a fixed-size buffer whatever the message's length).
  * - A path that is not a regular file (a directory, a FIFO) is refused with a message naming it.
  */
-import { parseCommand, runMain } from "@linux-ipc/core/cli";
-import { O_RDWR, O_CREAT } from "@linux-ipc/core/fcntl";
-import { close, ftruncate, getpid } from "@linux-ipc/core/unistd";
-import { mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core/sys/mman";
-import { openRegularFile } from "@linux-ipc/core/regular_file";
-import { storeCString } from "@linux-ipc/core/struct";
+import { parseCommand, runMain } from "@linux-ipc/programs";
+import { O_RDWR, O_CREAT, close, ftruncate, getpid, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, openRegularFile, storeCString } from "@linux-ipc/core";
 import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 
 await runMain("writer", () => {

@@ -3,7 +3,7 @@ import { statSync, writeFileSync, chmodSync } from "node:fs";
 import { open, fcntl, setNonBlocking, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, O_NONBLOCK, F_GETFL, F_GETPIPE_SZ, F_SETPIPE_SZ } from "./fcntl.ts";
 import { close, pipe2 } from "./unistd.ts";
 import { umask } from "./sys/stat.ts";
-import { runProgram, useTempDir } from "./testing/index.ts";
+import { runProgram, useTempDir } from "@linux-ipc/testing/vitest";
 import { fileURLToPath } from "node:url";
 
 const dir = useTempDir();
@@ -36,7 +36,7 @@ describe("open", () => {
     chmodSync(path, 0o000);
     chmodSync(dir.path, 0o755);
     if (process.getuid?.() === 0) {
-      const result = await runProgram(fileURLToPath(new URL("./fixtures/open-as-nobody.ts", import.meta.url)), [path]);
+      const result = await runProgram(fileURLToPath(new URL("../dist-fixtures/open-as-nobody.js", import.meta.url)), [path]);
       expect(result.stdout).toBe(`EACCES: permission denied, open '${path}'\n`);
     } else {
       expect(() => open(path, O_RDONLY)).toThrow(expect.objectContaining({ code: "EACCES", syscall: "open", path }));

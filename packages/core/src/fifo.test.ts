@@ -6,7 +6,7 @@ import { close, read, readAsync } from "./unistd.ts";
 import { mkfifo } from "./sys/stat.ts";
 import { readLines, writeAllAsync } from "./pipe_io.ts";
 import { openDescriptors } from "./procfs.ts";
-import { startCommand, useTempDir } from "./testing/index.ts";
+import { startCommand, useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
 

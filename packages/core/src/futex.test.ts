@@ -17,10 +17,10 @@ import { Ring } from "./ring.ts";
 import { IPC_PRIVATE } from "./sys/ipc.ts";
 import { mmap, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "./sys/mman.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
-import { startProgram, unusedShmKey, type RunningProgram, stopLeftoverPrograms } from "./testing/index.ts";
+import { startProgram, unusedIpcKey, type RunningProgram, stopLeftoverPrograms } from "@linux-ipc/testing/vitest";
 import { waitUntilBlocked } from "./procfs.ts";
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures-ring/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../dist-fixtures/${name}.js`, import.meta.url));
 
 const segments: SharedMemorySegment[] = [];
 afterEach(async () => {
@@ -63,8 +63,8 @@ describe("Atomics on a koffi view of shared memory", () => {
   it("makes Atomics.add atomic between processes: two processes add 1,000,000 each and none is lost", async () => {
     const { spec, memory } = sharedSegment();
     const words = int32View(memory, 0, 2);
-    const first = start("atomic-counter.ts", [spec, "1000000", "2"]);
-    const second = start("atomic-counter.ts", [spec, "1000000", "2"]);
+    const first = start("atomic-counter", [spec, "1000000", "2"]);
+    const second = start("atomic-counter", [spec, "1000000", "2"]);
     expect((await first.exited).stdout).toBe("done\n");
     expect((await second.exited).stdout).toBe("done\n");
     expect(Atomics.load(words, 0)).toBe(2_000_000);
@@ -115,7 +115,7 @@ describe("futex wait and wake", () => {
     it(`wakes a process sleeping in the kernel (${mode} wait) from another process`, async () => {
       const { spec, memory } = sharedSegment();
       const word = new FutexWord(memory, 0);
-      const waiter = start("futex-waiter.ts", [spec, mode]);
+      const waiter = start("futex-waiter", [spec, mode]);
       const address = BigInt((await waiter.waitForLine(/^waiting/)).split(" ")[1]!);
       await waitUntilBlocked(waiter.pid, ["futex"], { anyThread: true, firstArgument: (argument) => argument === address });
       word.store(7);
@@ -128,8 +128,8 @@ describe("futex wait and wake", () => {
 describe("FutexMutex", () => {
   it("excludes between processes: 2 x 50,000 unprotected increments under the lock all count", async () => {
     const { spec, memory } = sharedSegment();
-    const first = start("mutex-worker.ts", [spec, "50000"]);
-    const second = start("mutex-worker.ts", [spec, "50000", "async"]);
+    const first = start("mutex-worker", [spec, "50000"]);
+    const second = start("mutex-worker", [spec, "50000", "async"]);
     expect((await first.exited).stdout).toBe("done\n");
     expect((await second.exited).stdout).toBe("done\n");
     expect(int32View(memory, 0, 2)[1]).toBe(100_000);
@@ -138,7 +138,7 @@ describe("FutexMutex", () => {
 
   it("is taken over from an owner that died holding it, and says so", async () => {
     const { spec, memory } = sharedSegment();
-    const holder = start("mutex-worker.ts", [spec, "1", "hold"]);
+    const holder = start("mutex-worker", [spec, "1", "hold"]);
     await holder.waitForLine("locked");
     const mutex = new FutexMutex(memory, 0);
     expect(mutex.owner).toBe(holder.pid);
@@ -169,8 +169,8 @@ describe("SIGINT during an async wait", () => {
   ];
   for (const { kind, syscall, target } of cases) {
     it(`still runs the program's cleanup (${kind} wait on a worker thread)`, async () => {
-      const key = unusedShmKey();
-      const program = start("sigint-wait.ts", [kind, String(key)]);
+      const key = unusedIpcKey();
+      const program = start("sigint-wait", [kind, String(key)]);
       const line = await program.waitForLine(/^waiting/);
       await waitUntilBlocked(program.pid, [syscall], { anyThread: true, firstArgument: target(line) });
       program.kill("SIGINT");
@@ -195,7 +195,7 @@ describe("EINTR during a sync wait", () => {
   for (const kind of ["futex", "sysv", "unnamed", "ring"]) {
     it(`goes on waiting after a signal handler interrupts it (${kind})`, async () => {
       const { spec, memory } = sharedSegment();
-      const set = SemaphoreSet.create(unusedShmKey(), 1, 0);
+      const set = SemaphoreSet.create(unusedIpcKey(), 1, 0);
       try {
         let release: () => void;
         if (kind === "sysv") {
@@ -213,7 +213,7 @@ describe("EINTR during a sync wait", () => {
           const writer = Ring.create(memory, { offset: 512, capacity: 1024 }).writer();
           release = () => writer.send(new Uint8Array(3));
         }
-        const waiter = start("eintr-wait.ts", [kind, kind === "sysv" ? String(set.id) : spec]);
+        const waiter = start("eintr-wait", [kind, kind === "sysv" ? String(set.id) : spec]);
         await waiter.waitForLine("waiting");
         // A sync wait sleeps on the main thread; its idle state would be epoll_wait, never these calls.
         const blocked = async (): Promise<void> => void (await waitUntilBlocked(waiter.pid, [kind === "sysv" ? "semtimedop" : "futex"]));

@@ -1,10 +1,9 @@
-/** Everything in one import; each module can also be imported alone (`@linux-ipc/core/sys/mman`). */
+/** The whole public API in one import: `import { mapFile, SharedMemorySegment } from "@linux-ipc/core"`. */
 export * from "./errno.ts";
 export * from "./fcntl.ts";
 export * from "./unistd.ts";
 export * from "./poll.ts";
 export * from "./struct.ts";
-export * from "./conn_stat.ts";
 export * from "./sys/stat.ts";
 export * from "./sys/mman.ts";
 export * from "./sys/ipc.ts";

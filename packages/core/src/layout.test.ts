@@ -6,14 +6,14 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { koffi, type KoffiType } from "./libc.ts";
-import { ConnStat } from "./conn_stat.ts";
+import { ConnStat } from "../fixtures/conn-stat.ts";
 import { IpcPerm } from "./sys/ipc.ts";
 import { ShmidDs } from "./sys/shm.ts";
 import { struct_stat } from "./sys/stat.ts";
 import { Sembuf, SemidDs, Semun } from "./sys/sem.ts";
 import { SEM_T_SIZE } from "./semaphore.ts";
 import { Timespec } from "./timeouts.ts";
-import { compileC, cSkipReason, removeCompiled } from "./testing/index.ts";
+import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {
   /** The C type as written in C: `struct stat`. */

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { isProcessAlive, ownStartTime, processStartTime } from "./liveness.ts";
-import { compileC, cSkipReason, removeCompiled, startCommand, startProgram } from "./testing/index.ts";
+import { compileC, cSkipReason, removeCompiled, startCommand, startProgram } from "@linux-ipc/testing/vitest";
 
 afterAll(removeCompiled);
 
@@ -15,7 +15,7 @@ describe("isProcessAlive", () => {
   });
 
   it("sees a child alive until SIGKILL, and a pid with another start time as another process", async () => {
-    const child = startProgram(fileURLToPath(new URL("./fixtures-ring/idle.ts", import.meta.url)));
+    const child = startProgram(fileURLToPath(new URL("../dist-fixtures/idle.js", import.meta.url)));
     try {
       await child.waitForLine("ready");
       const started = processStartTime(child.pid)!;

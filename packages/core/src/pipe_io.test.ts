@@ -6,9 +6,9 @@ import { O_CLOEXEC, O_NONBLOCK, F_GETPIPE_SZ, fcntl } from "./fcntl.ts";
 import { close, pipe2, readAsync, write, PIPE_BUF } from "./unistd.ts";
 import { spawnWithFds } from "./process.ts";
 import { openDescriptors } from "./procfs.ts";
-import { startProgram } from "./testing/index.ts";
+import { startProgram } from "@linux-ipc/testing/vitest";
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../dist-fixtures/${name}.js`, import.meta.url));
 
 async function collect(lines: AsyncIterable<string>): Promise<string[]> {
   const all: string[] = [];
@@ -96,7 +96,7 @@ describe("writeAllAsync", () => {
     const [readEnd, writeEnd] = pipe2();
     const count = 300;
     const writers = ["A", "B"].map((letter) =>
-      spawnWithFds(fixture("pipe-message-writer.ts"), [letter, String(count), String(PIPE_BUF)], { fds: [writeEnd], stdio: ["ignore", "ignore", "inherit"] }),
+      spawnWithFds(fixture("pipe-message-writer"), [letter, String(count), String(PIPE_BUF)], { fds: [writeEnd], stdio: ["ignore", "ignore", "inherit"] }),
     );
     close(writeEnd);
     try {
@@ -118,7 +118,7 @@ describe("a 1 MiB stream between two processes", () => {
   it("arrives byte-exact and in order, and the reading process keeps no descriptor", async () => {
     const before = openDescriptors();
     const [readEnd, writeEnd] = pipe2();
-    const writer = startProgram(fixture("pipe-stream-writer.ts"), [String(1 << 20), "12345"], { fds: [writeEnd] });
+    const writer = startProgram(fixture("pipe-stream-writer"), [String(1 << 20), "12345"], { fds: [writeEnd] });
     close(writeEnd);
     const hash = createHash("sha256");
     let total = 0;

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { spawnWithFds, waitForExit } from "./process.ts";
 import { pipe2, close, readAsync, write } from "./unistd.ts";
 
-const child = fileURLToPath(new URL("./fixtures/inherited-fd-child.ts", import.meta.url));
+const child = fileURLToPath(new URL("../dist-fixtures/inherited-fd-child.js", import.meta.url));
 
 describe("spawnWithFds", () => {
   it("gives the child chosen descriptors as fds 3, 4… and the parent sees end of file once it closes its copy", async () => {

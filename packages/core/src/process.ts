@@ -4,35 +4,33 @@
  * inherits chosen descriptors, which is what fork()+exec() with inherited fds gives in C.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 
-const require = createRequire(import.meta.url);
-
-/** The node arguments that let a fresh node process run a .ts file directly (tsx's loader). */
-export function typeScriptExecArgv(): string[] {
-  return ["--import", pathToFileURL(require.resolve("tsx")).href];
-}
-
+/** Options of `spawnWithFds`: those of `child_process.spawn`, with `fds` and a simpler `stdio`. */
 export interface SpawnWithFdsOptions extends Omit<SpawnOptions, "stdio"> {
   /** Descriptors of this process the child receives as its fds 3, 4, 5… in this order. */
   fds?: number[];
   /** The child's stdin, stdout and stderr (default: inherit all three). */
   stdio?: "inherit" | "pipe" | [StdioEntry, StdioEntry, StdioEntry];
+  /**
+   * Node flags placed before the script (default: none, so `script` must be JavaScript). Running a
+   * .ts file is the caller's choice: `["--import", "tsx"]` with tsx installed, or
+   * `["--experimental-strip-types"]` on a Node that has it.
+   */
+  execArgv?: string[];
 }
 
 type StdioEntry = "inherit" | "pipe" | "ignore" | number;
 
 /**
- * Starts `script` (a .ts or .js file) in a new node process. The child finds `fds[i]` at descriptor
+ * Starts `script` (a JavaScript file) in a new node process, with this process's node binary. The child finds `fds[i]` at descriptor
  * `3 + i`, whatever its number here, and reads that number from the env var IPC_INHERITED_FDS too.
  * The parent keeps its own copies: close them if the child must be the only holder (a pipe's reader
  * sees end of file only when every write end is closed).
  */
 export function spawnWithFds(script: string, args: string[] = [], options: SpawnWithFdsOptions = {}): ChildProcess {
-  const { fds = [], stdio = "inherit", env, ...rest } = options;
+  const { fds = [], stdio = "inherit", env, execArgv = [], ...rest } = options;
   const standard: StdioEntry[] = typeof stdio === "string" ? [stdio, stdio, stdio] : stdio;
-  return spawn(process.execPath, [...typeScriptExecArgv(), script, ...args], {
+  return spawn(process.execPath, [...execArgv, script, ...args], {
     ...rest,
     env: { ...(env ?? process.env), ...inheritedFdsEnv(fds) },
     stdio: [...standard, ...fds],

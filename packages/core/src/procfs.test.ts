@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { kernelWait, waitUntilBlocked, openDescriptors, childPids } from "./procfs.ts";
 import { close, pipe2 } from "./unistd.ts";
 import { waitForExit } from "./process.ts";
-import { startCommand } from "./testing/index.ts";
+import { startCommand } from "@linux-ipc/testing/vitest";
 
 describe("kernelWait and waitUntilBlocked", () => {
   it("sees this process running and a shell's read blocked in read()", async () => {

@@ -6,7 +6,7 @@
  * to check for descriptor leaks.
  */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
-import { sleep } from "./cli.ts";
+import { sleep } from "./timeouts.ts";
 
 /** The few system calls the examples wait in, by number (they differ between architectures). */
 const SYSCALL_NAMES: Readonly<Record<string, ReadonlyMap<number, string>>> = {

@@ -6,7 +6,7 @@ import { O_RDONLY, O_RDWR, O_CREAT, O_NONBLOCK, F_GETFL, fcntl } from "./fcntl.t
 import { close } from "./unistd.ts";
 import { mkfifo, stat, S_IFIFO } from "./sys/stat.ts";
 import { SystemError } from "./errno.ts";
-import { useTempDir } from "./testing/index.ts";
+import { useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
 const openDescriptors = (): number => readdirSync("/proc/self/fd").length;

@@ -19,11 +19,11 @@ import { mmap, memfd_create, shm_open, shm_unlink, MAP_SHARED, MAP_ANONYMOUS, PR
 import { open, O_CREAT, O_RDWR } from "./fcntl.ts";
 import { close, ftruncate } from "./unistd.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
-import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, stopLeftoverPrograms } from "./testing/index.ts";
-import { fillMessage, checkMessage, messageLength } from "./fixtures-ring/memory.ts";
-import { ringConsumerC, ringLayoutC, ringProducerC } from "./fixtures-ring/ring-c.ts";
+import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, stopLeftoverPrograms } from "@linux-ipc/testing/vitest";
+import { fillMessage, checkMessage, messageLength } from "../fixtures/memory.ts";
+import { ringConsumerC, ringLayoutC, ringProducerC } from "../fixtures/ring-c.ts";
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures-ring/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../dist-fixtures/${name}.js`, import.meta.url));
 
 const segments: SharedMemorySegment[] = [];
 afterEach(async () => {
@@ -240,9 +240,9 @@ describe("ring between processes", () => {
       using memory = mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
       Ring.create(memory, { capacity });
       const spec = `fd:3:${length}`;
-      const consumer = startProgram(fixture("ring-consumer.ts"), [spec, "2000", "async"], { fds: [fd] });
+      const consumer = startProgram(fixture("ring-consumer"), [spec, "2000", "async"], { fds: [fd] });
       await consumer.waitForLine("attached");
-      const producer = startProgram(fixture("ring-producer.ts"), [spec, "100000", "2000", "7"], { fds: [fd] });
+      const producer = startProgram(fixture("ring-producer"), [spec, "100000", "2000", "7"], { fds: [fd] });
       expect((await producer.exited).stdout).toContain("done");
       const result = await consumer.exited;
       expect(result.stdout).toContain("received 100000 streams 1 errors 0");
@@ -254,9 +254,9 @@ describe("ring between processes", () => {
 
   it("tells the producer when the consumer is killed (SIGKILL), instead of waiting forever", async () => {
     const { spec } = ringSegment(4096);
-    const consumer = startProgram(fixture("ring-consumer.ts"), [spec, "500"]);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "500"]);
     await consumer.waitForLine("attached");
-    const producer = startProgram(fixture("ring-producer.ts"), [spec, "1000000", "500"]);
+    const producer = startProgram(fixture("ring-producer"), [spec, "1000000", "500"]);
     await producer.waitForLine("attached");
     consumer.kill("SIGKILL");
     const result = await producer.exited;
@@ -266,21 +266,21 @@ describe("ring between processes", () => {
 
   it("tells the consumer when its only producer is killed", async () => {
     const { spec } = ringSegment(4096);
-    const producer = startProgram(fixture("ring-producer.ts"), [spec, "1000000", "500", "0", "async"]);
+    const producer = startProgram(fixture("ring-producer"), [spec, "1000000", "500", "0", "async"]);
     await producer.waitForLine("attached");
     producer.kill("SIGKILL");
     await producer.exited;
-    const consumer = startProgram(fixture("ring-consumer.ts"), [spec, "500", "async"]);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "500", "async"]);
     const result = await consumer.exited;
     expect(result.stdout).toContain(`peer gone: the producer (pid ${producer.pid}) died without closing the ring`);
   });
 
   it("lets two producer processes share one ring through its lock", async () => {
     const { spec } = ringSegment(4096, 2);
-    const consumer = startProgram(fixture("ring-consumer.ts"), [spec, "300"]);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "300"]);
     await consumer.waitForLine("attached");
-    const first = startProgram(fixture("ring-producer.ts"), [spec, "30000", "300", "1"]);
-    const second = startProgram(fixture("ring-producer.ts"), [spec, "30000", "300", "2", "async"]);
+    const first = startProgram(fixture("ring-producer"), [spec, "30000", "300", "1"]);
+    const second = startProgram(fixture("ring-producer"), [spec, "30000", "300", "2", "async"]);
     expect((await first.exited).code).toBe(0);
     expect((await second.exited).code).toBe(0);
     expect((await consumer.exited).stdout).toContain("received 60000 streams 2 errors 0");
@@ -293,7 +293,7 @@ describe.skipIf(cSkipReason() !== null)("ring with C peers written from RING.md"
     const shmid = spec.slice(4);
     const consumer = startCommand(compileC("ring-consumer", ringConsumerC), [shmid, "700"]);
     await consumer.waitForLine("attached");
-    const producer = startProgram(fixture("ring-producer.ts"), [spec, "50000", "700", "3"]);
+    const producer = startProgram(fixture("ring-producer"), [spec, "50000", "700", "3"]);
     expect((await producer.exited).stdout).toContain("done");
     const result = await consumer.exited;
     expect(result.stdout).toContain("received 50000 streams 1 errors 0");
@@ -302,7 +302,7 @@ describe.skipIf(cSkipReason() !== null)("ring with C peers written from RING.md"
 
   it("a TypeScript consumer reads what a C producer writes", async () => {
     const { spec } = ringSegment(4096);
-    const consumer = startProgram(fixture("ring-consumer.ts"), [spec, "700"]);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "700"]);
     await consumer.waitForLine("attached");
     const producer = startCommand(compileC("ring-producer", ringProducerC), [spec.slice(4), "50000", "700", "4"]);
     expect((await producer.exited).stdout).toContain("done");
@@ -311,10 +311,10 @@ describe.skipIf(cSkipReason() !== null)("ring with C peers written from RING.md"
 
   it("a C producer and a TypeScript producer share the ring's lock", async () => {
     const { spec } = ringSegment(2048, 2);
-    const consumer = startProgram(fixture("ring-consumer.ts"), [spec, "300"]);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "300"]);
     await consumer.waitForLine("attached");
     const c = startCommand(compileC("ring-producer-mp", ringProducerC), [spec.slice(4), "40000", "300", "5"]);
-    const ts = startProgram(fixture("ring-producer.ts"), [spec, "40000", "300", "6"]);
+    const ts = startProgram(fixture("ring-producer"), [spec, "40000", "300", "6"]);
     expect((await c.exited).code).toBe(0);
     expect((await ts.exited).code).toBe(0);
     expect((await consumer.exited).stdout).toContain("received 80000 streams 2 errors 0");

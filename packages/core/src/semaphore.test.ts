@@ -8,9 +8,9 @@ import { SharedMemorySegment } from "./sys/shm.ts";
 import { IPC_PRIVATE } from "./sys/ipc.ts";
 import { mmap, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "./sys/mman.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
-import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, type RunningProgram, stopLeftoverPrograms } from "./testing/index.ts";
+import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, type RunningProgram, stopLeftoverPrograms } from "@linux-ipc/testing/vitest";
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures-ring/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../dist-fixtures/${name}.js`, import.meta.url));
 
 const names: string[] = [];
 const segments: SharedMemorySegment[] = [];
@@ -77,7 +77,7 @@ describe("NamedSemaphore", () => {
     const name = uniqueName();
     using semaphore = NamedSemaphore.create(name, 0);
     const waiting = semaphore.waitAsync();
-    const poster = start("sem-poster.ts", [`named:${name}`, "0", "1"]);
+    const poster = start("sem-poster", [`named:${name}`, "0", "1"]);
     await waiting;
     expect((await poster.exited).stdout).toBe("posted\n");
   });
@@ -99,7 +99,7 @@ describe("UnnamedSemaphore in shared memory", () => {
   it("is initialised in a SysV segment and posted from another process", async () => {
     const { id, memory } = sharedSegment();
     const semaphore = UnnamedSemaphore.init(memory, 64, 0);
-    const poster = start("sem-poster.ts", [`shm:${id}`, "64", "5"]);
+    const poster = start("sem-poster", [`shm:${id}`, "64", "5"]);
     for (let i = 0; i < 5; i++) await semaphore.waitAsync();
     expect((await poster.exited).stdout).toBe("posted\n");
     expect(semaphore.tryWait()).toBe(false);

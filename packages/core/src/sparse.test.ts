@@ -4,7 +4,7 @@ import { dataRegion, fallocate, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from
 import { open, O_RDONLY, O_RDWR, O_CREAT } from "./fcntl.ts";
 import { close, ftruncate, lseek, write, PAGE_SIZE, SEEK_SET } from "./unistd.ts";
 import { fstat } from "./sys/stat.ts";
-import { useTempDir } from "./testing/index.ts";
+import { useTempDir } from "@linux-ipc/testing/vitest";
 
 const MiB = 1024 * 1024;
 

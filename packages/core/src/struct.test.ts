@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { defineStruct, cString, storeCString } from "./struct.ts";
-import { ConnStat, formatConnStat } from "./conn_stat.ts";
 
 describe("defineStruct", () => {
   const Inner = defineStruct("inner_t", { a: "uint16", b: "int64" });
@@ -63,15 +62,5 @@ describe("C strings", () => {
     expect(cString(target)).toBe("我是你爹");
     expect(() => storeCString(new Uint8Array(12), "我是你爹")).toThrow(RangeError);
     expect(cString(new Uint8Array([104, 105]))).toBe("hi");
-  });
-});
-
-describe("Conn_stat", () => {
-  it("is the 68-byte struct the C programs share, printed as they print it", () => {
-    expect(ConnStat.size).toBe(68);
-    const view = ConnStat.at(new Uint8Array(68));
-    view.ip = "127.0.0.1";
-    view.count = 3;
-    expect(formatConnStat(view)).toBe("ip = 127.0.0.1 ,count: 3");
   });
 });

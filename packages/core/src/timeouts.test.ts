@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { CLOCK_MONOTONIC, Deadline, Timespec, WaitTimeoutError, clockGettime, deadlineTimespec, timespecFromMs } from "./timeouts.ts";
-import { compileC, cSkipReason, removeCompiled } from "./testing/index.ts";
+import { CLOCK_MONOTONIC, Deadline, MAX_TIMER_MS, Timespec, WaitTimeoutError, clockGettime, deadlineTimespec, sleep, timespecFromMs } from "./timeouts.ts";
+import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 afterAll(removeCompiled);
 
@@ -33,5 +33,13 @@ describe("timeouts", () => {
 #include <time.h>
 int main(void) { printf("%zu %zu %zu\\n", sizeof(struct timespec), offsetof(struct timespec, tv_sec), offsetof(struct timespec, tv_nsec)); return 0; }`;
     expect(execFileSync(compileC("timespec", source), { encoding: "utf8" })).toBe(`${Timespec.size} ${Timespec.offsets.tv_sec} ${Timespec.offsets.tv_nsec}\n`);
+  });
+});
+
+describe("sleep", () => {
+  it("refuses a delay Node's timers cannot wait (they would wait 1 ms instead)", async () => {
+    await expect(sleep(MAX_TIMER_MS + 1)).rejects.toThrow(RangeError);
+    await expect(sleep(-1)).rejects.toThrow(/sleep: -1 ms is not between 0 and 2147483647/);
+    await expect(sleep(0)).resolves.toBeUndefined();
   });
 });

@@ -90,3 +90,24 @@ export function abortReason(signal: AbortSignal): Error {
   if (reason instanceof Error) return reason;
   return Object.assign(new Error("The operation was aborted"), { name: "AbortError", code: "ABORT_ERR" });
 }
+
+/** The longest delay a Node timer takes (2^31 − 1 ms, about 24.8 days): the bound of every `--interval MS`. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A promise that resolves after `ms` milliseconds: the programs' sleep(1) between ticks. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  // Node would warn and wait 1 ms instead: refuse rather than quietly not wait.
+  if (!(ms >= 0 && ms <= MAX_TIMER_MS)) return Promise.reject(new RangeError(`sleep: ${ms} ms is not between 0 and ${MAX_TIMER_MS}`));
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

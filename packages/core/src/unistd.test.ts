@@ -3,7 +3,7 @@ import { readFileSync, existsSync, readdirSync } from "node:fs";
 import { open, O_RDWR, O_CREAT, O_RDONLY, O_CLOEXEC, O_NONBLOCK } from "./fcntl.ts";
 import { close, read, write, writeAll, lseek, ftruncate, unlink, pipe, pipe2, getpid, readAsync, PAGE_SIZE, pageRoundUp, SEEK_END, SEEK_SET } from "./unistd.ts";
 import { fstat } from "./sys/stat.ts";
-import { useTempDir } from "./testing/index.ts";
+import { useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
 

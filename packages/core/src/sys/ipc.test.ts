@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync, rmSync, statSync } from "node:fs";
 import { ftok, formatKey } from "./ipc.ts";
-import { useTempDir } from "../testing/index.ts";
+import { useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
 

@@ -21,11 +21,11 @@ import {
 import { open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL } from "../fcntl.ts";
 import { close, ftruncate, PAGE_SIZE, write } from "../unistd.ts";
 import { fstat } from "./stat.ts";
-import { ConnStat } from "../conn_stat.ts";
+import { ConnStat } from "../../fixtures/conn-stat.ts";
 import { SystemError } from "../errno.ts";
-import { startProgram, runProgram, useTempDir } from "../testing/index.ts";
+import { startProgram, runProgram, useTempDir } from "@linux-ipc/testing/vitest";
 
-const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
 
 const dir = useTempDir();
 
@@ -158,7 +158,7 @@ describe("mmap", () => {
   });
 
   it("survives a child process touching views after unmap (no SIGSEGV)", async () => {
-    const result = await runProgram(fixture("use-after-unmap.ts"), [dir.file("uaf")]);
+    const result = await runProgram(fixture("use-after-unmap"), [dir.file("uaf")]);
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe("");
     expect(result.stdout).toBe("before unmap: 65\nafter unmap: 0 0 0\nwrote after unmap: 9\nfile still holds: 65\n");
@@ -209,10 +209,10 @@ describe("memfd_create, shm_open", () => {
 describe("two unrelated processes", () => {
   it("see each other's writes through one mapped file", async () => {
     const path = dir.file("shared-between");
-    const writer = startProgram(fixture("map-writer.ts"), [path, "hello from another process"]);
+    const writer = startProgram(fixture("map-writer"), [path, "hello from another process"]);
     try {
       await writer.waitForLine("written");
-      const reader = await runProgram(fixture("map-reader.ts"), [path]);
+      const reader = await runProgram(fixture("map-reader"), [path]);
       expect(reader.stdout).toBe("read: hello from another process\n");
       expect(reader.code).toBe(0);
     } finally {

@@ -19,10 +19,10 @@ import {
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, formatKey } from "./ipc.ts";
 import { SharedMemorySegment } from "./shm.ts";
 import { WaitTimeoutError } from "../timeouts.ts";
-import { compileC, cSkipReason, removeCompiled, startProgram, unusedShmKey, type RunningProgram, stopLeftoverPrograms } from "../testing/index.ts";
+import { compileC, cSkipReason, removeCompiled, startProgram, unusedIpcKey, type RunningProgram, stopLeftoverPrograms } from "@linux-ipc/testing/vitest";
 import { waitUntilBlocked } from "../procfs.ts";
 
-const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures-ring/${name}`, import.meta.url));
+const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
 
 const sets: SemaphoreSet[] = [];
 afterEach(async () => {
@@ -33,7 +33,7 @@ afterEach(async () => {
 afterAll(removeCompiled);
 
 function createSet(nsems: number, initial: number | number[] = 0, mode = 0o600): SemaphoreSet {
-  const set = SemaphoreSet.create(unusedShmKey(), nsems, initial, mode);
+  const set = SemaphoreSet.create(unusedIpcKey(), nsems, initial, mode);
   sets.push(set);
   return set;
 }
@@ -59,7 +59,7 @@ describe("SemaphoreSet", () => {
     set.remove();
     expect(ipcsLine(set.key)).toBeUndefined();
     expect(() => SemaphoreSet.open(set.key)).toThrow(`ENOENT: no such file or directory, semget 'key ${formatKey(set.key)}'`);
-    expect(() => SemaphoreSet.create(unusedShmKey(), 1, SEMVMX + 1)).toThrow(/0 to 32767/);
+    expect(() => SemaphoreSet.create(unusedIpcKey(), 1, SEMVMX + 1)).toThrow(/0 to 32767/);
   });
 
   it("passes semctl's variadic fourth argument through: SETVAL/GETVAL, SETALL/GETALL, IPC_SET", () => {
@@ -76,7 +76,7 @@ describe("SemaphoreSet", () => {
   });
 
   it("waits on an open until the creator has initialised the set (sem_otime is set)", () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     const raw = SemaphoreSet.fromId(semget(key, 1, IPC_CREAT | IPC_EXCL | 0o600));
     sets.push(raw);
     expect(() => SemaphoreSet.open(key, 1, { initTimeoutMs: 10 })).toThrow(/created but never initialised/);
@@ -117,9 +117,9 @@ describe("SemaphoreSet", () => {
 
   it("SEM_UNDO gives back what a process killed with SIGKILL held; without it the unit stays taken", async () => {
     const set = createSet(1, 2);
-    const withUndo = start("sem-holder.ts", [String(set.id), "undo", "async"]);
+    const withUndo = start("sem-holder", [String(set.id), "undo", "async"]);
     await withUndo.waitForLine("acquired");
-    const withoutUndo = start("sem-holder.ts", [String(set.id), "no-undo"]);
+    const withoutUndo = start("sem-holder", [String(set.id), "no-undo"]);
     await withoutUndo.waitForLine("acquired");
     expect(set.getValue()).toBe(0);
     withUndo.kill("SIGKILL");
@@ -132,7 +132,7 @@ describe("SemaphoreSet", () => {
 
   it("wakes a process waiting in semtimedop when this one releases, and GETNCNT counts it", async () => {
     const set = createSet(1, 0);
-    const waiter = start("sem-holder.ts", [String(set.id), "undo", "async"]);
+    const waiter = start("sem-holder", [String(set.id), "undo", "async"]);
     await waitUntilBlocked(waiter.pid, ["semtimedop"], { anyThread: true, firstArgument: (argument) => argument === BigInt(set.id) });
     expect(set.waitingCount()).toBe(1);
     set.release();

@@ -3,9 +3,9 @@ import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SharedMemorySegment, shmget, shmat, shmdt, shmStat, ShmidDs, SHM_RDONLY } from "./shm.ts";
 import { IPC_CREAT, IPC_EXCL, formatKey } from "./ipc.ts";
-import { ConnStat } from "../conn_stat.ts";
+import { ConnStat } from "../../fixtures/conn-stat.ts";
 import { ReleasedMemoryError } from "../memory.ts";
-import { unusedShmKey, runProgram } from "../testing/index.ts";
+import { unusedIpcKey, runProgram } from "@linux-ipc/testing/vitest";
 import { getpid } from "../unistd.ts";
 
 const created: SharedMemorySegment[] = [];
@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 function createSegment(size: number, mode = 0o600): SharedMemorySegment {
-  const segment = SharedMemorySegment.create(unusedShmKey(), size, mode);
+  const segment = SharedMemorySegment.create(unusedIpcKey(), size, mode);
   created.push(segment);
   return segment;
 }
@@ -88,7 +88,7 @@ describe("SharedMemorySegment", () => {
   });
 
   it("raw shmget/shmat/shmdt work with IPC_CREAT|IPC_EXCL and SHM_RDONLY", () => {
-    const key = unusedShmKey();
+    const key = unusedIpcKey();
     const id = shmget(key, 100, IPC_CREAT | IPC_EXCL | 0o600);
     created.push(SharedMemorySegment.fromId(id));
     const address = shmat(id, null, SHM_RDONLY);
@@ -105,7 +105,7 @@ describe("SharedMemorySegment", () => {
     const segment = createSegment(4096, 0);
     if (process.getuid?.() === 0) {
       // Root bypasses IPC permissions (CAP_IPC_OWNER): try from a child running as nobody.
-      const result = await runProgram(fileURLToPath(new URL("./fixtures/shmat-as-nobody.ts", import.meta.url)), [String(segment.id)]);
+      const result = await runProgram(fileURLToPath(new URL("../../dist-fixtures/shmat-as-nobody.js", import.meta.url)), [String(segment.id)]);
       expect(result.stdout).toBe("EACCES: permission denied, shmat 'id " + segment.id + "'\n");
     } else {
       expect(() => segment.attach()).toThrow(expect.objectContaining({ code: "EACCES", syscall: "shmat" }));

@@ -3,7 +3,7 @@ import { statSync, writeFileSync, symlinkSync } from "node:fs";
 import { fstat, stat, mkfifo, umask, S_ISFIFO, S_ISREG, S_ISDIR } from "./stat.ts";
 import { open, O_RDONLY, O_NONBLOCK } from "../fcntl.ts";
 import { close } from "../unistd.ts";
-import { useTempDir } from "../testing/index.ts";
+import { useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
 

@@ -1,0 +1,42 @@
+/**
+ * `@linux-ipc/testing/vitest`: the harness for vitest test files. It exports everything the root
+ * entry does, plus `useTempDir`, and registers one hook: after each test, the programs that test
+ * left running are ended (SIGTERM, then SIGKILL), so a failing test leaks no process and none of the
+ * IPC objects such a process would hold.
+ */
+import { afterEach, beforeEach } from "vitest";
+import { stopLeftoverPrograms } from "./harness.ts";
+import { tempDir } from "./tmp.ts";
+
+export * from "./index.ts";
+
+afterEach(() => stopLeftoverPrograms());
+
+export interface TestDir {
+  /** This test's own directory (a new one for each test). */
+  readonly path: string;
+  file(name: string): string;
+}
+
+/** In a vitest file: a fresh temporary directory for each test, removed after it, pass or fail. */
+export function useTempDir(prefix?: string): TestDir {
+  let current: ReturnType<typeof tempDir> | null = null;
+  beforeEach(() => {
+    current = tempDir(prefix);
+  });
+  afterEach(() => {
+    current?.remove();
+    current = null;
+  });
+  const active = (): ReturnType<typeof tempDir> => {
+    if (!current) throw new Error("useTempDir: the directory exists only while a test runs");
+    return current;
+  };
+  return {
+    get path() {
+      return active().path;
+    },
+    file: (name) => active().file(name),
+  };
+}
+
