@@ -21,6 +21,7 @@ function findCompiler(): string | null {
   return null;
 }
 
+/** The C compiler the tests use ($CC, else cc, gcc or clang), or null when there is none. */
 export const compiler: string | null = findCompiler();
 
 /** Why C tests are skipped here, or null when they run. Throws in CI when there is no compiler. */

@@ -18,7 +18,9 @@ function inheritedFdsEnv(fds: readonly number[]): { IPC_INHERITED_FDS?: string }
 
 /** How a program is started: its folder, environment, inherited descriptors, node flags and time limit. */
 export interface StartOptions {
+  /** The program's working folder (default: this process's). */
   cwd?: string;
+  /** The program's environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
   /** Descriptors of this process the program receives as its fds 3, 4, … */
   fds?: number[];
@@ -28,17 +30,22 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+/** How a program ended, and everything it printed. */
 export interface ProgramResult {
+  /** Its exit code, or null when a signal ended it. */
   code: number | null;
+  /** The signal that ended it, or null when it exited. */
   signal: NodeJS.Signals | null;
   /** Standard output decoded as UTF-8 (what `waitForLine` matches). */
   stdout: string;
+  /** Standard error decoded as UTF-8. */
   stderr: string;
   /** Standard output as the bytes the program wrote, for byte-exact checks. */
   stdoutBytes: Buffer;
 }
 
-type Stream = "stdout" | "stderr";
+/** One of a program's two output streams. */
+export type Stream = "stdout" | "stderr";
 
 const running = new Set<RunningProgram>();
 
@@ -70,9 +77,19 @@ interface Waiter {
   resolve: (line: string) => void;
 }
 
+/**
+ * A program running as its own process, started by `startProgram` or `startCommand`. Its output is
+ * collected as it comes; `waitForLine` is how a test waits for the program to be ready.
+ */
 export class RunningProgram {
+  /** The Node child process. */
   readonly child: ChildProcess;
+  /** The program and its arguments, as error messages name it. */
   readonly name: string;
+  /**
+   * Settles once the program has ended and its output streams are closed; rejects (and kills the
+   * program) if it runs longer than the start option `timeoutMs`.
+   */
   readonly exited: Promise<ProgramResult>;
   #output: Record<Stream, string> = { stdout: "", stderr: "" };
   #bytes: Record<Stream, Buffer[]> = { stdout: [], stderr: [] };
@@ -120,14 +137,17 @@ export class RunningProgram {
     this.exited.catch(() => {}).finally(() => running.delete(this));
   }
 
+  /** The program's process id. */
   get pid(): number {
     return this.child.pid!;
   }
 
+  /** Everything printed on stdout so far. */
   get stdout(): string {
     return this.#output.stdout;
   }
 
+  /** Everything printed on stderr so far. */
   get stderr(): string {
     return this.#output.stderr;
   }
@@ -137,6 +157,7 @@ export class RunningProgram {
     return [...this.#lines[stream]];
   }
 
+  /** Both streams so far, labelled, for failure messages. */
   transcript(): string {
     return `--- stdout ---\n${this.#output.stdout}--- stderr ---\n${this.#output.stderr}`;
   }
@@ -178,14 +199,17 @@ export class RunningProgram {
     });
   }
 
+  /** Writes to the program's stdin. */
   write(data: string | Uint8Array): void {
     this.child.stdin!.write(data);
   }
 
+  /** Closes the program's stdin: it reads end of file. */
   closeStdin(): void {
     this.child.stdin!.end();
   }
 
+  /** Sends `signal` to the program unless it has already ended. */
   kill(signal: NodeJS.Signals = "SIGTERM"): void {
     if (!this.#done) this.child.kill(signal);
   }
@@ -229,6 +253,7 @@ export async function runProgram(script: string, args: string[] = [], options: S
   return program.exited;
 }
 
+/** Runs any executable to completion, with `input` on its stdin. */
 export async function runCommand(command: string, args: string[] = [], options: StartOptions & { input?: string | Uint8Array } = {}): Promise<ProgramResult> {
   const program = startCommand(command, args, options);
   if (options.input !== undefined) program.write(options.input);

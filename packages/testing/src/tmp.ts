@@ -4,8 +4,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomInt } from "node:crypto";
 
+/** A temporary directory made by `tempDir`. */
+export interface TempDir {
+  /** The directory's path. */
+  readonly path: string;
+  /** The path of `name` inside it. */
+  file(name: string): string;
+  /** Deletes the directory and everything in it. */
+  remove(): void;
+}
+
 /** A fresh directory under the system temp dir; `remove()` deletes it and everything in it. */
-export function tempDir(prefix = "ipc-test-"): { path: string; file: (name: string) => string; remove: () => void } {
+export function tempDir(prefix = "ipc-test-"): TempDir {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, file: (name) => join(path, name), remove: () => rmSync(path, { recursive: true, force: true }) };
 }

@@ -6,21 +6,23 @@
  */
 import { afterEach, beforeEach } from "vitest";
 import { stopLeftoverPrograms } from "./harness.ts";
-import { tempDir } from "./tmp.ts";
+import { tempDir, type TempDir } from "./tmp.ts";
 
 export * from "./index.ts";
 
 afterEach(() => stopLeftoverPrograms());
 
+/** The directory `useTempDir` gives each test. */
 export interface TestDir {
   /** This test's own directory (a new one for each test). */
   readonly path: string;
+  /** The path of `name` inside it. */
   file(name: string): string;
 }
 
 /** In a vitest file: a fresh temporary directory for each test, removed after it, pass or fail. */
 export function useTempDir(prefix?: string): TestDir {
-  let current: ReturnType<typeof tempDir> | null = null;
+  let current: TempDir | null = null;
   beforeEach(() => {
     current = tempDir(prefix);
   });
@@ -28,7 +30,7 @@ export function useTempDir(prefix?: string): TestDir {
     current?.remove();
     current = null;
   });
-  const active = (): ReturnType<typeof tempDir> => {
+  const active = (): TempDir => {
     if (!current) throw new Error("useTempDir: the directory exists only while a test runs");
     return current;
   };
