@@ -4,12 +4,12 @@
 // segment by its key prints exactly that record. The segment is removed whatever happens.
 import { fileURLToPath } from "node:url";
 import { SharedMemorySegment, defineStruct } from "@linux-ipc/core";
-import { runProgram, unusedShmKey } from "@linux-ipc/testing";
+import { runProgram, unusedIpcKey } from "@linux-ipc/testing";
 
 const ConnStat = defineStruct("Conn_stat_copy", { count: "int32", ip: { char: 64 } });
 if (ConnStat.size !== 68 || ConnStat.offsets.ip !== 4) throw new Error(`struct Conn_stat: size ${ConnStat.size}, ip at ${ConnStat.offsets.ip}; C says 68 and 4`);
 
-const key = unusedShmKey();
+const key = unusedIpcKey(); // unusedShmKey before the split; exports.mjs checks that name
 const segment = SharedMemorySegment.create(key, ConnStat.size, 0o600);
 try {
   const attachment = segment.attach();

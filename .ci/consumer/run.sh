@@ -2,7 +2,7 @@
 # Consumer test: uses @linux-ipc/core and @linux-ipc/testing as a brand-new user would, outside the
 # workspace. Packs both packages with pnpm (which rewrites `workspace:` ranges), installs the two
 # tarballs with plain npm into a fresh temporary project, and on the `node` first on PATH checks:
-# the tarballs' file lists, an ESM and a CommonJS System V segment round trip with a second
+# the tarballs' file lists, the root entries' exported names, an ESM and a CommonJS System V segment round trip with a second
 # process, a strict typecheck against the installed .d.ts, a 10,000-message two-process ring
 # exchange, and that internal paths cannot be imported. One `ok - …` / `not ok - …` line per
 # check; exits non-zero on any failure, and if System V IPC objects or /dev/shm differ afterwards.
@@ -45,7 +45,8 @@ check() {
 
 # What the checks must leave as they found it: System V objects (by key, id, owner) and /dev/shm.
 ipc_state() {
-  { ipcs -m -s -q | grep '^0x' || true; } | sort
+  local kind
+  for kind in m s q; do ipcs "-$kind" | awk -v kind="$kind" '/^0x/ { print kind, $1, $2, $3 }' | sort; done
   echo "-- /dev/shm"
   ls -A /dev/shm | sort
 }
@@ -91,7 +92,7 @@ for pkg in core testing; do
 done
 
 # --- a brand-new project ----------------------------------------------------------------------
-cp "$here"/*.mjs "$here"/*.cjs "$here"/typed.ts "$here"/tsconfig.json "$project"/
+cp -r "$here"/*.mjs "$here"/*.cjs "$here"/typed.ts "$here"/tsconfig.json "$here"/expected-exports "$project"/
 cat >"$project/package.json" <<'EOF'
 { "name": "linux-ipc-consumer-check", "version": "0.0.0", "private": true, "type": "module" }
 EOF
@@ -111,6 +112,7 @@ export -f no_dev_tools
 check "neither tsx nor vitest installed with the packages" 30 no_dev_tools
 
 # --- the checks proper --------------------------------------------------------------------------
+check "root entries export the expected names, to import and require alike" 60 node exports.mjs
 check "esm segment round trip" 120 node esm-segment.mjs
 check "cjs segment round trip (require)" 120 node cjs-segment.cjs
 check "typecheck against the installed .d.ts (nodenext, strict, skipLibCheck false)" 300 \
