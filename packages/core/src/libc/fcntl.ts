@@ -1,0 +1,65 @@
+/** <fcntl.h>: open, fcntl, fallocate and their flags. */
+import { constants as fsConstants } from "node:fs";
+import { libc, mode_t } from "../ffi/libc.ts";
+import { check } from "./errno.ts";
+
+// Taken from Node's table where it has them, so they are right on every architecture.
+export const O_RDONLY: number = fsConstants.O_RDONLY;
+export const O_WRONLY: number = fsConstants.O_WRONLY;
+export const O_RDWR: number = fsConstants.O_RDWR;
+export const O_CREAT: number = fsConstants.O_CREAT;
+export const O_EXCL: number = fsConstants.O_EXCL;
+export const O_TRUNC: number = fsConstants.O_TRUNC;
+export const O_APPEND: number = fsConstants.O_APPEND;
+export const O_NONBLOCK: number = fsConstants.O_NONBLOCK;
+export const O_NOFOLLOW: number = fsConstants.O_NOFOLLOW;
+export const O_DIRECTORY: number = fsConstants.O_DIRECTORY;
+/** The same value on every Linux architecture this package supports. */
+export const O_CLOEXEC = 0o2000000;
+
+export const F_DUPFD = 0;
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const F_DUPFD_CLOEXEC = 1030;
+export const F_SETPIPE_SZ = 1031;
+export const F_GETPIPE_SZ = 1032;
+export const FD_CLOEXEC = 1;
+
+// open(2) is variadic: declared as such, the mode travels as a real variadic argument.
+const open_c = libc.func("int open(const char *path, int flags, ...)");
+const fcntl_c = libc.func("int fcntl(int fd, int cmd, ...)");
+
+/** open(2). `mode` is used when `flags` has O_CREAT (the umask still applies, as in C). */
+export function open(path: string, flags: number, mode = 0o666): number {
+  return check(open_c(path, flags, mode_t, mode) as number, "open", { path });
+}
+
+/** fcntl(2) with an integer argument or none (F_GETFL, F_SETFL, F_GETPIPE_SZ, F_SETPIPE_SZ, F_SETFD…). */
+export function fcntl(fd: number, cmd: number, arg?: number): number {
+  const result = arg === undefined ? fcntl_c(fd, cmd) : fcntl_c(fd, cmd, "int", arg);
+  return check(result as number, "fcntl");
+}
+
+/** Turns O_NONBLOCK on or off for an open descriptor. */
+export function setNonBlocking(fd: number, on: boolean): void {
+  const flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+}
+
+/** fallocate mode: allocate without changing the file's size. */
+export const FALLOC_FL_KEEP_SIZE = 0x01;
+/** fallocate mode: deallocate the range, leaving a hole (needs FALLOC_FL_KEEP_SIZE). */
+export const FALLOC_FL_PUNCH_HOLE = 0x02;
+
+const fallocate_c = libc.func("int fallocate(int fd, int mode, off_t offset, off_t len)");
+
+/**
+ * fallocate(2): with mode 0, allocates disk blocks for `length` bytes at `offset` (growing the file
+ * if the range ends past it), so later writes there, mapped writes included, cannot run out of
+ * space. Throws ENOSPC when the disk is full, EOPNOTSUPP where the file system cannot do it.
+ */
+export function fallocate(fd: number, mode: number, offset: number, length: number, path?: string): void {
+  check(fallocate_c(fd, mode, offset, length) as number, "fallocate", path === undefined ? undefined : { path });
+}
