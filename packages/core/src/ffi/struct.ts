@@ -20,6 +20,7 @@ type FieldValue<F> = F extends Scalar
       ? StructView<S>
       : never;
 
+/** A struct read and written in place: one property per field, plus the struct's raw `bytes`. */
 export type StructView<S extends Record<string, FieldSpec>> = { -readonly [K in keyof S]: FieldValue<S[K]> } & {
   /** The raw bytes of the whole struct (a view, not a copy). */
   readonly bytes: Uint8Array;
@@ -34,10 +35,17 @@ const koffiScalar: Record<Scalar, string> = {
   uint64: "uint64_t",
 };
 
+/**
+ * A C struct's layout: its size, field offsets and koffi type, and live views of it over memory.
+ */
 export interface StructLayout<S extends Record<string, FieldSpec>> {
+  /** The C struct's tag, as in `struct <name>`. */
   readonly name: string;
+  /** `sizeof` the struct, padding included. */
   readonly size: number;
+  /** The fields as declared. */
   readonly fields: S;
+  /** `offsetof` each field. */
   readonly offsets: { readonly [K in keyof S]: number };
   /** The koffi type, for passing the struct by pointer to a C function. */
   readonly type: KoffiType;
@@ -77,6 +85,10 @@ export function storeCString(target: Uint8Array, text: string, what = "string"):
   return encoded.byteLength;
 }
 
+/**
+ * Declares a C struct layout from its fields in order; sizes and offsets follow C's alignment rules
+ * (through koffi).
+ */
 export function defineStruct<S extends Record<string, FieldSpec>>(name: string, fields: S): StructLayout<S> {
   const koffiFields: Record<string, string | KoffiType> = {};
   for (const [field, spec] of Object.entries(fields)) {

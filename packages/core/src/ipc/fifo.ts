@@ -29,6 +29,7 @@ import { isSystemError } from "../libc/errno.ts";
 
 /** A path that had to be a FIFO is some other kind of file. */
 export class NotAFifoError extends Error {
+  /** Tells this error apart from a SystemError. */
   readonly code = "ERR_NOT_FIFO";
   /** The path that was expected to be a FIFO. */
   readonly path: string;
@@ -94,6 +95,7 @@ export function tryOpenFifoForWriting(path: string, options: { noFollow?: boolea
   }
 }
 
+/** Options of `openFifoForWriting`. */
 export interface OpenFifoForWritingOptions {
   /** Stops waiting: the promise rejects with the signal's reason and nothing stays open. */
   signal?: AbortSignal;

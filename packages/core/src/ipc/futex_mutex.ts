@@ -11,6 +11,7 @@ import { isProcessAlive } from "./liveness.ts";
 import { type SharedMemory } from "./memory.ts";
 import { ASYNC_SLICE_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 
+/** Options of `futexWaitAsync` and `FutexWord.waitAsync`. */
 export interface FutexWaitOptions {
   /** Gives up after this many milliseconds (default: no limit). */
   timeoutMs?: number;
@@ -57,6 +58,7 @@ export function int32View(memory: SharedMemory, byteOffset: number, length: numb
  * Values are int32 as Atomics returns them on an Int32Array (compare with `| 0`).
  */
 export class FutexWord {
+  /** The word's address in this process: what futex calls take. */
   readonly address: Address;
   readonly #word: Int32Array;
 
@@ -65,22 +67,30 @@ export class FutexWord {
     this.address = memory.address + BigInt(byteOffset);
   }
 
+  /** Atomics.load: the word's value now. */
   load(): number {
     return Atomics.load(this.#word, 0);
   }
 
+  /** Atomics.store; returns `value`. Wake sleepers afterwards if they wait for the change. */
   store(value: number): number {
     return Atomics.store(this.#word, 0, value);
   }
 
+  /** Atomics.add; returns the value before. */
   add(delta: number): number {
     return Atomics.add(this.#word, 0, delta);
   }
 
+  /** Atomics.exchange; returns the value before. */
   exchange(value: number): number {
     return Atomics.exchange(this.#word, 0, value);
   }
 
+  /**
+   * Atomics.compareExchange: stores `replacement` if the word holds `expected`; returns the value
+   * before.
+   */
   compareExchange(expected: number, replacement: number): number {
     return Atomics.compareExchange(this.#word, 0, expected, replacement);
   }
@@ -106,7 +116,9 @@ export const MUTEX_WAITERS = 0x80000000 | 0;
 /** The owner's pid in a locked FutexMutex word. */
 export const MUTEX_OWNER_MASK = 0x3fffffff;
 
+/** Options of `FutexMutex.lock` and `lockAsync`. */
 export interface LockOptions {
+  /** Gives up with a WaitTimeoutError after this many milliseconds (default: no limit). */
   timeoutMs?: number;
   /** Called whenever a sleep slice ends without the lock; throw from it to give up (e.g. peer gone). */
   onSlice?: () => void;
@@ -127,6 +139,7 @@ export type LockResult = "locked" | "owner-died";
  * updated. Not recursive: a process that locks twice waits for itself.
  */
 export class FutexMutex {
+  /** The word holding the lock, for tests and for C peers that share it. */
   readonly word: FutexWord;
   readonly #me: number;
   readonly #spin: number;
@@ -142,6 +155,7 @@ export class FutexMutex {
     return this.word.load() & MUTEX_OWNER_MASK;
   }
 
+  /** Takes the lock if it is free, without waiting: true if taken. */
   tryLock(): boolean {
     return this.word.compareExchange(0, this.#me) === 0;
   }

@@ -14,6 +14,7 @@ import { MappedMemory } from "./memory.ts";
 
 /** Thrown before calling mmap when the call would fail or set up a later crash. */
 export class MapArgumentError extends RangeError {
+  /** Which check failed: ERR_MAP_LENGTH, ERR_MAP_OFFSET or ERR_MAP_PAST_EOF. */
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
@@ -21,6 +22,7 @@ export class MapArgumentError extends RangeError {
   }
 }
 
+/** Options of `mmap`. */
 export interface MmapOptions {
   /** A name for messages (usually the file's path). */
   path?: string;
@@ -28,8 +30,11 @@ export interface MmapOptions {
 
 /** A region mapped with mmap(2). */
 export class Mapping extends MappedMemory {
+  /** Names the object in ReleasedMemoryError messages. */
   protected readonly kind = "mapping";
+  /** The PROT_* bits it was mapped with. */
   readonly protection: number;
+  /** The MAP_* flags it was mapped with. */
   readonly flags: number;
 
   /** @internal use mmap() */
@@ -39,6 +44,7 @@ export class Mapping extends MappedMemory {
     this.flags = flags;
   }
 
+  /** Whether it was mapped with PROT_WRITE. */
   get writable(): boolean {
     return (this.protection & PROT_WRITE) !== 0;
   }
@@ -60,6 +66,7 @@ export class Mapping extends MappedMemory {
     this.releaseRange(() => munmap(this.address, pageRoundUp(this.length)));
   }
 
+  /** Unmaps, for `using`. */
   [Symbol.dispose](): void {
     this.unmap();
   }
@@ -69,6 +76,8 @@ export class Mapping extends MappedMemory {
  * mmap(2) with the address left to the kernel (`addr` NULL, as every IPC use wants), as a `Mapping`.
  * Refuses, before the call: a length that is not a positive integer, an offset that is not a multiple
  * of the page size, and, for a regular file, a range that reaches past the last page of the file.
+ *
+ * @see https://man7.org/linux/man-pages/man2/mmap.2.html
  */
 export function mmap(length: number, protection: number, flags: number, fd: number, offset = 0, options: MmapOptions = {}): Mapping {
   const where = options.path === undefined ? "" : ` of '${options.path}'`;
@@ -92,6 +101,7 @@ export function mmap(length: number, protection: number, flags: number, fd: numb
   return new Mapping(address, length, protection, flags);
 }
 
+/** Options of `mapFile`. */
 export interface MapFileOptions {
   /** "r" maps PROT_READ from an O_RDONLY descriptor; "rw" maps read-write from O_RDWR (default). */
   access?: "r" | "rw";
@@ -99,6 +109,7 @@ export interface MapFileOptions {
   create?: boolean;
   /** Grows the file to at least this many bytes first (never shrinks it). Needs "rw". */
   minimumSize?: number;
+  /** Where in the file the mapping starts: a multiple of PAGE_SIZE (default 0). */
   offset?: number;
 }
 

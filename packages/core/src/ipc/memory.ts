@@ -34,6 +34,7 @@ function installPlaceholder(address: Address, span: number): void {
 
 /** Thrown when an unmapped or detached memory object is used. */
 export class ReleasedMemoryError extends Error {
+  /** Tells this error apart from a SystemError. */
   readonly code = "ERR_IPC_MEMORY_RELEASED";
   constructor(what: string) {
     super(`this ${what} has been released; map or attach it again`);
@@ -48,6 +49,7 @@ export abstract class MappedMemory implements Disposable {
   readonly length: number;
   #bytes: Uint8Array | null = null;
   #released = false;
+  /** What the memory is called in ReleasedMemoryError messages: "mapping" or "attachment". */
   protected abstract readonly kind: string;
 
   protected constructor(address: Address, length: number) {
@@ -70,6 +72,7 @@ export abstract class MappedMemory implements Disposable {
     return this.#bytes;
   }
 
+  /** Whether the memory has been unmapped or detached. */
   get released(): boolean {
     return this.#released;
   }
@@ -119,6 +122,7 @@ export abstract class MappedMemory implements Disposable {
     this.#bytes = null;
   }
 
+  /** Releases the memory (unmap or detach), for `using`. */
   abstract [Symbol.dispose](): void;
 }
 
@@ -126,5 +130,6 @@ export abstract class MappedMemory implements Disposable {
 export interface SharedMemory {
   /** Where `bytes` starts in this process. */
   readonly address: Address;
+  /** The memory's bytes, read and written in place. */
   readonly bytes: Uint8Array;
 }

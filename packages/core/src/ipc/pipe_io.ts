@@ -13,6 +13,7 @@ import { check, isSystemError, SystemError } from "../libc/errno.ts";
 import { read, write } from "../libc/unistd.ts";
 import { waitForFd } from "./poll.ts";
 
+/** Options of `readAsync`. */
 export interface ReadAsyncOptions {
   /** Stops waiting: the pending read rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -48,6 +49,7 @@ export function bytesInPipe(fd: number): number {
   return count[0]!;
 }
 
+/** Options of the waits in this module. */
 export interface IoOptions {
   /** Stops waiting: the pending call rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -78,6 +80,7 @@ export async function writeAllAsync(fd: number, data: ByteBuffer | string, optio
   }
 }
 
+/** Options of `readLines`. */
 export interface ReadLinesOptions extends IoOptions {
   /** Bytes asked of each read() (default 64 KiB, a default pipe's whole capacity). */
   chunkSize?: number;
@@ -99,6 +102,7 @@ export class LineSplitter {
     this.#maxLineBytes = maxLineBytes;
   }
 
+  /** Takes the next chunk of bytes and yields the lines it completes. */
   *push(chunk: Uint8Array): Generator<Buffer, void, undefined> {
     const data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
@@ -114,6 +118,7 @@ export class LineSplitter {
     }
   }
 
+  /** At the end of the stream: the last line if it had no "\n", else null. */
   flush(): Buffer | null {
     return this.#pendingBytes > 0 ? this.#take(Buffer.alloc(0)) : null;
   }

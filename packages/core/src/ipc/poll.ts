@@ -9,8 +9,10 @@
 import { koffi, type PollHandle } from "../ffi/libc.ts";
 import { fstat, S_ISCHR, S_ISFIFO, S_ISSOCK } from "../libc/sys/stat.ts";
 
+/** What to wait for: data to read (or end of file), or room to write (or no reader). */
 export type Readiness = "readable" | "writable";
 
+/** Options of `waitForFd`. */
 export interface WaitOptions {
   /** Rejects with an AbortError-like error when the signal aborts. */
   signal?: AbortSignal;
@@ -18,6 +20,10 @@ export interface WaitOptions {
   ref?: boolean;
 }
 
+/**
+ * Whether epoll can wait on `fd` (a pipe, FIFO, socket or character device); regular files are
+ * always ready.
+ */
 export function isPollable(fd: number): boolean {
   const { mode } = fstat(fd);
   return S_ISFIFO(mode) || S_ISSOCK(mode) || S_ISCHR(mode);

@@ -34,12 +34,14 @@ import { ASYNC_SLICE_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 
 /** Thrown when a closed or destroyed semaphore is used (C would touch unmapped memory). */
 export class ReleasedSemaphoreError extends Error {
+  /** Tells this error apart from a SystemError. */
   readonly code = "ERR_IPC_SEMAPHORE_RELEASED";
   constructor(what: string) {
     super(`${what} has been closed or destroyed`);
   }
 }
 
+/** Options of the semaphores' waits. */
 export interface SemaphoreWaitOptions {
   /** Gives up with a WaitTimeoutError after this many milliseconds (default: no limit). */
   timeoutMs?: number;
@@ -64,6 +66,7 @@ export abstract class PosixSemaphore {
     return this.#pointer;
   }
 
+  /** Whether the semaphore has been closed or destroyed. */
   get released(): boolean {
     return this.#pointer === null;
   }
@@ -139,6 +142,7 @@ function clockwaitAsync(pointer: Address, timeoutMs: number): Promise<number> {
 
 /** A named POSIX semaphore (/dev/shm/sem.<name>). */
 export class NamedSemaphore extends PosixSemaphore implements Disposable {
+  /** The name it was opened with, like '/demo'. */
   readonly name: string;
 
   private constructor(pointer: Address, name: string) {
@@ -185,6 +189,7 @@ export class NamedSemaphore extends PosixSemaphore implements Disposable {
     }
   }
 
+  /** Closes the semaphore, for `using`; the name stays. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -192,7 +197,9 @@ export class NamedSemaphore extends PosixSemaphore implements Disposable {
 
 /** An unnamed POSIX semaphore: a sem_t inside shared memory. */
 export class UnnamedSemaphore extends PosixSemaphore {
+  /** The shared memory holding the `sem_t`. */
   readonly memory: SharedMemory;
+  /** Where the `sem_t` is in the memory. */
   readonly offset: number;
 
   private constructor(memory: SharedMemory, offset: number) {
@@ -234,6 +241,10 @@ export class UnnamedSemaphore extends PosixSemaphore {
     return super.pointer;
   }
 
+  /**
+   * P without blocking the event loop; keeps the memory's view alive while a worker thread may
+   * touch the sem_t.
+   */
   override async waitAsync(options: SemaphoreWaitOptions & { signal?: AbortSignal } = {}): Promise<void> {
     // Holding the view keeps the mapping's placeholder alive while a worker thread may touch the sem_t.
     const view = this.memory.bytes;

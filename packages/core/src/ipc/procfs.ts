@@ -27,6 +27,7 @@ const SYSCALL_NAMES: Readonly<Record<string, ReadonlyMap<number, string>>> = {
   ]),
 };
 
+/** Where a process (or thread) is in the kernel, from /proc. */
 export interface KernelWait {
   /** The state letter of /proc/PID/stat: R running, S sleeping (interruptibly), D, T, Z… */
   state: string;
@@ -62,9 +63,11 @@ export function kernelWait(pid: number, tid = pid): KernelWait | null {
   return { state, syscall, wchan: wchan.trim(), firstArgument };
 }
 
+/** Options of `waitUntilBlocked`. */
 export interface WaitUntilBlockedOptions {
   /** Give up after this many milliseconds (default 10 s). */
   timeoutMs?: number;
+  /** Stops waiting: the promise rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Look at every thread, not only the main one: an async call sleeps in a thread-pool thread. */
   anyThread?: boolean;

@@ -11,6 +11,7 @@ import { fstat, fileTypeName, S_IFMT, S_IFREG, type Stat } from "../libc/sys/sta
 
 /** Thrown when a path that must be a regular file is something else. */
 export class NotRegularFileError extends Error {
+  /** Tells this error apart from a SystemError. */
   readonly code = "ERR_NOT_REGULAR_FILE";
   /** The path that was expected to be a regular file. */
   readonly path: string;

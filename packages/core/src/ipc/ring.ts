@@ -28,8 +28,11 @@ import { type Address } from "../ffi/libc.ts";
 
 /** The bytes 'R' 'i' 'n' 'g' read as a little-endian uint32. */
 export const RING_MAGIC = 0x676e6952;
+/** The layout version in the header; attaching refuses any other. */
 export const RING_VERSION = 1;
+/** Bytes of the header before the data area. */
 export const RING_HEADER_SIZE = 512;
+/** The most producers a ring has slots for. */
 export const RING_MAX_PRODUCERS = 16;
 /** Every message is preceded by this header: uint32 length, uint32 reserved (0). */
 export const RECORD_HEADER_SIZE = 8;
@@ -37,6 +40,7 @@ export const RECORD_HEADER_SIZE = 8;
 export const RECORD_ALIGNMENT = 8;
 /** A record length that means: nothing more fits before the end of the data area; go to its start. */
 export const PAD_LENGTH = 0xffffffff;
+/** The smallest data area a ring accepts, in bytes. */
 export const MIN_CAPACITY = 64;
 /** How often (at least) a waiting side checks that its peer process is alive. */
 export const PEER_CHECK_MS = ASYNC_SLICE_MS;
@@ -85,7 +89,9 @@ export const SLOT_SIZE = 16;
 
 /** The state words of the consumer and of each producer slot. */
 export const SIDE_NONE = 0;
+/** Side state: a live process holds this side. */
 export const SIDE_ATTACHED = 1;
+/** Side state: its process closed it; a waiting peer sees the end of the stream. */
 export const SIDE_CLOSED = 2;
 /** A slot being claimed: pid and start time are being written. */
 export const SIDE_CLAIMING = 3;
@@ -112,6 +118,7 @@ const PAD = PAD_LENGTH | 0;
 
 /** Thrown when the process on the other side of a ring died or closed it while this side needs it. */
 export class PeerGoneError extends Error {
+  /** Tells this error apart from a SystemError. */
   readonly code = "ERR_IPC_PEER_GONE";
   /** The pid of the process that is gone (0 if it closed normally or is unknown). */
   readonly pid: number;
@@ -123,23 +130,29 @@ export class PeerGoneError extends Error {
 
 /** Thrown when memory does not hold a ring of this version. */
 export class RingFormatError extends Error {
+  /** Tells this error apart from a SystemError. */
   readonly code = "ERR_IPC_RING_FORMAT";
 }
 
+/** How a waiting side of a ring waits. */
 export interface WaitTuning {
   /** Microseconds a waiting side spins before it sleeps (default 50, or 0 for a process allowed one CPU only; 0 sleeps at once). */
   spinMicros?: number;
 }
 
+/** Options of the ring's blocking waits. */
 export interface RingWaitOptions {
   /** Gives up with a WaitTimeoutError after this many milliseconds (default: no limit). */
   timeoutMs?: number;
 }
 
+/** Options of the ring's async waits. */
 export interface RingAsyncWaitOptions extends RingWaitOptions {
+  /** Stops waiting: the promise rejects with the signal's reason (noticed within PEER_CHECK_MS). */
   signal?: AbortSignal;
 }
 
+/** Options of `Ring.create`. */
 export interface CreateRingOptions {
   /** Data bytes: a power of two, at least 64 (default: the largest that fits in the memory). */
   capacity?: number;
@@ -168,9 +181,11 @@ function readStartTime(words: Int32Array, index: number): number {
 
 /** A ring laid out in shared memory. Make one with `Ring.create` (once) or `Ring.attach`. */
 export class Ring {
+  /** The shared memory the ring lives in. */
   readonly memory: SharedMemory;
   /** Where the ring starts in the memory. */
   readonly offset: number;
+  /** Bytes in the data area (a power of two). */
   readonly capacity: number;
   /** How many producers the ring was created for. */
   readonly producers: number;
@@ -422,6 +437,7 @@ class Waiter {
 
 /** The consumer's side of a ring. */
 export class RingReader implements Disposable {
+  /** The ring read from. */
   readonly ring: Ring;
   /** The ring's data area: a peeked message is `data[offset .. offset + length]`. */
   readonly data: Uint8Array;
@@ -543,6 +559,7 @@ export class RingReader implements Disposable {
     return length < 0 ? -1 : this.#copyOut(into, length);
   }
 
+  /** Like `receive`, waiting without blocking the event loop. */
   async receiveAsync(into: Uint8Array, options: RingAsyncWaitOptions = {}): Promise<number> {
     const length = await this.peekAsync(options);
     return length < 0 ? -1 : this.#copyOut(into, length);
@@ -563,6 +580,7 @@ export class RingReader implements Disposable {
     this.ring.notify(SPACE_WAITERS, SPACE_SEQ);
   }
 
+  /** Closes the consumer's side, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -570,6 +588,7 @@ export class RingReader implements Disposable {
 
 /** A producer's side of a ring. */
 export class RingWriter implements Disposable {
+  /** The ring written to. */
   readonly ring: Ring;
   /** The ring's data area: write a reserved message at `data[offset ..]`. */
   readonly data: Uint8Array;
@@ -768,6 +787,7 @@ export class RingWriter implements Disposable {
     this.commit();
   }
 
+  /** Like `send`, waiting for room without blocking the event loop. */
   async sendAsync(message: Uint8Array, options: RingAsyncWaitOptions = {}): Promise<void> {
     const at = await this.reserveAsync(message.byteLength, options);
     this.data.set(message, at);
@@ -779,6 +799,7 @@ export class RingWriter implements Disposable {
     while (!this.#drained()) this.#waiter.wait(this.#drainedOrMoved(), this.#check, "waiting for the consumer to read everything", options);
   }
 
+  /** Like `flush`, waiting without blocking the event loop. */
   async flushAsync(options: RingAsyncWaitOptions = {}): Promise<void> {
     while (!this.#drained()) await this.#waiter.waitAsync(this.#drainedOrMoved(), this.#check, "waiting for the consumer to read everything", options);
   }
@@ -801,6 +822,7 @@ export class RingWriter implements Disposable {
     this.ring.notify(DATA_WAITERS, DATA_SEQ);
   }
 
+  /** Closes this producer's side, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -55,6 +55,7 @@ export async function semtimedopAsync(id: number, ops: readonly SemOp[], options
   }
 }
 
+/** Options of `SemaphoreSet.acquire` and `lock`. */
 export interface AcquireOptions {
   /** Reverse the operation if this process exits without undoing it (default true). */
   undo?: boolean;
@@ -74,12 +75,14 @@ export class SemaphoreLock implements Disposable {
     this.#undo = undo;
   }
 
+  /** Gives the semaphore back (V). Idempotent. */
   release(): void {
     if (!this.#held) return;
     this.#held = false;
     this.#set.release(this.#num, 1, { undo: this.#undo });
   }
 
+  /** Releases, for `using`. */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -87,7 +90,9 @@ export class SemaphoreLock implements Disposable {
 
 /** A System V semaphore set, by id. Removing it is explicit (`remove()`), as in C. */
 export class SemaphoreSet {
+  /** The set's id, as `ipcs -s` shows it. */
   readonly id: number;
+  /** The key the set was made or opened with. */
   readonly key: number;
   #removed = false;
 
@@ -143,6 +148,7 @@ export class SemaphoreSet {
     return new SemaphoreSet(id, semStat(id).sem_perm.__key);
   }
 
+  /** semctl(IPC_STAT): the set's `struct semid_ds`. */
   stat(): SemidDsSnapshot {
     return semStat(this.id);
   }
@@ -152,20 +158,24 @@ export class SemaphoreSet {
     return this.stat().sem_nsems;
   }
 
+  /** semctl(GETVAL): semaphore `num`'s value. */
   getValue(num = 0): number {
     return semctl(this.id, num, GETVAL);
   }
 
+  /** semctl(SETVAL): sets semaphore `num`'s value, waking waiters it satisfies. */
   setValue(num: number, value: number): void {
     semctl(this.id, num, SETVAL, value);
   }
 
+  /** semctl(GETALL): every value of the set. */
   getAll(): number[] {
     const values = new Uint16Array(this.size);
     semctlBuffer(this.id, 0, GETALL, values);
     return [...values];
   }
 
+  /** semctl(SETALL): sets every value of the set. */
   setAll(values: readonly number[]): void {
     semctlBuffer(this.id, 0, SETALL, Uint16Array.from(values));
   }
@@ -190,6 +200,7 @@ export class SemaphoreSet {
     return semtimedop(this.id, ops, timeoutMs);
   }
 
+  /** Atomic semop over several semaphores without blocking the event loop (see semtimedopAsync). */
   opAsync(ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
     return semtimedopAsync(this.id, ops, options);
   }
@@ -223,6 +234,7 @@ export class SemaphoreSet {
     return new SemaphoreLock(this, num, options.undo ?? true);
   }
 
+  /** Like `lock`, waiting without blocking the event loop. */
   async lockAsync(num = 0, options: AcquireOptions & { signal?: AbortSignal } = {}): Promise<SemaphoreLock> {
     await this.acquireAsync(num, 1, options);
     return new SemaphoreLock(this, num, options.undo ?? true);

@@ -14,8 +14,11 @@ import { MappedMemory } from "./memory.ts";
 
 /** This process's attachment of a segment. */
 export class Attachment extends MappedMemory {
+  /** Names the object in ReleasedMemoryError messages. */
   protected readonly kind = "attachment";
+  /** The id of the segment attached. */
   readonly segmentId: number;
+  /** Whether it was attached with SHM_RDONLY. */
   readonly readOnly: boolean;
 
   /** @internal use SharedMemorySegment.attach() */
@@ -30,21 +33,26 @@ export class Attachment extends MappedMemory {
     this.releaseRange(() => shmdt(this.address));
   }
 
+  /** Whether the memory may be written (not attached read-only). */
   get writable(): boolean {
     return !this.readOnly;
   }
 
+  /** Detaches, for `using`; the segment stays. */
   [Symbol.dispose](): void {
     this.detach();
   }
 }
 
+/** Options of `SharedMemorySegment.attach`. */
 export interface AttachOptions {
+  /** Attaches with SHM_RDONLY: writes through struct views throw (default false). */
   readOnly?: boolean;
 }
 
 /** A System V shared memory segment, by id. Removing it is explicit (`remove()`), as in C. */
 export class SharedMemorySegment {
+  /** The segment's id, as `ipcs -m` shows it. */
   readonly id: number;
   #key: number | undefined;
   #removed = false;
@@ -80,10 +88,12 @@ export class SharedMemorySegment {
     return new SharedMemorySegment(id, undefined);
   }
 
+  /** shmctl(IPC_STAT): the segment's `struct shmid_ds`. */
   stat(): ShmidDsSnapshot {
     return shmStat(this.id);
   }
 
+  /** The segment's size in bytes (IPC_STAT). */
   get size(): number {
     return this.stat().shm_segsz;
   }

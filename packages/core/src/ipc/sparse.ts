@@ -16,7 +16,9 @@ import { lseek, SEEK_DATA, SEEK_HOLE } from "../libc/unistd.ts";
 
 /** A range of a file that holds data: `start` inclusive, `end` exclusive. */
 export interface DataRegion {
+  /** The first byte holding data. */
   start: number;
+  /** The byte after the region: the start of a hole, or the end of the file. */
   end: number;
 }
 
@@ -24,6 +26,8 @@ export interface DataRegion {
  * The first region holding data at or after `offset`, or null when only holes (or nothing) follow.
  * On a file system that does not track holes, the whole file is one region; one that does not
  * implement SEEK_DATA at all (EINVAL: /proc, some network file systems) is treated the same way.
+ *
+ * @see https://man7.org/linux/man-pages/man2/lseek.2.html
  */
 export function dataRegion(fd: number, offset: number, size?: number): DataRegion | null {
   let start: number;

@@ -12,6 +12,7 @@ export const ASYNC_SLICE_MS = 100;
 
 /** Thrown when a wait with a timeout runs out of time. Shaped like a SystemError for ETIMEDOUT. */
 export class WaitTimeoutError extends Error {
+  /** `ETIMEDOUT`, as a SystemError for that errno would have. */
   readonly code = "ETIMEDOUT";
   constructor(what: string, timeoutMs: number | undefined) {
     super(`${what}: timed out after ${timeoutMs} ms`);

@@ -7,7 +7,11 @@ import { libc, lastErrno } from "../ffi/libc.ts";
 
 const strerror_c = libc.func("const char *strerror(int errnum)");
 
-/** The C library's text for an errno value, as `perror` and `strerror` print it. */
+/**
+ * The C library's text for an errno value, as `perror` and `strerror` print it.
+ *
+ * @see https://man7.org/linux/man-pages/man3/strerror.3.html
+ */
 export function strerror(errno: number): string {
   return strerror_c(errno) as string;
 }
@@ -37,17 +41,25 @@ export const Errno: Readonly<Record<string, number>> = Object.freeze(
   ]),
 );
 
+/** What a SystemError names besides the call: the path (or key, id) and a second path. */
 export interface SystemErrorDetails {
+  /** The file, name, key or id the call was about. */
   path?: string;
+  /** A second path, for calls with two. */
   dest?: string;
 }
 
 /** The error every failing binding throws. `instanceof Error`, with Node's fields. */
 export class SystemError extends Error {
+  /** The errno's symbolic name, e.g. `ENOENT`. */
   readonly code: string;
+  /** The errno value, positive as in C. */
   readonly errno: number;
+  /** The failing call, e.g. `open`. */
   readonly syscall: string;
+  /** The file, name, key or id the call was about, when there is one. */
   readonly path?: string;
+  /** A second path, for calls with two. */
   readonly dest?: string;
 
   constructor(errno: number, syscall: string, details: SystemErrorDetails = {}) {
@@ -83,6 +95,7 @@ export function check<T extends number | bigint>(result: T, syscall: string, det
   return result;
 }
 
+/** Whether `value` is a SystemError (with errno name `code`, when given): for `catch` clauses. */
 export function isSystemError(value: unknown, code?: string): value is SystemError {
   return value instanceof SystemError && (code === undefined || value.code === code);
 }

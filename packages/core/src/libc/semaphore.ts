@@ -15,7 +15,9 @@ import { Timespec, type TimespecValue } from "./time.ts";
 
 /** The size of a `sem_t` with glibc on 64-bit Linux (x86_64 and arm64); it must be 8-byte aligned. */
 export const SEM_T_SIZE = 32;
+/** The alignment a `sem_t` needs, in bytes. */
 export const SEM_T_ALIGNMENT = 8;
+/** The largest value a POSIX semaphore holds. */
 export const SEM_VALUE_MAX = 0x7fffffff;
 
 /** `sem_t` as glibc declares it: an opaque union of 32 bytes aligned like a long. */
@@ -44,6 +46,8 @@ function named(path: string | undefined): { path: string } | undefined {
 /**
  * sem_open(3): opens the named semaphore `name` (like '/demo'), creating it with `mode` and `value`
  * when `oflag` has O_CREAT. Returns its `sem_t *` (throws instead of returning SEM_FAILED).
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_open.3.html
  */
 export function sem_open(name: string, oflag: number, mode = 0o600, value = 0): Address {
   // mode and value are variadic: passed with their C types only with O_CREAT, so they arrive whole.
@@ -53,37 +57,66 @@ export function sem_open(name: string, oflag: number, mode = 0o600, value = 0): 
   return address;
 }
 
-/** sem_close(3). `path` names the semaphore in the error message. */
+/**
+ * sem_close(3). `path` names the semaphore in the error message.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_close.3.html
+ */
 export function sem_close(sem: Address, path?: string): void {
   check(sem_close_c(sem) as number, "sem_close", named(path));
 }
 
-/** sem_unlink(3): removes the name; processes that have it open keep using it. */
+/**
+ * sem_unlink(3): removes the name; processes that have it open keep using it.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_unlink.3.html
+ */
 export function sem_unlink(name: string): void {
   check(sem_unlink_c(name) as number, "sem_unlink", { path: name });
 }
 
-/** sem_init(3): initialises the `sem_t` at `sem` with `value`; `pshared` 1 shares it between processes. */
+/**
+ * sem_init(3): initialises the `sem_t` at `sem` with `value`; `pshared` 1 shares it between
+ * processes.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_init.3.html
+ */
 export function sem_init(sem: Address, pshared: number, value: number): void {
   check(sem_init_c(sem, pshared, value) as number, "sem_init");
 }
 
-/** sem_destroy(3). No process may still be waiting on it. */
+/**
+ * sem_destroy(3). No process may still be waiting on it.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_destroy.3.html
+ */
 export function sem_destroy(sem: Address): void {
   check(sem_destroy_c(sem) as number, "sem_destroy");
 }
 
-/** sem_post(3): adds one, waking one waiter. */
+/**
+ * sem_post(3): adds one, waking one waiter.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_post.3.html
+ */
 export function sem_post(sem: Address, path?: string): void {
   check(sem_post_c(sem) as number, "sem_post", named(path));
 }
 
-/** sem_wait(3): subtracts one, waiting while the value is 0. Throws EINTR when a signal handler ran. */
+/**
+ * sem_wait(3): subtracts one, waiting while the value is 0. Throws EINTR when a signal handler ran.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_wait.3.html
+ */
 export function sem_wait(sem: Address, path?: string): void {
   check(sem_wait_c(sem) as number, "sem_wait", named(path));
 }
 
-/** sem_trywait(3): true if the value was above 0 (and is now one less), false instead of EAGAIN. */
+/**
+ * sem_trywait(3): true if the value was above 0 (and is now one less), false instead of EAGAIN.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_wait.3.html
+ */
 export function sem_trywait(sem: Address, path?: string): boolean {
   if ((sem_trywait_c(sem) as number) === 0) return true;
   const errno = lastErrno();
@@ -94,6 +127,8 @@ export function sem_trywait(sem: Address, path?: string): boolean {
 /**
  * sem_clockwait(3): like sem_wait until the absolute time `abstime` on `clock`; false instead of
  * ETIMEDOUT. Throws EINTR when a signal handler ran.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_wait.3.html
  */
 export function sem_clockwait(sem: Address, clock: number, abstime: TimespecValue, path?: string): boolean {
   if ((sem_clockwait_c(sem, clock, abstime) as number) === 0) return true;
@@ -105,6 +140,8 @@ export function sem_clockwait(sem: Address, clock: number, abstime: TimespecValu
 /**
  * One sem_clockwait(3) on a worker thread (koffi async). Resolves with 0 once the semaphore is
  * taken, else with the errno (ETIMEDOUT, EINTR…). The `sem_t` must stay valid until it settles.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_wait.3.html
  */
 export function sem_clockwaitAsync(sem: Address, clock: number, abstime: TimespecValue): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -115,7 +152,12 @@ export function sem_clockwaitAsync(sem: Address, clock: number, abstime: Timespe
   });
 }
 
-/** sem_getvalue(3): the current value (0 while processes wait: glibc never reports waiters as negative). */
+/**
+ * sem_getvalue(3): the current value (0 while processes wait: glibc never reports waiters as
+ * negative).
+ *
+ * @see https://man7.org/linux/man-pages/man3/sem_getvalue.3.html
+ */
 export function sem_getvalue(sem: Address, path?: string): number {
   const value = [0];
   check(sem_getvalue_c(sem, value) as number, "sem_getvalue", named(path));

@@ -9,7 +9,9 @@ import { libc } from "../ffi/libc.ts";
 import { check } from "./errno.ts";
 import { defineStruct } from "../ffi/struct.ts";
 
+/** Clock id: the wall clock, which can jump when the time is set. */
 export const CLOCK_REALTIME = 0;
+/** Clock id: time since boot, never set back; the one deadlines use. */
 export const CLOCK_MONOTONIC = 1;
 
 /** `struct timespec` on 64-bit Linux (also the time fields of `struct stat`). */
@@ -18,8 +20,11 @@ export const Timespec = defineStruct("timespec", {
   tv_nsec: "int64",
 });
 
+/** A `struct timespec` as a plain object. */
 export interface TimespecValue {
+  /** Whole seconds. */
   tv_sec: number;
+  /** Nanoseconds, 0 to 999,999,999. */
   tv_nsec: number;
 }
 
@@ -31,7 +36,11 @@ export function timespecFromMs(ms: number): TimespecValue {
   return { tv_sec: Math.floor(nanoseconds / 1e9), tv_nsec: nanoseconds % 1e9 };
 }
 
-/** clock_gettime(2). */
+/**
+ * clock_gettime(2).
+ *
+ * @see https://man7.org/linux/man-pages/man2/clock_gettime.2.html
+ */
 export function clockGettime(clock: number): TimespecValue {
   const now: Partial<TimespecValue> = {};
   check(clock_gettime_c(clock, now) as number, "clock_gettime");
@@ -68,6 +77,7 @@ export class Deadline {
     return Math.max(0, this.#end - performance.now());
   }
 
+  /** Whether the deadline has passed. */
   get expired(): boolean {
     return this.remaining() === 0;
   }

@@ -29,8 +29,14 @@ import { libc, lastErrno, type Address } from "../../ffi/libc.ts";
 import { Errno, errnoError } from "../errno.ts";
 import { Deadline, Timespec, timespecFromMs, type TimespecValue } from "../time.ts";
 
+/** futex operation: sleep while the word holds the expected value. */
 export const FUTEX_WAIT = 0;
+/** futex operation: wake up to `val` sleepers on the word. */
 export const FUTEX_WAKE = 1;
+/**
+ * futex flag for memory private to one process (never used here: it would not reach other
+ * processes).
+ */
 export const FUTEX_PRIVATE_FLAG = 128;
 /** The syscall number of futex: it differs by architecture. */
 export const SYS_futex = process.arch === "x64" ? 202 : 98;
@@ -68,13 +74,19 @@ function timeoutArgument(timeoutMs: number | undefined): TimespecValue | null {
  * FUTEX_WAIT once: sleeps while the word at `address` holds `expected` (compared as uint32), for at
  * most `timeoutMs` (relative; undefined sleeps until woken). A signal handler interrupting the sleep
  * gives "interrupted" (EINTR).
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */
 export function futexWaitOnce(address: Address, expected: number, timeoutMs?: number): FutexWaitOnceResult {
   const result = Number(futex_c(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timeoutArgument(timeoutMs), null, 0));
   return waitResult(result, lastErrno());
 }
 
-/** FUTEX_WAIT once on a worker thread. Keep `timeoutMs` short (see ASYNC_SLICE_MS). */
+/**
+ * FUTEX_WAIT once on a worker thread. Keep `timeoutMs` short (see ASYNC_SLICE_MS).
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
+ */
 export function futexWaitOnceAsync(address: Address, expected: number, timeoutMs: number): Promise<FutexWaitOnceResult> {
   return new Promise((resolve, reject) => {
     futex_c.async(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timespecFromMs(timeoutMs), null, 0, (error: unknown, result: number | bigint) => {
@@ -91,6 +103,8 @@ export function futexWaitOnceAsync(address: Address, expected: number, timeoutMs
 /**
  * Sleeps while the word at `address` holds `expected`, up to `timeoutMs` (undefined: no limit).
  * EINTR is retried with the time left. Returns as soon as the kernel says why it returned.
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */
 export function futexWait(address: Address, expected: number, timeoutMs?: number): FutexWaitResult {
   const deadline = new Deadline(timeoutMs);
@@ -101,7 +115,11 @@ export function futexWait(address: Address, expected: number, timeoutMs?: number
   }
 }
 
-/** FUTEX_WAKE: wakes up to `count` sleepers on the word at `address`; returns how many woke. */
+/**
+ * FUTEX_WAKE: wakes up to `count` sleepers on the word at `address`; returns how many woke.
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
+ */
 export function futexWake(address: Address, count = 1): number {
   const result = Number(futex_c(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
   if (result === -1) throw errnoError("futex");

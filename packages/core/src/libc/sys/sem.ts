@@ -15,12 +15,19 @@ import { IpcPerm, IPC_STAT, formatKey } from "./ipc.ts";
 
 /** Flag for semop: undo the operation when the process exits. */
 export const SEM_UNDO = 0x1000;
+/** semctl command: the pid of the last process that operated on the semaphore. */
 export const GETPID = 11;
+/** semctl command: the semaphore's value. */
 export const GETVAL = 12;
+/** semctl command: every value of the set, into an array of unsigned shorts. */
 export const GETALL = 13;
+/** semctl command: how many processes wait for the semaphore to grow. */
 export const GETNCNT = 14;
+/** semctl command: how many processes wait for the semaphore to become zero. */
 export const GETZCNT = 15;
+/** semctl command: set the semaphore's value. */
 export const SETVAL = 16;
+/** semctl command: set every value of the set from an array of unsigned shorts. */
 export const SETALL = 17;
 /** The largest value a semaphore holds (SEMVMX). */
 export const SEMVMX = 32767;
@@ -37,6 +44,10 @@ export const Sembuf = defineStruct("sembuf", {
  * so with _SEM_SEMUN_UNDEFINED). Every member is at offset 0; it is passed by value, pointer-sized.
  */
 export const semun = koffi.union("semun", { val: "int", buf: "void *", array: "void *", __buf: "void *" });
+/**
+ * `union semun` as a layout (name, size, offsets, koffi type), like the structs made with
+ * defineStruct.
+ */
 export const Semun = {
   name: "semun",
   size: koffi.sizeof(semun),
@@ -66,10 +77,15 @@ export const SemidDs =
         __glibc_reserved4: "uint64",
       });
 
+/** `struct semid_ds` read into a plain object by `semStat`. */
 export interface SemidDsSnapshot {
+  /** Owner, creator, mode and key. */
   sem_perm: ReturnType<typeof IpcPerm.read>;
+  /** The time of the last semop, in seconds since the epoch (0 before the first). */
   sem_otime: number;
+  /** The time of creation or of the last IPC_SET, in seconds since the epoch. */
   sem_ctime: number;
+  /** How many semaphores the set holds. */
   sem_nsems: number;
 }
 
@@ -84,8 +100,13 @@ const semctl_c = libc.func("int semctl(int semid, int semnum, int cmd, ...)");
 
 /** One semaphore operation: add `op` to semaphore `num` (negative waits until it can subtract). */
 export interface SemOp {
+  /** The semaphore's index in the set. */
   num: number;
+  /**
+   * Added to the value: positive releases, negative waits until it can subtract, 0 waits for zero.
+   */
   op: number;
+  /** IPC_NOWAIT and/or SEM_UNDO. */
   flags?: number;
 }
 
@@ -102,7 +123,11 @@ function toSembufs(ops: readonly SemOp[]): { sem_num: number; sem_op: number; se
   return ops.map(({ num, op, flags = 0 }) => ({ sem_num: num, sem_op: op, sem_flg: flags }));
 }
 
-/** semget(2): the id of the set for `key` with `nsems` semaphores, created as `flags` say. */
+/**
+ * semget(2): the id of the set for `key` with `nsems` semaphores, created as `flags` say.
+ *
+ * @see https://man7.org/linux/man-pages/man2/semget.2.html
+ */
 export function semget(key: number, nsems: number, flags: number): number {
   return check(semget_c(key, nsems, flags) as number, "semget", keyed(key));
 }
@@ -110,6 +135,8 @@ export function semget(key: number, nsems: number, flags: number): number {
 /**
  * semop(2): performs every operation in `ops` atomically (all or none). Returns false when
  * IPC_NOWAIT was given and it would have blocked (EAGAIN). EINTR is retried.
+ *
+ * @see https://man7.org/linux/man-pages/man2/semop.2.html
  */
 export function semop(id: number, ops: readonly SemOp[]): boolean {
   const sops = toSembufs(ops);
@@ -125,6 +152,8 @@ export function semop(id: number, ops: readonly SemOp[]): boolean {
 /**
  * semtimedop(2): like semop, giving up after `timeoutMs` (undefined: no limit). Returns false on
  * timeout (or EAGAIN with IPC_NOWAIT). EINTR is retried with the time left.
+ *
+ * @see https://man7.org/linux/man-pages/man2/semtimedop.2.html
  */
 export function semtimedop(id: number, ops: readonly SemOp[], timeoutMs?: number): boolean {
   const sops = toSembufs(ops);
@@ -143,6 +172,8 @@ export function semtimedop(id: number, ops: readonly SemOp[], timeoutMs?: number
  * One semtimedop(2) call on a worker thread (koffi async), waiting at most `timeoutMs`. Resolves
  * with 0 when the operations are done, else with the errno (EAGAIN at the timeout, EINTR, EIDRM…).
  * The loop that waits in slices, `semtimedopAsync`, is in ipc/semaphore_set.ts.
+ *
+ * @see https://man7.org/linux/man-pages/man2/semtimedop.2.html
  */
 export function semtimedopOnceAsync(id: number, ops: readonly SemOp[], timeoutMs: number): Promise<number> {
   const sops = toSembufs(ops);
@@ -154,17 +185,30 @@ export function semtimedopOnceAsync(id: number, ops: readonly SemOp[], timeoutMs
   });
 }
 
-/** semctl(2) for the commands whose argument is an int value, or that take none. */
+/**
+ * semctl(2) for the commands whose argument is an int value, or that take none.
+ *
+ * @see https://man7.org/linux/man-pages/man2/semctl.2.html
+ */
 export function semctl(id: number, num: number, cmd: number, value = 0): number {
   return check(semctl_c(id, num, cmd, "int", value) as number, "semctl", identified(id));
 }
 
-/** semctl(2) for the commands whose argument is a pointer (IPC_STAT/IPC_SET buffers, GETALL/SETALL arrays). */
+/**
+ * semctl(2) for the commands whose argument is a pointer (IPC_STAT/IPC_SET buffers, GETALL/SETALL
+ * arrays).
+ *
+ * @see https://man7.org/linux/man-pages/man2/semctl.2.html
+ */
 export function semctlBuffer(id: number, num: number, cmd: number, buffer: Uint8Array | Uint16Array): number {
   return check(semctl_c(id, num, cmd, "void *", buffer) as number, "semctl", identified(id));
 }
 
-/** semctl(IPC_STAT) read into a plain object. */
+/**
+ * semctl(IPC_STAT) read into a plain object.
+ *
+ * @see https://man7.org/linux/man-pages/man2/semctl.2.html
+ */
 export function semStat(id: number): SemidDsSnapshot {
   const buffer = new Uint8Array(SemidDs.size);
   semctlBuffer(id, 0, IPC_STAT, buffer);
