@@ -1,23 +1,38 @@
-/** The whole public API in one import: `import { mapFile, SharedMemorySegment } from "@linux-ipc/core"`. */
-export * from "./errno.ts";
-export * from "./fcntl.ts";
-export * from "./unistd.ts";
-export * from "./poll.ts";
-export * from "./struct.ts";
-export * from "./sys/stat.ts";
-export * from "./sys/mman.ts";
-export * from "./sys/ipc.ts";
-export * from "./sys/shm.ts";
-export * from "./process.ts";
-export * from "./fifo.ts";
-export * from "./pipe_io.ts";
-export * from "./procfs.ts";
-export * from "./regular_file.ts";
-export * from "./sparse.ts";
-export * from "./timeouts.ts";
-export * from "./liveness.ts";
-export * from "./futex.ts";
-export * from "./sys/sem.ts";
-export * from "./semaphore.ts";
-export * from "./ring.ts";
-export type { Address } from "./libc.ts";
+/**
+ * The whole public API in one import: `import { mapFile, SharedMemorySegment } from "@linux-ipc/core"`.
+ *
+ * Three layers: ffi/ (loading libc, C type aliases, struct layouts), libc/ (one module per C header,
+ * thin C-shaped calls) and ipc/ (the objects: mappings, segments, semaphores, futexes, the ring…).
+ */
+export * from "./libc/errno.ts";
+export * from "./libc/fcntl.ts";
+export * from "./libc/unistd.ts";
+export * from "./libc/time.ts";
+export * from "./libc/semaphore.ts";
+export * from "./libc/sys/stat.ts";
+export * from "./libc/sys/mman.ts";
+export * from "./libc/sys/ipc.ts";
+export * from "./libc/sys/shm.ts";
+export * from "./libc/sys/sem.ts";
+export * from "./libc/linux/futex.ts";
+export * from "./ffi/struct.ts";
+export type { Address } from "./ffi/libc.ts";
+export * from "./ipc/timeouts.ts";
+export * from "./ipc/memory.ts";
+// The root's mmap is the object layer's, which returns a Mapping; libc/sys/mman.ts's raw mmap
+// (returning an address) is reachable as `@linux-ipc/core/sys/mman`.
+export { mmap } from "./ipc/mapping.ts";
+export * from "./ipc/mapping.ts";
+export * from "./ipc/shared_memory.ts";
+export * from "./ipc/semaphore_set.ts";
+export * from "./ipc/posix_semaphore.ts";
+export * from "./ipc/futex_mutex.ts";
+export * from "./ipc/ring.ts";
+export * from "./ipc/poll.ts";
+export * from "./ipc/pipe_io.ts";
+export * from "./ipc/fifo.ts";
+export * from "./ipc/regular_file.ts";
+export * from "./ipc/sparse.ts";
+export * from "./ipc/liveness.ts";
+export * from "./ipc/procfs.ts";
+export * from "./ipc/process.ts";

@@ -1,0 +1,192 @@
+/**
+ * C structs over memory, read and written in place. A layout is declared once with koffi's struct
+ * types (so sizes and offsets follow the C alignment rules, and the layout test compares them with
+ * the C compiler's `sizeof`/`offsetof`); `layout.at(bytes)` then gives an object whose properties
+ * read and write those bytes directly: reading `count` of a struct in shared memory reads the shared
+ * memory at that moment, and no copy of the struct is ever made.
+ */
+import { koffi, type KoffiType } from "./libc.ts";
+
+type Scalar = "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64";
+
+/** A field: a scalar, a NUL-terminated char array of fixed size, or a nested struct. */
+export type FieldSpec = Scalar | { char: number } | { struct: StructLayout<any> };
+
+type FieldValue<F> = F extends Scalar
+  ? number
+  : F extends { char: number }
+    ? string
+    : F extends { struct: StructLayout<infer S> }
+      ? StructView<S>
+      : never;
+
+/** A struct read and written in place: one property per field, plus the struct's raw `bytes`. */
+export type StructView<S extends Record<string, FieldSpec>> = { -readonly [K in keyof S]: FieldValue<S[K]> } & {
+  /** The raw bytes of the whole struct (a view, not a copy). */
+  readonly bytes: Uint8Array;
+};
+
+const koffiScalar: Record<Scalar, string> = {
+  int16: "int16_t",
+  uint16: "uint16_t",
+  int32: "int32_t",
+  uint32: "uint32_t",
+  int64: "int64_t",
+  uint64: "uint64_t",
+};
+
+/**
+ * A C struct's layout: its size, field offsets and koffi type, and live views of it over memory.
+ */
+export interface StructLayout<S extends Record<string, FieldSpec>> {
+  /** The C struct's tag, as in `struct <name>`. */
+  readonly name: string;
+  /** `sizeof` the struct, padding included. */
+  readonly size: number;
+  /** The fields as declared. */
+  readonly fields: S;
+  /** `offsetof` each field. */
+  readonly offsets: { readonly [K in keyof S]: number };
+  /** The koffi type, for passing the struct by pointer to a C function. */
+  readonly type: KoffiType;
+  /**
+   * A live view of the struct stored at `offset` in `bytes`. With `readOnly`, assigning a field
+   * throws instead of writing (for memory mapped without write access, where a write would fault).
+   */
+  at(bytes: Uint8Array, offset?: number, options?: { readOnly?: boolean }): StructView<S>;
+  /** Reads the struct at `offset` into a plain object (a snapshot, for printing). */
+  read(bytes: Uint8Array, offset?: number): { [K in keyof S]: FieldValue<S[K]> extends StructView<infer N> ? { [J in keyof N]: FieldValue<N[J]> } : FieldValue<S[K]> };
+}
+
+const utf8 = new TextDecoder("utf-8");
+const utf8Encoder = new TextEncoder();
+
+/** The bytes of the C string stored in `bytes`: up to its first NUL (or the end), as a view. */
+export function cStringBytes(bytes: Uint8Array): Uint8Array {
+  const end = bytes.indexOf(0);
+  return end === -1 ? bytes : bytes.subarray(0, end);
+}
+
+/** The string stored in `bytes` up to its first NUL (or the end), decoded as UTF-8. */
+export function cString(bytes: Uint8Array): string {
+  return utf8.decode(cStringBytes(bytes));
+}
+
+/** Stores `text` as UTF-8 followed by a NUL; throws if the bytes and the NUL do not fit. */
+export function storeCString(target: Uint8Array, text: string, what = "string"): number {
+  const encoded = utf8Encoder.encode(text);
+  if (encoded.byteLength + 1 > target.byteLength) {
+    throw new RangeError(
+      `${what} is ${encoded.byteLength} bytes; with its NUL it does not fit in ${target.byteLength} bytes`,
+    );
+  }
+  target.set(encoded);
+  target[encoded.byteLength] = 0;
+  return encoded.byteLength;
+}
+
+/**
+ * Declares a C struct layout from its fields in order; sizes and offsets follow C's alignment rules
+ * (through koffi).
+ */
+export function defineStruct<S extends Record<string, FieldSpec>>(name: string, fields: S): StructLayout<S> {
+  const koffiFields: Record<string, string | KoffiType> = {};
+  for (const [field, spec] of Object.entries(fields)) {
+    if (typeof spec === "string") koffiFields[field] = koffiScalar[spec];
+    else if ("char" in spec) koffiFields[field] = koffi.array("char", spec.char, "Array");
+    else koffiFields[field] = spec.struct.type;
+  }
+  const type = koffi.struct(name, koffiFields);
+  const size = koffi.sizeof(type);
+  const offsets = Object.fromEntries(
+    Object.keys(fields).map((field) => [field, koffi.offsetof(type, field)]),
+  ) as { [K in keyof S]: number };
+
+  class View {
+    readonly bytes: Uint8Array;
+    private readonly data: DataView;
+    private readonly readOnly: boolean;
+    constructor(bytes: Uint8Array, data: DataView, readOnly: boolean) {
+      this.bytes = bytes;
+      this.data = data;
+      this.readOnly = readOnly;
+    }
+  }
+  for (const [field, spec] of Object.entries(fields)) {
+    const offset = offsets[field as keyof S];
+    Object.defineProperty(View.prototype, field, accessor(field, spec, offset));
+  }
+
+  const at = (bytes: Uint8Array, offset = 0, options: { readOnly?: boolean } = {}): StructView<S> => {
+    if (offset < 0 || offset + size > bytes.byteLength) {
+      throw new RangeError(`struct ${name} (${size} bytes) at offset ${offset} does not fit in ${bytes.byteLength} bytes`);
+    }
+    const own = bytes.subarray(offset, offset + size);
+    return new View(own, new DataView(own.buffer, own.byteOffset, size), options.readOnly ?? false) as unknown as StructView<S>;
+  };
+
+  const read = (bytes: Uint8Array, offset = 0) => snapshot(at(bytes, offset), fields);
+
+  return { name, size, fields, offsets, type, at, read: read as StructLayout<S>["read"] };
+}
+
+function snapshot(view: Record<string, unknown>, fields: Record<string, FieldSpec>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, spec] of Object.entries(fields)) {
+    const value = view[field];
+    out[field] = typeof spec === "object" && "struct" in spec ? snapshot(value as Record<string, unknown>, spec.struct.fields) : value;
+  }
+  return out;
+}
+
+type ViewInternals = { bytes: Uint8Array; data: DataView; readOnly: boolean };
+
+function refuseWrite(view: ViewInternals, field: string): void {
+  if (view.readOnly) throw new TypeError(`cannot set ${field}: this struct is in memory mapped read-only (writing it would fault)`);
+}
+
+function accessor(field: string, spec: FieldSpec, offset: number): PropertyDescriptor {
+  if (typeof spec === "object" && "char" in spec) {
+    const length = spec.char;
+    return {
+      get(this: ViewInternals) {
+        return cString(this.bytes.subarray(offset, offset + length));
+      },
+      set(this: ViewInternals, text: string) {
+        refuseWrite(this, field);
+        storeCString(this.bytes.subarray(offset, offset + length), text, field);
+      },
+    };
+  }
+  if (typeof spec === "object") {
+    const nested = spec.struct;
+    return {
+      get(this: ViewInternals) {
+        return nested.at(this.bytes, offset, { readOnly: this.readOnly });
+      },
+    };
+  }
+  const numeric = (get: (d: DataView) => number, set: (d: DataView, v: number) => void): PropertyDescriptor => ({
+    get(this: ViewInternals) {
+      return get(this.data);
+    },
+    set(this: ViewInternals, value: number) {
+      refuseWrite(this, field);
+      set(this.data, value);
+    },
+  });
+  switch (spec) {
+    case "int16":
+      return numeric((d) => d.getInt16(offset, true), (d, v) => d.setInt16(offset, v, true));
+    case "uint16":
+      return numeric((d) => d.getUint16(offset, true), (d, v) => d.setUint16(offset, v, true));
+    case "int32":
+      return numeric((d) => d.getInt32(offset, true), (d, v) => d.setInt32(offset, v, true));
+    case "uint32":
+      return numeric((d) => d.getUint32(offset, true), (d, v) => d.setUint32(offset, v, true));
+    case "int64":
+      return numeric((d) => Number(d.getBigInt64(offset, true)), (d, v) => d.setBigInt64(offset, BigInt(v), true));
+    case "uint64":
+      return numeric((d) => Number(d.getBigUint64(offset, true)), (d, v) => d.setBigUint64(offset, BigInt(v), true));
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * POSIX semaphores as objects: `NamedSemaphore` (sem_open, sem_close, sem_unlink) and
+ * `UnnamedSemaphore` (sem_init with pshared = 1, on a `sem_t` placed in any shared memory). The raw
+ * calls are in libc/semaphore.ts.
+ *
+ * Waits: `wait()` blocks the thread (EINTR retried); `waitAsync()` waits on a worker thread in slices
+ * of at most ASYNC_SLICE_MS (see libc/linux/futex.ts), so the event loop, signal handlers and an
+ * AbortSignal are served meanwhile. A semaphore is never released (closed or destroyed) under a wait
+ * in flight, where C would crash: close() and destroy() end the async waits in flight at their next
+ * slice (they reject with ReleasedSemaphoreError) and release the semaphore after them.
+ */
+import { type Address } from "../ffi/libc.ts";
+import { Errno, errnoError, isSystemError } from "../libc/errno.ts";
+import { O_CREAT, O_EXCL } from "../libc/fcntl.ts";
+import { CLOCK_MONOTONIC, Deadline, deadlineTimespec } from "../libc/time.ts";
+import {
+  SEM_T_ALIGNMENT,
+  SEM_T_SIZE,
+  SEM_VALUE_MAX,
+  sem_clockwait,
+  sem_clockwaitAsync,
+  sem_close,
+  sem_destroy,
+  sem_getvalue,
+  sem_init,
+  sem_open,
+  sem_post,
+  sem_trywait,
+  sem_unlink,
+  sem_wait,
+} from "../libc/semaphore.ts";
+import { type SharedMemory } from "./memory.ts";
+import { ASYNC_SLICE_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
+
+/** Thrown when a closed or destroyed semaphore is used (C would touch unmapped memory). */
+export class ReleasedSemaphoreError extends Error {
+  /** Tells this error apart from a SystemError. */
+  readonly code = "ERR_IPC_SEMAPHORE_RELEASED";
+  constructor(what: string) {
+    super(`${what} has been closed or destroyed`);
+  }
+}
+
+/** Options of the semaphores' waits. */
+export interface SemaphoreWaitOptions {
+  /** Gives up with a WaitTimeoutError after this many milliseconds (default: no limit). */
+  timeoutMs?: number;
+}
+
+/** The operations named and unnamed semaphores share. */
+export abstract class PosixSemaphore {
+  #pointer: Address | null;
+  #pendingWaits = 0;
+  #releaseWhenIdle: (() => void) | null = null;
+  /** For messages: `semaphore '/name'` or `semaphore at offset 64`. */
+  readonly label: string;
+
+  protected constructor(pointer: Address, label: string) {
+    this.#pointer = pointer;
+    this.label = label;
+  }
+
+  /** The sem_t's address in this process; throws once it is released. */
+  get pointer(): Address {
+    if (this.#pointer === null) throw new ReleasedSemaphoreError(this.label);
+    return this.#pointer;
+  }
+
+  /** Whether the semaphore has been closed or destroyed. */
+  get released(): boolean {
+    return this.#pointer === null;
+  }
+
+  /** V: adds one, waking one waiter. */
+  post(): void {
+    sem_post(this.pointer, this.label);
+  }
+
+  /** P: subtracts one, waiting while the value is 0. Throws WaitTimeoutError after `timeoutMs`. */
+  wait(options: SemaphoreWaitOptions = {}): void {
+    const pointer = this.pointer;
+    const abstime = options.timeoutMs === undefined ? null : deadlineTimespec(CLOCK_MONOTONIC, options.timeoutMs);
+    for (;;) {
+      try {
+        if (abstime === null) sem_wait(pointer, this.label);
+        else if (!sem_clockwait(pointer, CLOCK_MONOTONIC, abstime, this.label)) throw new WaitTimeoutError(this.label, options.timeoutMs);
+        return;
+      } catch (error) {
+        if (isSystemError(error, "EINTR")) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** P without blocking the event loop: waits on a worker thread, in slices. */
+  async waitAsync(options: SemaphoreWaitOptions & { signal?: AbortSignal } = {}): Promise<void> {
+    const pointer = this.pointer;
+    const deadline = new Deadline(options.timeoutMs);
+    this.#pendingWaits++;
+    try {
+      for (;;) {
+        if (options.signal?.aborted) throw abortReason(options.signal);
+        if (this.#releaseWhenIdle !== null) throw new ReleasedSemaphoreError(this.label);
+        if (this.tryWait()) return;
+        if (deadline.expired) throw new WaitTimeoutError(this.label, options.timeoutMs);
+        const errno = await clockwaitAsync(pointer, deadline.slice(ASYNC_SLICE_MS));
+        if (errno === 0) return;
+        if (errno !== Errno.ETIMEDOUT && errno !== Errno.EINTR) throw errnoError("sem_clockwait", { path: this.label }, errno);
+      }
+    } finally {
+      this.#pendingWaits--;
+      if (this.#pendingWaits === 0) this.#releaseWhenIdle?.();
+    }
+  }
+
+  /** P if it can be done at once: true if the value was above 0 (and is now one less). */
+  tryWait(): boolean {
+    return sem_trywait(this.pointer, this.label);
+  }
+
+  /** sem_getvalue(3): the current value (0 while processes wait: glibc never reports waiters as negative). */
+  get value(): number {
+    return sem_getvalue(this.pointer, this.label);
+  }
+
+  /** Runs `release` (sem_close or sem_destroy) now, or once the async waits in flight have ended (within a slice). */
+  protected releaseOnce(release: (pointer: Address) => void): void {
+    if (this.#pointer === null || this.#releaseWhenIdle !== null) return;
+    const pointer = this.#pointer;
+    const run = (): void => {
+      this.#pointer = null;
+      release(pointer);
+    };
+    if (this.#pendingWaits === 0) run();
+    else this.#releaseWhenIdle = run;
+  }
+}
+
+function clockwaitAsync(pointer: Address, timeoutMs: number): Promise<number> {
+  return sem_clockwaitAsync(pointer, CLOCK_MONOTONIC, deadlineTimespec(CLOCK_MONOTONIC, timeoutMs));
+}
+
+/** A named POSIX semaphore (/dev/shm/sem.<name>). */
+export class NamedSemaphore extends PosixSemaphore implements Disposable {
+  /** The name it was opened with, like '/demo'. */
+  readonly name: string;
+
+  private constructor(pointer: Address, name: string) {
+    super(pointer, `semaphore '${name}'`);
+    this.name = name;
+  }
+
+  /** Creates it with `value` (O_CREAT|O_EXCL: EEXIST if it exists). `name` is like '/demo'. */
+  static create(name: string, value = 0, mode = 0o600): NamedSemaphore {
+    return NamedSemaphore.#open(name, O_CREAT | O_EXCL, mode, value);
+  }
+
+  /** Opens it, creating it with `value` if it does not exist (O_CREAT). */
+  static openOrCreate(name: string, value = 0, mode = 0o600): NamedSemaphore {
+    return NamedSemaphore.#open(name, O_CREAT, mode, value);
+  }
+
+  /** Opens an existing one (ENOENT if there is none). */
+  static open(name: string): NamedSemaphore {
+    return NamedSemaphore.#open(name, 0);
+  }
+
+  /** sem_unlink(3): removes the name; processes that have it open keep using it. */
+  static unlink(name: string): void {
+    sem_unlink(name);
+  }
+
+  static #open(name: string, oflag: number, mode = 0, value = 0): NamedSemaphore {
+    if (!Number.isInteger(value) || value < 0 || value > SEM_VALUE_MAX) throw new RangeError(`a semaphore value must be an integer from 0 to ${SEM_VALUE_MAX}, not ${value}`);
+    return new NamedSemaphore(sem_open(name, oflag, mode, value), name);
+  }
+
+  /** sem_close(3); async waits in flight end first (see the module comment). Idempotent; never removes the name. */
+  close(): void {
+    this.releaseOnce((pointer) => sem_close(pointer, this.name));
+  }
+
+  /** Removes the name; not an error if it is already gone. */
+  unlink(): void {
+    try {
+      sem_unlink(this.name);
+    } catch (error) {
+      if (!isSystemError(error, "ENOENT")) throw error;
+    }
+  }
+
+  /** Closes the semaphore, for `using`; the name stays. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** An unnamed POSIX semaphore: a sem_t inside shared memory. */
+export class UnnamedSemaphore extends PosixSemaphore {
+  /** The shared memory holding the `sem_t`. */
+  readonly memory: SharedMemory;
+  /** Where the `sem_t` is in the memory. */
+  readonly offset: number;
+
+  private constructor(memory: SharedMemory, offset: number) {
+    super(memory.address + BigInt(offset), `semaphore at offset ${offset}`);
+    this.memory = memory;
+    this.offset = offset;
+  }
+
+  /**
+   * sem_init(3) on the sem_t at `offset` of `memory`, with pshared = 1 (between processes) unless
+   * `shared` is false. Exactly one process initialises it, before any other uses it.
+   */
+  static init(memory: SharedMemory, offset: number, value = 0, options: { shared?: boolean } = {}): UnnamedSemaphore {
+    const semaphore = new UnnamedSemaphore(memory, UnnamedSemaphore.#checkPlace(memory, offset));
+    if (!Number.isInteger(value) || value < 0 || value > SEM_VALUE_MAX) throw new RangeError(`a semaphore value must be an integer from 0 to ${SEM_VALUE_MAX}, not ${value}`);
+    sem_init(semaphore.pointer, options.shared ?? true ? 1 : 0, value);
+    return semaphore;
+  }
+
+  /** The sem_t at `offset`, initialised by another process (or earlier by this one). */
+  static at(memory: SharedMemory, offset: number): UnnamedSemaphore {
+    return new UnnamedSemaphore(memory, UnnamedSemaphore.#checkPlace(memory, offset));
+  }
+
+  static #checkPlace(memory: SharedMemory, offset: number): number {
+    const bytes = memory.bytes;
+    if (!Number.isInteger(offset) || offset < 0 || offset + SEM_T_SIZE > bytes.byteLength) {
+      throw new RangeError(`a sem_t (${SEM_T_SIZE} bytes) at offset ${offset} does not fit in ${bytes.byteLength} bytes`);
+    }
+    if ((memory.address + BigInt(offset)) % BigInt(SEM_T_ALIGNMENT) !== 0n) {
+      throw new RangeError(`a sem_t must be ${SEM_T_ALIGNMENT}-byte aligned; offset ${offset} is not`);
+    }
+    return offset;
+  }
+
+  /** Also refuses once the memory holding the sem_t has been unmapped or detached. */
+  override get pointer(): Address {
+    void this.memory.bytes;
+    return super.pointer;
+  }
+
+  /**
+   * P without blocking the event loop; keeps the memory's view alive while a worker thread may
+   * touch the sem_t.
+   */
+  override async waitAsync(options: SemaphoreWaitOptions & { signal?: AbortSignal } = {}): Promise<void> {
+    // Holding the view keeps the mapping's placeholder alive while a worker thread may touch the sem_t.
+    const view = this.memory.bytes;
+    try {
+      await super.waitAsync(options);
+    } finally {
+      void view.byteLength;
+    }
+  }
+
+  /** sem_destroy(3); async waits in flight here end first. No other process may be waiting on it. Idempotent. */
+  destroy(): void {
+    this.releaseOnce((pointer) => sem_destroy(pointer));
+  }
+}

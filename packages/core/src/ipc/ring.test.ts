@@ -1,0 +1,323 @@
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import {
+  Ring,
+  PeerGoneError,
+  RingFormatError,
+  RING_HEADER_SIZE,
+  RING_OFFSETS,
+  RECORD_HEADER_SIZE,
+  SLOT_SIZE,
+} from "./ring.ts";
+import { SharedMemorySegment } from "./shared_memory.ts";
+import { IPC_PRIVATE } from "../libc/sys/ipc.ts";
+import { mmap } from "./mapping.ts";
+import { memfd_create, shm_open, shm_unlink, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "../libc/sys/mman.ts";
+import { open, O_CREAT, O_RDWR } from "../libc/fcntl.ts";
+import { close, ftruncate } from "../libc/unistd.ts";
+import { WaitTimeoutError } from "./timeouts.ts";
+import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, stopLeftoverPrograms } from "@linux-ipc/testing/vitest";
+import { fillMessage, checkMessage, messageLength } from "../../fixtures/memory.ts";
+import { ringConsumerC, ringLayoutC, ringProducerC } from "../../fixtures/ring-c.ts";
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
+
+const segments: SharedMemorySegment[] = [];
+afterEach(async () => {
+  // Programs first: a segment is removed only once nothing can be using it.
+  await stopLeftoverPrograms(0);
+  for (const segment of segments.splice(0)) segment.remove();
+});
+afterAll(removeCompiled);
+
+/** A private SysV segment for one ring, removed after the test. Children attach it by id. */
+function ringSegment(capacity: number, producers = 1): { spec: string; ring: Ring } {
+  const segment = SharedMemorySegment.create(IPC_PRIVATE, Ring.bytesNeeded(capacity));
+  segments.push(segment);
+  const ring = Ring.create(segment.attach(), { capacity, producers });
+  return { spec: `shm:${segment.id}`, ring };
+}
+
+function anonymous(length: number): ReturnType<typeof mmap> {
+  return mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
+}
+
+
+describe("ring in one process", () => {
+  it("carries messages of every size in order across many wrap-arounds", () => {
+    using memory = anonymous(Ring.bytesNeeded(4096));
+    const ring = Ring.create(memory, { capacity: 4096 });
+    using writer = ring.writer();
+    using reader = ring.reader();
+    const into = new Uint8Array(ring.maxMessageSize);
+    for (let seq = 0; seq < 5000; seq++) {
+      const length = seq % 97 === 0 ? ring.maxMessageSize : messageLength(seq, 1, 700);
+      let at = writer.tryReserve(length);
+      if (at < 0) {
+        // A message that needs the whole ring waits for the reader to skip the pad before it.
+        expect(reader.tryPeek()).toBe(-1);
+        at = writer.tryReserve(length);
+      }
+      fillMessage(writer.data, at, length, seq, 1);
+      writer.commit();
+      const got = reader.receive(into);
+      expect(got).toBe(length);
+      expect(checkMessage(into, 0, got, 700)).toEqual({ seq, stream: 1, error: length === messageLength(seq, 1, 700) ? null : expect.any(String) });
+    }
+    expect(ring.used).toBe(0);
+  });
+
+  it("works over a POSIX shm object and over a mapped file, each mapped twice as two processes would", () => {
+    const name = `/ipc-ring-test-${process.pid}`;
+    const file = join(mkdtempSync(join(tmpdir(), "ipc-ring-file-")), "ring");
+    const size = Ring.bytesNeeded(1024);
+    const backings: Array<{ what: string; open: () => number; remove: () => void }> = [
+      { what: "POSIX shm", open: () => shm_open(name, O_RDWR | O_CREAT, 0o600), remove: () => shm_unlink(name) },
+      { what: "file", open: () => open(file, O_RDWR | O_CREAT, 0o600), remove: () => rmSync(dirname(file), { recursive: true }) },
+    ];
+    for (const backing of backings) {
+      const fd = backing.open();
+      try {
+        ftruncate(fd, size);
+        using producerSide = mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+        using consumerSide = mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+        using writer = Ring.create(producerSide, { capacity: 1024 }).writer();
+        using reader = Ring.attach(consumerSide).reader();
+        const into = new Uint8Array(100);
+        for (let seq = 0; seq < 200; seq++) {
+          writer.send(new Uint8Array(100).fill(seq & 0xff));
+          expect(reader.receive(into), backing.what).toBe(100);
+          expect(into.every((byte) => byte === (seq & 0xff)), backing.what).toBe(true);
+        }
+      } finally {
+        close(fd);
+        backing.remove();
+      }
+    }
+  });
+
+  it("keeps every message across the 2^32 wrap of the positions, with one producer and with two", () => {
+    const nearWrap = 2 ** 32 - 2048;
+    const message = new Uint8Array(56);
+    const into = new Uint8Array(56);
+    for (const producers of [1, 2]) {
+      using memory = anonymous(Ring.bytesNeeded(4096));
+      const ring = Ring.create(memory, { capacity: 4096, producers });
+      const setPositions = (): void => {
+        ring.words[RING_OFFSETS.head >> 2] = nearWrap | 0;
+        ring.words[RING_OFFSETS.tail >> 2] = nearWrap | 0;
+      };
+      // With two producers, one attached early and sat idle (its cached head is 0) while the other
+      // moved ~4 GiB through the ring; one producer simply starts just under the wrap.
+      if (producers === 1) setPositions();
+      using idle = ring.writer();
+      if (producers === 2) setPositions();
+      using busy = producers === 2 ? ring.writer() : idle;
+      using reader = ring.reader();
+      let sent = 0;
+      while (busy.trySend(message.fill(sent & 0xff))) sent++;
+      expect(sent).toBe(4096 / (RECORD_HEADER_SIZE + 56));
+      // The ring is full: the idle producer must see it, not its stale view of the positions.
+      expect(idle.tryReserve(56)).toBe(-1);
+      for (let seq = 0; seq < sent; seq++) {
+        expect(reader.receive(into)).toBe(56);
+        expect(into[0]).toBe(seq & 0xff);
+      }
+      expect(reader.tryPeek()).toBe(-1);
+      expect((ring.words[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
+      expect(idle.trySend(message.fill(0xaa))).toBe(true);
+      expect(reader.receive(into)).toBe(56);
+      expect(into[55]).toBe(0xaa);
+    }
+  });
+
+  it("applies backpressure: tryReserve says -1 when full, and room returns as the reader releases", () => {
+    using memory = anonymous(Ring.bytesNeeded(256));
+    const ring = Ring.create(memory, { capacity: 256 });
+    using writer = ring.writer();
+    using reader = ring.reader();
+    const message = new Uint8Array(56).fill(9);
+    let sent = 0;
+    while (writer.trySend(message)) sent++;
+    expect(sent).toBe(256 / (RECORD_HEADER_SIZE + 56));
+    expect(writer.tryReserve(1)).toBe(-1);
+    expect(() => writer.reserve(1, { timeoutMs: 20 })).toThrow(WaitTimeoutError);
+    expect(reader.tryPeek()).toBe(56);
+    reader.release();
+    expect(writer.trySend(message)).toBe(true);
+  });
+
+  it("commits fewer bytes than reserved, cancels, sends empty messages and reports the end of the stream", () => {
+    using memory = anonymous(Ring.bytesNeeded(1024));
+    const ring = Ring.create(memory, { capacity: 1024 });
+    const writer = ring.writer();
+    using reader = ring.reader();
+    const at = writer.reserve(500);
+    writer.data.set([1, 2, 3], at);
+    writer.commit(3);
+    writer.reserve(10);
+    writer.cancel();
+    writer.send(new Uint8Array(0));
+    expect(reader.tryPeek()).toBe(3);
+    expect([...reader.data.subarray(reader.offset, reader.offset + 3)]).toEqual([1, 2, 3]);
+    expect(reader.tryPeek()).toBe(3);
+    reader.release();
+    expect(reader.receive(new Uint8Array(0))).toBe(0);
+    expect(reader.ended).toBe(false);
+    writer.close();
+    writer.close();
+    expect(reader.ended).toBe(true);
+    expect(reader.peek()).toBe(-1);
+  });
+
+  it("refuses bad shapes and uses with clear errors", () => {
+    using memory = anonymous(8192);
+    expect(() => Ring.attach(memory)).toThrow(RingFormatError);
+    expect(() => Ring.attach(memory)).toThrow(/no ring here \(magic 0x00000000/);
+    expect(() => Ring.create(memory, { capacity: 1000 })).toThrow(/power of two/);
+    expect(() => Ring.create(memory, { capacity: 8192 })).toThrow(/needs 8704 bytes; the memory has 8192/);
+    expect(() => Ring.create(memory, { offset: 10 })).toThrow(/multiple of 64/);
+    expect(() => Ring.create(memory, { producers: 17 })).toThrow(/1 to 16 producers/);
+    const ring = Ring.create(memory);
+    expect(ring.capacity).toBe(4096);
+    using writer = ring.writer();
+    expect(() => ring.writer()).toThrow("the ring was created for 1 producer and all have attached");
+    expect(() => writer.reserve(ring.maxMessageSize + 1)).toThrow(/0 to 4088 bytes/);
+    using reader = ring.reader();
+    expect(() => ring.reader()).toThrow(`the ring already has a consumer (pid ${process.pid})`);
+    expect(() => reader.release()).toThrow(/without a peeked message/);
+    reader.close();
+    expect(() => writer.send(new Uint8Array(1))).toThrow(PeerGoneError);
+    expect(() => writer.send(new Uint8Array(1))).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
+  });
+
+  it("waits asynchronously with the event loop free, and gives up at the timeout", async () => {
+    using memory = anonymous(Ring.bytesNeeded(1024));
+    const ring = Ring.create(memory, { capacity: 1024 });
+    using writer = ring.writer();
+    using reader = ring.reader({ spinMicros: 0 });
+    const arrived = reader.peekAsync();
+    let ticks = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (++ticks === 3) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 1);
+    });
+    writer.send(new Uint8Array([42]));
+    expect(await arrived).toBe(1);
+    reader.release();
+    await expect(reader.peekAsync({ timeoutMs: 20 })).rejects.toThrow(WaitTimeoutError);
+    const controller = new AbortController();
+    const aborted = reader.peekAsync({ signal: controller.signal });
+    controller.abort();
+    await expect(aborted).rejects.toThrow(/aborted/);
+  });
+});
+
+describe("the layout in RING.md", () => {
+  it.skipIf(cSkipReason() !== null)("matches the C struct it documents, field by field", () => {
+    const output = execFileSync(compileC("ring-layout", ringLayoutC), { encoding: "utf8" });
+    const c = Object.fromEntries(output.trim().split("\n").map((line) => line.split(" ")).map(([name, value]) => [name!, Number(value)]));
+    const { data, ...fields } = RING_OFFSETS;
+    expect({ size: c.size, slot: c.slot, data }).toEqual({ size: RING_HEADER_SIZE, slot: SLOT_SIZE, data: RING_HEADER_SIZE });
+    for (const [field, offset] of Object.entries(fields)) expect([field, c[field]]).toEqual([field, offset]);
+  });
+});
+
+describe("ring between processes", () => {
+  it("moves 100,000 mixed-size messages from a producer process to a consumer process over a memfd", async () => {
+    const capacity = 16384;
+    const length = Ring.bytesNeeded(capacity);
+    const fd = memfd_create("ring-test");
+    try {
+      ftruncate(fd, length);
+      using memory = mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+      Ring.create(memory, { capacity });
+      const spec = `fd:3:${length}`;
+      const consumer = startProgram(fixture("ring-consumer"), [spec, "2000", "async"], { fds: [fd] });
+      await consumer.waitForLine("attached");
+      const producer = startProgram(fixture("ring-producer"), [spec, "100000", "2000", "7"], { fds: [fd] });
+      expect((await producer.exited).stdout).toContain("done");
+      const result = await consumer.exited;
+      expect(result.stdout).toContain("received 100000 streams 1 errors 0");
+      expect(result.code).toBe(0);
+    } finally {
+      close(fd);
+    }
+  });
+
+  it("tells the producer when the consumer is killed (SIGKILL), instead of waiting forever", async () => {
+    const { spec } = ringSegment(4096);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "500"]);
+    await consumer.waitForLine("attached");
+    const producer = startProgram(fixture("ring-producer"), [spec, "1000000", "500"]);
+    await producer.waitForLine("attached");
+    consumer.kill("SIGKILL");
+    const result = await producer.exited;
+    expect(result.stdout).toContain(`peer gone: the consumer (pid ${consumer.pid}) died`);
+    expect(result.code).toBe(3);
+  });
+
+  it("tells the consumer when its only producer is killed", async () => {
+    const { spec } = ringSegment(4096);
+    const producer = startProgram(fixture("ring-producer"), [spec, "1000000", "500", "0", "async"]);
+    await producer.waitForLine("attached");
+    producer.kill("SIGKILL");
+    await producer.exited;
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "500", "async"]);
+    const result = await consumer.exited;
+    expect(result.stdout).toContain(`peer gone: the producer (pid ${producer.pid}) died without closing the ring`);
+  });
+
+  it("lets two producer processes share one ring through its lock", async () => {
+    const { spec } = ringSegment(4096, 2);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "300"]);
+    await consumer.waitForLine("attached");
+    const first = startProgram(fixture("ring-producer"), [spec, "30000", "300", "1"]);
+    const second = startProgram(fixture("ring-producer"), [spec, "30000", "300", "2", "async"]);
+    expect((await first.exited).code).toBe(0);
+    expect((await second.exited).code).toBe(0);
+    expect((await consumer.exited).stdout).toContain("received 60000 streams 2 errors 0");
+  });
+});
+
+describe.skipIf(cSkipReason() !== null)("ring with C peers written from RING.md", () => {
+  it("a C consumer reads what a TypeScript producer writes", async () => {
+    const { spec, ring } = ringSegment(4096);
+    const shmid = spec.slice(4);
+    const consumer = startCommand(compileC("ring-consumer", ringConsumerC), [shmid, "700"]);
+    await consumer.waitForLine("attached");
+    const producer = startProgram(fixture("ring-producer"), [spec, "50000", "700", "3"]);
+    expect((await producer.exited).stdout).toContain("done");
+    const result = await consumer.exited;
+    expect(result.stdout).toContain("received 50000 streams 1 errors 0");
+    expect(ring.used).toBe(0);
+  });
+
+  it("a TypeScript consumer reads what a C producer writes", async () => {
+    const { spec } = ringSegment(4096);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "700"]);
+    await consumer.waitForLine("attached");
+    const producer = startCommand(compileC("ring-producer", ringProducerC), [spec.slice(4), "50000", "700", "4"]);
+    expect((await producer.exited).stdout).toContain("done");
+    expect((await consumer.exited).stdout).toContain("received 50000 streams 1 errors 0");
+  });
+
+  it("a C producer and a TypeScript producer share the ring's lock", async () => {
+    const { spec } = ringSegment(2048, 2);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "300"]);
+    await consumer.waitForLine("attached");
+    const c = startCommand(compileC("ring-producer-mp", ringProducerC), [spec.slice(4), "40000", "300", "5"]);
+    const ts = startProgram(fixture("ring-producer"), [spec, "40000", "300", "6"]);
+    expect((await c.exited).code).toBe(0);
+    expect((await ts.exited).code).toBe(0);
+    expect((await consumer.exited).stdout).toContain("received 80000 streams 2 errors 0");
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Timeouts and cancellation shared by the object layer's waits: the error a timed-out wait throws,
+ * what an aborted one rejects with, how long an async wait may hold a worker thread, and `sleep`.
+ * (The monotonic `Deadline` itself is in libc/time.ts, where the timed C calls use it too.)
+ */
+
+/**
+ * The longest an async wait holds a worker thread before it gives the thread back and re-queues
+ * (see libc/linux/futex.ts: koffi's async calls run on the libuv thread pool, 4 threads by default).
+ */
+export const ASYNC_SLICE_MS = 100;
+
+/** Thrown when a wait with a timeout runs out of time. Shaped like a SystemError for ETIMEDOUT. */
+export class WaitTimeoutError extends Error {
+  /** `ETIMEDOUT`, as a SystemError for that errno would have. */
+  readonly code = "ETIMEDOUT";
+  constructor(what: string, timeoutMs: number | undefined) {
+    super(`${what}: timed out after ${timeoutMs} ms`);
+  }
+}
+
+/** What an aborted async wait rejects with: the signal's reason, or an AbortError like Node's. */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return Object.assign(new Error("The operation was aborted"), { name: "AbortError", code: "ABORT_ERR" });
+}
+
+/** The longest delay a Node timer takes (2^31 − 1 ms, about 24.8 days): the bound of every `--interval MS`. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A promise that resolves after `ms` milliseconds: the programs' sleep(1) between ticks. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  // Node would warn and wait 1 ms instead: refuse rather than quietly not wait.
+  if (!(ms >= 0 && ms <= MAX_TIMER_MS)) return Promise.reject(new RangeError(`sleep: ${ms} ms is not between 0 and ${MAX_TIMER_MS}`));
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { openSync } from "node:fs";
+import { SystemError, Errno, errnoName, strerror, isSystemError } from "./errno.ts";
+import { koffi, libc } from "../ffi/libc.ts";
+import { open, O_RDONLY } from "./fcntl.ts";
+
+describe("SystemError", () => {
+  it("has the shape and message of Node's own fs errors", () => {
+    let ours: unknown;
+    let nodes: unknown;
+    try {
+      open("./abc.txt", O_RDONLY);
+    } catch (error) {
+      ours = error;
+    }
+    try {
+      openSync("./abc.txt", "r");
+    } catch (error) {
+      nodes = error;
+    }
+    expect(ours).toBeInstanceOf(SystemError);
+    expect(ours).toBeInstanceOf(Error);
+    const { message, code, syscall, path } = nodes as NodeJS.ErrnoException;
+    expect(ours).toMatchObject({ message, code, syscall, path, errno: 2 });
+    expect((ours as Error).message).toBe("ENOENT: no such file or directory, open './abc.txt'");
+    expect(isSystemError(ours, "ENOENT")).toBe(true);
+    expect(isSystemError(ours, "EACCES")).toBe(false);
+  });
+
+  it("names errno values and gives the C library's text for perror", () => {
+    expect(errnoName(13)).toBe("EACCES");
+    expect(strerror(13)).toBe("Permission denied");
+    expect(Errno.EAGAIN).toBe(11);
+    expect(new SystemError(17, "shmget").perrorLine).toBe("shmget: File exists");
+    // Errors Node's own table has no name for, which System V IPC returns.
+    expect(errnoName(43)).toBe("EIDRM");
+    expect(Errno.EIDRM).toBe(43);
+    expect(new SystemError(43, "semop").message).toBe("EIDRM: identifier removed, semop");
+  });
+
+  it("reads errno right after an async (thread pool) call, not the main thread's", async () => {
+    const close_async = libc.func("int close(int fd)");
+    const result = await new Promise<{ ret: number; errno: number }>((resolve, reject) => {
+      close_async.async(987654, (error: unknown, ret: number) => {
+        if (error) reject(error);
+        else resolve({ ret, errno: koffi.errno() });
+      });
+      // The main thread sets its own errno meanwhile: the async result must not see it.
+      koffi.errno(Errno.ENOENT!);
+    });
+    expect(result).toEqual({ ret: -1, errno: Errno.EBADF });
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * Every struct layout declared in TypeScript, compared with what the C compiler says about the same
+ * struct on this machine: sizeof and every offsetof. Hand-counted bytes are not trusted. (The ring
+ * channel's header is checked the same way in ring.test.ts, against the C struct in RING.md.)
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import { koffi, type KoffiType } from "../ffi/libc.ts";
+import { ConnStat } from "../../fixtures/conn-stat.ts";
+import { IpcPerm } from "./sys/ipc.ts";
+import { ShmidDs } from "./sys/shm.ts";
+import { struct_stat } from "./sys/stat.ts";
+import { Sembuf, SemidDs, Semun } from "./sys/sem.ts";
+import { SEM_T_SIZE } from "./semaphore.ts";
+import { Timespec } from "./time.ts";
+import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
+
+interface CStruct {
+  /** The C type as written in C: `struct stat`. */
+  cType: string;
+  headers: string[];
+  /** The TypeScript side: size and the offset of each field that C names. */
+  size: number;
+  offsets: Record<string, number>;
+  /** C declarations needed before use (for the examples' own structs). */
+  prelude?: string;
+}
+
+function fromKoffi(type: KoffiType, fields: string[]): { size: number; offsets: Record<string, number> } {
+  return { size: koffi.sizeof(type), offsets: Object.fromEntries(fields.map((f) => [f, koffi.offsetof(type, f)])) };
+}
+
+const publicFields = (offsets: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(offsets).filter(([name]) => !name.startsWith("__")));
+
+const structs: CStruct[] = [
+  {
+    cType: "struct Conn_stat",
+    headers: [],
+    prelude: "struct Conn_stat { int count; char ip[64]; };",
+    size: ConnStat.size,
+    offsets: ConnStat.offsets,
+  },
+  { cType: "struct ipc_perm", headers: ["sys/ipc.h"], size: IpcPerm.size, offsets: { ...publicFields(IpcPerm.offsets), __key: IpcPerm.offsets.__key, __seq: IpcPerm.offsets.__seq } },
+  { cType: "struct shmid_ds", headers: ["sys/shm.h"], size: ShmidDs.size, offsets: publicFields(ShmidDs.offsets) },
+  { cType: "struct sembuf", headers: ["sys/sem.h"], size: Sembuf.size, offsets: Sembuf.offsets },
+  { cType: "struct semid_ds", headers: ["sys/sem.h"], size: SemidDs.size, offsets: publicFields(SemidDs.offsets) },
+  {
+    // The caller defines union semun in C (glibc's <sys/sem.h> leaves it undefined on purpose).
+    cType: "union semun",
+    headers: ["sys/sem.h"],
+    prelude: "union semun { int val; struct semid_ds *buf; unsigned short *array; struct seminfo *__buf; };",
+    size: Semun.size,
+    offsets: Semun.offsets,
+  },
+  { cType: "sem_t", headers: ["semaphore.h"], size: SEM_T_SIZE, offsets: { __size: 0, __align: 0 } },
+  { cType: "struct timespec", headers: ["time.h"], size: Timespec.size, offsets: Timespec.offsets },
+  {
+    cType: "struct stat",
+    headers: ["sys/stat.h"],
+    ...fromKoffi(struct_stat, ["st_dev", "st_ino", "st_nlink", "st_mode", "st_uid", "st_gid", "st_rdev", "st_size", "st_blksize", "st_blocks", "st_atim", "st_mtim", "st_ctim"]),
+  },
+];
+
+function cProgram(): string {
+  const headers = new Set(["stdio.h", "stddef.h", ...structs.flatMap((s) => s.headers)]);
+  const lines = [...headers].map((h) => `#include <${h}>`);
+  lines.push(...structs.flatMap((s) => (s.prelude ? [s.prelude] : [])));
+  lines.push("int main(void) {");
+  for (const s of structs) {
+    lines.push(`  printf("%s sizeof %zu\\n", "${s.cType}", sizeof(${s.cType}));`);
+    for (const field of Object.keys(s.offsets)) {
+      lines.push(`  printf("%s %s %zu\\n", "${s.cType}", "${field}", offsetof(${s.cType}, ${field}));`);
+    }
+  }
+  lines.push("  return 0;", "}");
+  return lines.join("\n");
+}
+
+const skip = cSkipReason();
+
+describe.skipIf(skip !== null)("struct layouts against the C compiler", () => {
+  afterAll(removeCompiled);
+  const answers = new Map<string, number>();
+  const answer = (key: string): number => {
+    if (answers.size === 0) {
+      const output = execFileSync(compileC("layout", cProgram()), { encoding: "utf8" });
+      for (const line of output.trim().split("\n")) {
+        const at = line.lastIndexOf(" ");
+        answers.set(line.slice(0, at), Number(line.slice(at + 1)));
+      }
+    }
+    const value = answers.get(key);
+    if (value === undefined) throw new Error(`the C program printed nothing for ${key}`);
+    return value;
+  };
+
+  for (const s of structs) {
+    it(`${s.cType}: sizeof and every offsetof match`, () => {
+      const c = { size: answer(`${s.cType} sizeof`), offsets: Object.fromEntries(Object.keys(s.offsets).map((f) => [f, answer(`${s.cType} ${f}`)])) };
+      expect({ size: s.size, offsets: s.offsets }).toEqual(c);
+      expect(Object.keys(s.offsets).length).toBeGreaterThan(1);
+    });
+  }
+});
+
+if (skip !== null) it.skip(skip, () => {});

@@ -1,0 +1,127 @@
+/**
+ * <linux/futex.h>: sleep until a 32-bit word of shared memory changes, and wake the sleepers, across
+ * processes. `FutexWord`, `FutexMutex` (a lock in shared memory built on it) and `futexWaitAsync`
+ * are in ipc/futex_mutex.ts.
+ *
+ * Why not Atomics.wait/notify: V8 implements them with its own wait lists inside one process, so a
+ * notify never reaches another process (and they refuse a koffi view, which is not a
+ * SharedArrayBuffer). The other Atomics operations do work on an Int32Array over a koffi view of a
+ * shared mapping, and they are atomic between processes (the futex test has two processes add to one
+ * counter a million times each): in Node 20 the optimizing compiler calls V8's Atomics builtins for
+ * them, which use the locked instructions (lock cmpxchg for add and compareExchange, xchg for store),
+ * about 10 ns each. Use them for the fast path, and enter the kernel only to sleep: a futex
+ * sleep/wake pair costs tens of microseconds, so callers spin briefly on `Atomics.load` first and
+ * keep a "waiters" flag so the other side calls `wake` only when someone sleeps.
+ *
+ * Rules that make the futex protocol correct:
+ * - A waker changes the word (or another word the sleeper rechecks) BEFORE calling wake; the sleeper
+ *   passes the value it last saw, and the kernel refuses to sleep if the word differs ("not-equal").
+ * - Every wake may be spurious: recheck the condition after each return.
+ * - The operations here never use FUTEX_PRIVATE_FLAG, so they work on memory shared between processes.
+ *
+ * Sync waits block the thread (and the event loop, signal handlers included) for up to their
+ * timeout. Async waits run on koffi's worker threads (the libuv thread pool, 4 threads by default):
+ * a sleeping async wait occupies one of them, so each async wait of the object layer sleeps in
+ * slices of at most `ASYNC_SLICE_MS` (ipc/timeouts.ts), giving the thread back between slices; that
+ * bounds how long a signal's cleanup, an abort or fs work behind it can be held up.
+ */
+import { libc, lastErrno, type Address } from "../../ffi/libc.ts";
+import { Errno, errnoError } from "../errno.ts";
+import { Deadline, Timespec, timespecFromMs, type TimespecValue } from "../time.ts";
+
+/** futex operation: sleep while the word holds the expected value. */
+export const FUTEX_WAIT = 0;
+/** futex operation: wake up to `val` sleepers on the word. */
+export const FUTEX_WAKE = 1;
+/**
+ * futex flag for memory private to one process (never used here: it would not reach other
+ * processes).
+ */
+export const FUTEX_PRIVATE_FLAG = 128;
+/** The syscall number of futex: it differs by architecture. */
+export const SYS_futex = process.arch === "x64" ? 202 : 98;
+/** The largest count `wake` accepts: wakes every sleeper. */
+export const WAKE_ALL = 0x7fffffff;
+/**
+ * libc's syscall(2) is variadic, and koffi cannot call a variadic function asynchronously, so it is
+ * declared here with the futex arguments as fixed parameters. That is ABI-compatible: glibc's
+ * syscall() is an assembly routine that only moves argument registers; on x86_64 a variadic call
+ * differs only by %al (the count of vector registers used), which it never reads, and on arm64 Linux
+ * variadic integer arguments travel in the same registers as named ones.
+ */
+const futex_c = libc.func(
+  `long syscall(long number, void *uaddr, int futex_op, uint32_t val, const ${Timespec.name} *timeout, void *uaddr2, uint32_t val3)`,
+);
+
+/** How one futex sleep ended. "woken" may be spurious; "not-equal" means the word had already changed. */
+export type FutexWaitResult = "woken" | "not-equal" | "timed-out";
+/** A single FUTEX_WAIT can also end because a signal handler ran (EINTR). */
+export type FutexWaitOnceResult = FutexWaitResult | "interrupted";
+
+function waitResult(result: number, errno: number): FutexWaitOnceResult {
+  if (result === 0) return "woken";
+  if (errno === Errno.EAGAIN) return "not-equal";
+  if (errno === Errno.ETIMEDOUT) return "timed-out";
+  if (errno === Errno.EINTR) return "interrupted";
+  throw errnoError("futex", undefined, errno);
+}
+
+function timeoutArgument(timeoutMs: number | undefined): TimespecValue | null {
+  return timeoutMs === undefined || timeoutMs === Infinity ? null : timespecFromMs(timeoutMs);
+}
+
+/**
+ * FUTEX_WAIT once: sleeps while the word at `address` holds `expected` (compared as uint32), for at
+ * most `timeoutMs` (relative; undefined sleeps until woken). A signal handler interrupting the sleep
+ * gives "interrupted" (EINTR).
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
+ */
+export function futexWaitOnce(address: Address, expected: number, timeoutMs?: number): FutexWaitOnceResult {
+  const result = Number(futex_c(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timeoutArgument(timeoutMs), null, 0));
+  return waitResult(result, lastErrno());
+}
+
+/**
+ * FUTEX_WAIT once on a worker thread. Keep `timeoutMs` short (see ASYNC_SLICE_MS).
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
+ */
+export function futexWaitOnceAsync(address: Address, expected: number, timeoutMs: number): Promise<FutexWaitOnceResult> {
+  return new Promise((resolve, reject) => {
+    futex_c.async(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timespecFromMs(timeoutMs), null, 0, (error: unknown, result: number | bigint) => {
+      if (error) return reject(error);
+      try {
+        resolve(waitResult(Number(result), lastErrno()));
+      } catch (failure) {
+        reject(failure);
+      }
+    });
+  });
+}
+
+/**
+ * Sleeps while the word at `address` holds `expected`, up to `timeoutMs` (undefined: no limit).
+ * EINTR is retried with the time left. Returns as soon as the kernel says why it returned.
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
+ */
+export function futexWait(address: Address, expected: number, timeoutMs?: number): FutexWaitResult {
+  const deadline = new Deadline(timeoutMs);
+  for (;;) {
+    const result = futexWaitOnce(address, expected, timeoutMs === undefined ? undefined : deadline.remaining());
+    if (result !== "interrupted") return result;
+    if (deadline.expired) return "timed-out";
+  }
+}
+
+/**
+ * FUTEX_WAKE: wakes up to `count` sleepers on the word at `address`; returns how many woke.
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex.2.html
+ */
+export function futexWake(address: Address, count = 1): number {
+  const result = Number(futex_c(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
+  if (result === -1) throw errnoError("futex");
+  return result;
+}
