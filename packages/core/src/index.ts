@@ -16,7 +16,7 @@ export * from "./libc/sys/shm.ts";
 export * from "./libc/sys/sem.ts";
 export * from "./libc/linux/futex.ts";
 export * from "./ffi/struct.ts";
-export type { Address } from "./ffi/libc.ts";
+export type { Address, ByteBuffer } from "./ffi/libc.ts";
 export * from "./ipc/timeouts.ts";
 export * from "./ipc/memory.ts";
 // The root's mmap is the object layer's, which returns a Mapping; libc/sys/mman.ts's raw mmap

@@ -7,12 +7,14 @@
  */
 import { koffi, type KoffiType } from "./libc.ts";
 
-type Scalar = "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64";
+/** The C integer types a struct field can have. */
+export type Scalar = "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64";
 
 /** A field: a scalar, a NUL-terminated char array of fixed size, or a nested struct. */
 export type FieldSpec = Scalar | { char: number } | { struct: StructLayout<any> };
 
-type FieldValue<F> = F extends Scalar
+/** The JavaScript value a field of spec `F` reads as: a number, a bigint, a string or a nested view. */
+export type FieldValue<F> = F extends Scalar
   ? number
   : F extends { char: number }
     ? string
@@ -35,6 +37,12 @@ const koffiScalar: Record<Scalar, string> = {
   uint64: "uint64_t",
 };
 
+/** A plain-object copy of a struct's fields (nested structs copied too), as `StructLayout.read` returns it. */
+export type StructSnapshot<S extends Record<string, FieldSpec>> = { [K in keyof S]: FieldValue<S[K]> extends StructView<infer N> ? { [J in keyof N]: FieldValue<N[J]> } : FieldValue<S[K]> };
+
+/** The snapshot type of a layout: `SnapshotOf<typeof ShmidDs>` is what `ShmidDs.read` returns. */
+export type SnapshotOf<L> = L extends StructLayout<infer S> ? StructSnapshot<S> : never;
+
 /**
  * A C struct's layout: its size, field offsets and koffi type, and live views of it over memory.
  */
@@ -55,7 +63,7 @@ export interface StructLayout<S extends Record<string, FieldSpec>> {
    */
   at(bytes: Uint8Array, offset?: number, options?: { readOnly?: boolean }): StructView<S>;
   /** Reads the struct at `offset` into a plain object (a snapshot, for printing). */
-  read(bytes: Uint8Array, offset?: number): { [K in keyof S]: FieldValue<S[K]> extends StructView<infer N> ? { [J in keyof N]: FieldValue<N[J]> } : FieldValue<S[K]> };
+  read(bytes: Uint8Array, offset?: number): StructSnapshot<S>;
 }
 
 const utf8 = new TextDecoder("utf-8");

@@ -19,7 +19,8 @@ export interface SpawnWithFdsOptions extends Omit<SpawnOptions, "stdio"> {
   execArgv?: string[];
 }
 
-type StdioEntry = "inherit" | "pipe" | "ignore" | number;
+/** One of the child's standard streams: inherited, a pipe, ignored, or one of this process's descriptors. */
+export type StdioEntry = "inherit" | "pipe" | "ignore" | number;
 
 /**
  * Starts `script` (a JavaScript file) in a new node process, with this process's node binary. The child finds `fds[i]` at descriptor

@@ -301,7 +301,7 @@ export class Ring {
     return new Uint8Array(bytes.buffer, bytes.byteOffset + this.offset + RING_HEADER_SIZE, this.capacity);
   }
 
-  /** @internal */
+  /** @internal the address of header word `index`, for the futex calls on it. */
   wordAddress(index: number): Address {
     return this.headerAddress + BigInt(index * 4);
   }

@@ -8,7 +8,7 @@
  * exits, however it exits, so a holder killed with SIGKILL does not leave the lock taken.
  */
 import { koffi, libc, lastErrno } from "../../ffi/libc.ts";
-import { defineStruct } from "../../ffi/struct.ts";
+import { defineStruct, type SnapshotOf } from "../../ffi/struct.ts";
 import { Errno, check, errnoError } from "../errno.ts";
 import { Deadline, Timespec, timespecFromMs, type TimespecValue } from "../time.ts";
 import { IpcPerm, IPC_STAT, formatKey } from "./ipc.ts";
@@ -80,7 +80,7 @@ export const SemidDs =
 /** `struct semid_ds` read into a plain object by `semStat`. */
 export interface SemidDsSnapshot {
   /** Owner, creator, mode and key. */
-  sem_perm: ReturnType<typeof IpcPerm.read>;
+  sem_perm: SnapshotOf<typeof IpcPerm>;
   /** The time of the last semop, in seconds since the epoch (0 before the first). */
   sem_otime: number;
   /** The time of creation or of the last IPC_SET, in seconds since the epoch. */

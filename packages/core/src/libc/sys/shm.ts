@@ -6,7 +6,7 @@
  * never removes it.
  */
 import { libc, toAddress, type Address } from "../../ffi/libc.ts";
-import { defineStruct } from "../../ffi/struct.ts";
+import { defineStruct, type SnapshotOf } from "../../ffi/struct.ts";
 import { check, errnoError } from "../errno.ts";
 import { MAP_FAILED } from "./mman.ts";
 import { IpcPerm, IPC_STAT, formatKey } from "./ipc.ts";
@@ -39,7 +39,7 @@ export const ShmidDs = defineStruct("shmid_ds", {
 });
 
 /** `struct shmid_ds` read into a plain object by `shmStat`. */
-export type ShmidDsSnapshot = ReturnType<typeof ShmidDs.read>;
+export type ShmidDsSnapshot = SnapshotOf<typeof ShmidDs>;
 
 const shmget_c = libc.func("int shmget(key_t key, size_t size, int shmflg)");
 const shmat_c = libc.func("void *shmat(int shmid, void *shmaddr, int shmflg)");
