@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { parseCommand, parseInteger, UsageError, HelpRequested, describeFailure } from "./cli.ts";
 import { SystemError } from "@linux-ipc/core";
-import { runProgram, startProgram } from "@linux-ipc/testing/vitest";
+import { runProgram } from "@linux-ipc/testing/vitest";
 
 const spec = {
   name: "tool",
@@ -83,12 +83,4 @@ describe("runMain in a real program", () => {
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: "cli-program: open '/nonexistent/file': No such file or directory\n" });
   });
 
-  it("runs cleanup on SIGTERM and then dies of that signal", async () => {
-    const running = startProgram(program, ["/etc/hostname", "--wait"]);
-    await running.waitForLine("waiting");
-    running.kill("SIGTERM");
-    const result = await running.exited;
-    expect(result.signal).toBe("SIGTERM");
-    expect(result.stdout).toBe("opened /etc/hostname\nwaiting\ncleanup after SIGTERM\n");
-  });
 });

@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { SystemError, strerror } from "@linux-ipc/core";
+import { endWithPackageManager, keepSignalsIgnoredAtStart } from "./signals.ts";
 
 export interface OptionSpec {
   type: "string" | "boolean" | "integer";
@@ -188,6 +189,8 @@ export function describeFailure(programName: string, error: unknown): string {
  */
 export async function runMain(programName: string, main: () => Promise<number | void> | number | void): Promise<void> {
   startInInvokingFolder();
+  keepSignalsIgnoredAtStart();
+  if (startedByPackageManager()) endWithPackageManager();
   try {
     const code = await main();
     if (typeof code === "number") process.exitCode = code;
@@ -213,7 +216,7 @@ export async function runMain(programName: string, main: () => Promise<number | 
  * removes these variables, so a program started by a test keeps the folder the test gave it.
  */
 function startInInvokingFolder(): void {
-  const invokedFrom = process.env.npm_lifecycle_event === undefined ? undefined : process.env.INIT_CWD;
+  const invokedFrom = startedByPackageManager() ? process.env.INIT_CWD : undefined;
   if (invokedFrom && invokedFrom !== process.cwd()) process.chdir(invokedFrom);
 }
 
@@ -227,28 +230,7 @@ export class ExitError extends Error {
   }
 }
 
-/**
- * Runs `cleanup` on SIGINT, SIGTERM or SIGHUP, then ends the process by the same signal (default
- * disposition restored and the signal raised again), so the parent sees how it ended, as with a C
- * program. A second signal arriving while cleanup runs is ignored rather than allowed to kill the
- * process half-way through it. Returns a function that removes the handlers.
- */
-export function onTerminationSignal(cleanup: (signal: NodeJS.Signals) => void): () => void {
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  let cleaning = false;
-  const handler = (signal: NodeJS.Signals): void => {
-    if (cleaning) return;
-    cleaning = true;
-    try {
-      cleanup(signal);
-    } finally {
-      remove();
-      process.kill(process.pid, signal);
-    }
-  };
-  const remove = (): void => {
-    for (const signal of signals) process.off(signal, handler);
-  };
-  for (const signal of signals) process.on(signal, handler);
-  return remove;
+/** Whether a package manager's script started this program (pnpm and npm set npm_lifecycle_event). */
+function startedByPackageManager(): boolean {
+  return process.env.npm_lifecycle_event !== undefined;
 }

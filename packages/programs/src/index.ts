@@ -7,3 +7,4 @@ export * from "./cli.ts";
 export * from "./demo.ts";
 export * from "./conn_stat.ts";
 export * from "./sibling.ts";
+export * from "./signals.ts";

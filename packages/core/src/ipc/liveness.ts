@@ -11,6 +11,10 @@ import { readFileSync } from "node:fs";
 
 interface ProcStat {
   state: string;
+  /** Field 4: the parent's pid. */
+  ppid: number;
+  /** Field 5: the process group. */
+  pgrp: number;
   /** Field 22: when the process started, in clock ticks since boot. */
   startTime: number;
 }
@@ -24,7 +28,7 @@ function readProcStat(pid: number | "self"): ProcStat | null {
   }
   // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "?", startTime: Number(fields[19]) };
+  return { state: fields[0] ?? "?", ppid: Number(fields[1]), pgrp: Number(fields[2]), startTime: Number(fields[19]) };
 }
 
 /** This process's start time (clock ticks since boot), recorded beside its pid in shared memory. */
@@ -33,6 +37,12 @@ export const ownStartTime: number = readProcStat("self")?.startTime ?? 0;
 /** The start time of process `pid` (clock ticks since boot), or null if there is no such process. */
 export function processStartTime(pid: number): number | null {
   return readProcStat(pid)?.startTime ?? null;
+}
+
+/** The parent and the process group of process `pid` (from /proc), or null if there is no such process. */
+export function processFamily(pid: number | "self"): { ppid: number; pgrp: number } | null {
+  const stat = readProcStat(pid);
+  return stat === null ? null : { ppid: stat.ppid, pgrp: stat.pgrp };
 }
 
 /**
