@@ -5,8 +5,8 @@
  * Nothing here calls process.exit: a program ends when its work and its handles are done.
  */
 import { parseArgs } from "node:util";
-import { SystemError, strerror } from "@linux-ipc/core";
-import { endWithPackageManager, keepSignalsIgnoredAtStart } from "./signals.ts";
+import { SystemError, exitWithParent, strerror } from "@linux-ipc/core";
+import { END_WITH_PARENT_ENV, endWithPackageManager, keepSignalsIgnoredAtStart } from "./signals.ts";
 
 export interface OptionSpec {
   type: "string" | "boolean" | "integer";
@@ -191,6 +191,7 @@ export async function runMain(programName: string, main: () => Promise<number | 
   startInInvokingFolder();
   keepSignalsIgnoredAtStart();
   if (startedByPackageManager()) endWithPackageManager();
+  else if (process.env[END_WITH_PARENT_ENV] === "1") exitWithParent("SIGHUP");
   try {
     const code = await main();
     if (typeof code === "number") process.exitCode = code;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { runProgram } from "@linux-ipc/testing/vitest";
+import { runProgram, startProgram } from "@linux-ipc/testing/vitest";
+import { watchProcessExit } from "@linux-ipc/core";
 
 const runner = fileURLToPath(new URL("../dist-fixtures/demo-runner.js", import.meta.url));
 
@@ -19,5 +20,19 @@ describe("DemoSide", () => {
     expect(stderr.filter((line) => line.includes("expected exit code"))).toHaveLength(1);
     expect(stdout).toContain("results: true false true");
     expect(result.code).toBe(1);
+  });
+
+  it("ends its sides (with their cleanup) when the demo itself is killed with SIGKILL", async () => {
+    const demo = startProgram(fileURLToPath(new URL("../dist-fixtures/demo-killed.js", import.meta.url)));
+    const side = Number((await demo.waitForLine(/^side \d+$/)).split(" ")[1]);
+    const sideGone = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the side (pid ${side}) was still running 10 s after its demo was killed`)), 10_000);
+      watchProcessExit(side, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    demo.kill("SIGKILL");
+    await sideGone;
   });
 });

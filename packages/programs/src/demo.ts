@@ -9,6 +9,7 @@ import type { ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { spawnWithFds, waitForExit, type SpawnWithFdsOptions } from "@linux-ipc/core";
+import { END_WITH_PARENT_ENV } from "./signals.ts";
 
 /** The line that opens each part of a demo: `=== unrelated: writer/reader (P2/P3) ===`. */
 export function printHeading(title: string): void {
@@ -28,10 +29,14 @@ export class DemoSide {
   readonly #listeners = new Set<() => void>();
   readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  /** Starts `script` (a JavaScript program) with `args`; its lines are relayed with `[label] ` in front. */
+  /**
+   * Starts `script` (a JavaScript program) with `args`; its lines are relayed with `[label] ` in
+   * front. The side ends (by SIGHUP, running its cleanup) if the demo dies before it.
+   */
   constructor(label: string, script: string, args: string[] = [], options: Omit<SpawnWithFdsOptions, "stdio"> = {}) {
     this.label = label;
-    this.child = spawnWithFds(script, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...(options.env ?? process.env), [END_WITH_PARENT_ENV]: "1" };
+    this.child = spawnWithFds(script, args, { ...options, env, stdio: ["ignore", "pipe", "pipe"] });
     this.#exited = waitForExit(this.child);
     relayLines(this.child.stdout!, process.stdout, label, (line) => {
       this.#lines.push(line);

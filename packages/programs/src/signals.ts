@@ -17,6 +17,12 @@ import { exitWithParent, processFamily, signal, SIG_IGN, watchProcessExit } from
 
 const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
+/**
+ * Set by a program for the programs it starts (the demos' sides): `runMain` then has the child end,
+ * by SIGHUP, when its parent does, so a demo killed half-way leaves no side running.
+ */
+export const END_WITH_PARENT_ENV = "LINUX_IPC_END_WITH_PARENT";
+
 /** The variable in which the `run` launcher records the signals ignored when it started. */
 export const IGNORED_SIGNALS_ENV = "LINUX_IPC_IGNORED_SIGNALS";
 

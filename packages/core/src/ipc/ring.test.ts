@@ -47,6 +47,31 @@ function anonymous(length: number): ReturnType<typeof mmap> {
 }
 
 
+describe("flush", () => {
+  it("returns once a consumer in another process has read everything, however the two interleave (5,000 rounds)", async () => {
+    const { spec, ring } = ringSegment(4096);
+    const consumer = startProgram(fixture("ring-consumer"), [spec, "64"]);
+    await consumer.waitForLine("attached");
+    {
+      using writer = ring.writer();
+      for (let seq = 0; seq < 5000; seq++) {
+        const length = messageLength(seq, 0, 64);
+        const at = writer.reserve(length);
+        fillMessage(writer.data, at, length, seq, 0);
+        writer.commit();
+        // Before the fix, a release landing between flush's two reads of head left it waiting for
+        // ever; the timeout turns such a hang into a failure that names the round.
+        try {
+          writer.flush({ timeoutMs: 5_000 });
+        } catch (error) {
+          throw new Error(`flush did not return in round ${seq}: ${(error as Error).message}`);
+        }
+      }
+    }
+    await consumer.waitForLine("received 5000 streams 1 errors 0");
+  });
+});
+
 describe("ring in one process", () => {
   it("carries messages of every size in order across many wrap-arounds", () => {
     using memory = anonymous(Ring.bytesNeeded(4096));

@@ -796,17 +796,14 @@ export class RingWriter implements Disposable {
 
   /** Waits until the consumer has read everything written so far (e.g. before reporting "done"). */
   flush(options: RingWaitOptions = {}): void {
-    while (!this.#drained()) this.#waiter.wait(this.#drainedOrMoved(), this.#check, "waiting for the consumer to read everything", options);
+    // The predicate is "drained" itself: waiting for head to move from where it was read could wait
+    // for ever if the consumer released the last message between that read and the check before it.
+    if (!this.#drained()) this.#waiter.wait(this.#drained, this.#check, "waiting for the consumer to read everything", options);
   }
 
   /** Like `flush`, waiting without blocking the event loop. */
   async flushAsync(options: RingAsyncWaitOptions = {}): Promise<void> {
-    while (!this.#drained()) await this.#waiter.waitAsync(this.#drainedOrMoved(), this.#check, "waiting for the consumer to read everything", options);
-  }
-
-  #drainedOrMoved(): () => boolean {
-    this.#head = Atomics.load(this.#words, HEAD);
-    return this.#spaceMoved;
+    if (!this.#drained()) await this.#waiter.waitAsync(this.#drained, this.#check, "waiting for the consumer to read everything", options);
   }
 
   /**
