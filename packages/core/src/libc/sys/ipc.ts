@@ -1,4 +1,5 @@
 /** <sys/ipc.h>: ftok, the IPC_* flags and commands, and `struct ipc_perm`. */
+import { checkInteger, checkPath } from "../../ffi/checks.ts";
 import { libc } from "../../ffi/libc.ts";
 import { check } from "../errno.ts";
 import { defineStruct } from "../../ffi/struct.ts";
@@ -44,6 +45,8 @@ const ftok_c = libc.func("key_t ftok(const char *path, int proj_id)");
  * @see https://man7.org/linux/man-pages/man3/ftok.3.html
  */
 export function ftok(path: string, projId: number): number {
+  checkPath(path);
+  checkInteger(projId, "projId", 1, 255);
   return check(ftok_c(path, projId) as number, "ftok", { path });
 }
 
