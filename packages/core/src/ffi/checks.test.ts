@@ -72,6 +72,7 @@ describe("integer arguments", () => {
     writeFileSync(file, "data");
     expect(() => ftok(file, 0)).toThrow(outOfRange("projId"));
     expect(() => ftok(file, 2 ** 40)).toThrow(outOfRange("projId"));
+    expect(() => ftok(file, 0x100)).toThrow(outOfRange("projId"));
     expect(ftok(file, 1)).toBe(ftok(file, 1));
     expect(() => close(2 ** 32)).toThrow(outOfRange("fd"));
     expect(() => close(1.5)).toThrow(outOfRange("fd"));
