@@ -68,6 +68,16 @@ describe("copy makes a byte-exact copy", () => {
     expect(statSync(target).size).toBe(0);
   });
 
+  it("of a /proc file, whose size reads 0 though it has content: the whole content", async () => {
+    const target = dir.file("version");
+    expect(statSync("/proc/version").size).toBe(0);
+    expect(await runCopy(["/proc/version", target])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    const copied = readFileSync(target, "utf8");
+    expect(copied).toBe(readFileSync("/proc/version", "utf8"));
+    expect(copied).toMatch(/^Linux version /);
+    expect(readdirSync(dir.path)).toEqual(["version"]);
+  });
+
   it("into the file a destination symbolic link points to, keeping the link", async () => {
     const source = dir.file("source");
     const other = dir.file("other");

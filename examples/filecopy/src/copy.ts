@@ -14,7 +14,11 @@
  * - DST's disk blocks are reserved with fallocate before a window is written: a write through a
  *   mapping that finds the disk full cannot fail like write(2); the process would die of SIGBUS.
  * - SRC is opened O_RDONLY and mapped PROT_READ (the C asks for write access it does not need) and
- *   must be a regular file; a 0-byte SRC gives a 0-byte DST (a mapping of 0 bytes is EINVAL).
+ *   must be a regular file. A SRC whose size reads 0 is copied with read and write instead (a
+ *   mapping of 0 bytes is EINVAL): an empty file gives an empty DST, and the files of /proc and
+ *   /sys, whose size reads 0 whatever they hold, are copied whole.
+ * - fallocate failing with EOPNOTSUPP (errno 95, named ENOTSUP by Node) means the file system
+ *   cannot reserve blocks: the copy goes on without the reservation.
  * - The copy is written to a temporary file in DST's folder (with SRC's permission bits, less the
  *   umask) and renamed over DST only once complete: DST ends exactly SRC's size even when it was
  *   larger (the C leaves the old tail), and a failure or a SIGINT/SIGTERM leaves no partial file and
@@ -29,7 +33,7 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { onTerminationSignal, parseCommand, parseInteger, runMain } from "@linux-ipc/programs";
-import { isSystemError, strerror, open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, close, ftruncate, unlink, PAGE_SIZE, fileTypeName, stat, S_ISDIR, S_ISREG, type Stat, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL, openRegularFile, dataRegion, fallocate } from "@linux-ipc/core";
+import { isSystemError, strerror, read, writeAll, open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, close, ftruncate, unlink, PAGE_SIZE, fileTypeName, stat, S_ISDIR, S_ISREG, type Stat, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL, openRegularFile, dataRegion, fallocate } from "@linux-ipc/core";
 
 const MiB = 1024 * 1024;
 const DEFAULT_WINDOW = 32 * MiB;
@@ -144,8 +148,11 @@ async function copyThroughTemporaryFile(src: number, sourceStat: Stat, target: s
     throw error;
   }
   try {
-    ftruncate(dst, sourceStat.size);
-    await copyData(src, dst, sourceStat.size, window, target);
+    if (sourceStat.size === 0) copyByReading(src, dst);
+    else {
+      ftruncate(dst, sourceStat.size);
+      await copyData(src, dst, sourceStat.size, window, target);
+    }
     close(dst);
     dst = -1;
     try {
@@ -160,6 +167,16 @@ async function copyThroughTemporaryFile(src: number, sourceStat: Stat, target: s
   } finally {
     stopCleanup();
   }
+}
+
+/**
+ * Copies `src` into `dst` with read and write, to its end of file. For a source whose size reads 0:
+ * the files of /proc and /sys are made as they are read and say 0 bytes though they have content,
+ * which a mapping of their size would never see (an empty file simply reads nothing).
+ */
+function copyByReading(src: number, dst: number): void {
+  const buffer = new Uint8Array(64 * 1024);
+  for (let count = read(src, buffer); count > 0; count = read(src, buffer)) writeAll(dst, buffer.subarray(0, count));
 }
 
 /** Copies every data region of `src` into `dst` (already `size` bytes long), window by window. */

@@ -64,3 +64,44 @@ describe("C strings", () => {
     expect(cString(new Uint8Array([104, 105]))).toBe("hi");
   });
 });
+
+describe("scalar fields out of their C type's range", () => {
+  const Fields = defineStruct("range_t", { s: "int16", us: "uint16", i: "int32", u: "uint32", l: "int64", ul: "uint64" });
+  const outOfRange = (name: string) => expect.objectContaining({ name: "RangeError", code: "ERR_OUT_OF_RANGE", message: expect.stringContaining(`"${name}"`) });
+
+  it("are refused, leaving the field as it was, where DataView would wrap or round", () => {
+    const memory = new Uint8Array(Fields.size);
+    const view = Fields.at(memory);
+    view.i = 7;
+    // setInt32 of 2^40 stores 0; of 1.5 stores 1.
+    expect(() => (view.i = 2 ** 40)).toThrow(outOfRange("i"));
+    expect(() => (view.i = 1.5)).toThrow(outOfRange("i"));
+    expect(() => (view.s = 32768)).toThrow(outOfRange("s"));
+    expect(() => (view.us = -1)).toThrow(outOfRange("us"));
+    expect(() => (view.u = 2 ** 32)).toThrow(/The value of "u" is out of range. It must be an integer >= 0 and <= 4294967295. Received 4294967296/);
+    // A number past 2^53 has already been rounded: the caller meant another value.
+    expect(() => (view.ul = 2 ** 53 + 2)).toThrow(outOfRange("ul"));
+    expect(() => (view.ul = -1)).toThrow(outOfRange("ul"));
+    expect(() => ((view as unknown as { l: bigint }).l = 2n ** 63n)).toThrow(outOfRange("l"));
+    expect(() => Fields.setBigInt(view, "ul", 2n ** 64n)).toThrow(outOfRange("ul"));
+    expect(Fields.read(memory)).toEqual({ s: 0, us: 0, i: 7, u: 0, l: 0, ul: 0 });
+    view.s = -32768;
+    view.us = 65535;
+    view.i = -(2 ** 31);
+    view.u = 2 ** 32 - 1;
+    expect(Fields.read(memory)).toEqual({ s: -32768, us: 65535, i: -(2 ** 31), u: 2 ** 32 - 1, l: 0, ul: 0 });
+  });
+
+  it("64-bit fields take and give bigints for values past 2^53", () => {
+    const view = Fields.at(new Uint8Array(Fields.size));
+    Fields.setBigInt(view, "ul", 2n ** 64n - 1n);
+    expect(Fields.getBigInt(view, "ul")).toBe(2n ** 64n - 1n);
+    (view as unknown as { l: bigint }).l = -(2n ** 63n);
+    expect(Fields.getBigInt(view, "l")).toBe(-(2n ** 63n));
+    view.l = -(2 ** 53 - 1);
+    expect(view.l).toBe(-(2 ** 53 - 1));
+    expect(Fields.getBigInt(view, "l")).toBe(-(2n ** 53n - 1n));
+    const readOnly = Fields.at(new Uint8Array(Fields.size), 0, { readOnly: true });
+    expect(() => Fields.setBigInt(readOnly, "ul", 1n)).toThrow(/cannot set ul/);
+  });
+});

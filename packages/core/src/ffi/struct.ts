@@ -6,6 +6,7 @@
  * memory at that moment, and no copy of the struct is ever made.
  */
 import { koffi, type KoffiType } from "./libc.ts";
+import { checkInteger, invalidType, outOfRange } from "./checks.ts";
 
 /** The C integer types a struct field can have. */
 export type Scalar = "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64";
@@ -13,7 +14,14 @@ export type Scalar = "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64
 /** A field: a scalar, a NUL-terminated char array of fixed size, or a nested struct. */
 export type FieldSpec = Scalar | { char: number } | { struct: StructLayout<any> };
 
-/** The JavaScript value a field of spec `F` reads as: a number, a bigint, a string or a nested view. */
+/** The 64-bit scalar types, whose fields can also be read and written as a bigint. */
+export type Scalar64 = "int64" | "uint64";
+
+/**
+ * The JavaScript value a field of spec `F` reads as: a number, a string or a nested view. A 64-bit
+ * field reads as a number (exact up to 2^53); `StructLayout.getBigInt` reads it exactly, and
+ * assigning it accepts a safe-integer number or, at run time, a bigint (see `setBigInt`).
+ */
 export type FieldValue<F> = F extends Scalar
   ? number
   : F extends { char: number }
@@ -64,7 +72,17 @@ export interface StructLayout<S extends Record<string, FieldSpec>> {
   at(bytes: Uint8Array, offset?: number, options?: { readOnly?: boolean }): StructView<S>;
   /** Reads the struct at `offset` into a plain object (a snapshot, for printing). */
   read(bytes: Uint8Array, offset?: number): StructSnapshot<S>;
+  /** Reads a 64-bit field of `view` as a bigint: exact where the number the property gives rounds (past 2^53). */
+  getBigInt(view: StructView<S>, field: Fields64<S>): bigint;
+  /**
+   * Writes a 64-bit field of `view` from a bigint (or a safe-integer number), range-checked for the
+   * field's type: the way to store values past 2^53.
+   */
+  setBigInt(view: StructView<S>, field: Fields64<S>, value: bigint | number): void;
 }
+
+/** The names of the 64-bit scalar fields of a layout's fields `S`. */
+export type Fields64<S extends Record<string, FieldSpec>> = { [K in keyof S]: S[K] extends Scalar64 ? K : never }[keyof S] & string;
 
 const utf8 = new TextDecoder("utf-8");
 const utf8Encoder = new TextEncoder();
@@ -135,7 +153,24 @@ export function defineStruct<S extends Record<string, FieldSpec>>(name: string, 
 
   const read = (bytes: Uint8Array, offset = 0) => snapshot(at(bytes, offset), fields);
 
-  return { name, size, fields, offsets, type, at, read: read as StructLayout<S>["read"] };
+  const field64 = (field: string): { spec: Scalar64; offset: number } => {
+    const spec = fields[field];
+    if (spec !== "int64" && spec !== "uint64") throw new TypeError(`struct ${name} has no 64-bit field ${field}`);
+    return { spec, offset: offsets[field as keyof S] };
+  };
+  const getBigInt = (view: StructView<S>, field: string): bigint => {
+    const { spec, offset } = field64(field);
+    const data = (view as unknown as ViewInternals).data;
+    return spec === "int64" ? data.getBigInt64(offset, true) : data.getBigUint64(offset, true);
+  };
+  const setBigInt = (view: StructView<S>, field: string, value: bigint | number): void => {
+    const { spec, offset } = field64(field);
+    const internals = view as unknown as ViewInternals;
+    refuseWrite(internals, field);
+    store64(internals.data, offset, spec, value, field);
+  };
+
+  return { name, size, fields, offsets, type, at, read: read as StructLayout<S>["read"], getBigInt, setBigInt };
 }
 
 function snapshot(view: Record<string, unknown>, fields: Record<string, FieldSpec>): Record<string, unknown> {
@@ -174,27 +209,57 @@ function accessor(field: string, spec: FieldSpec, offset: number): PropertyDescr
       },
     };
   }
-  const numeric = (get: (d: DataView) => number, set: (d: DataView, v: number) => void): PropertyDescriptor => ({
+  // DataView's setters wrap silently (setInt32 of 2^40 stores 0): every value is range-checked first.
+  const numeric = (get: (d: DataView) => number, set: (d: DataView, v: number) => void, min: number, max: number): PropertyDescriptor => ({
     get(this: ViewInternals) {
       return get(this.data);
     },
     set(this: ViewInternals, value: number) {
       refuseWrite(this, field);
-      set(this.data, value);
+      set(this.data, checkInteger(value, field, min, max));
+    },
+  });
+  const wide = (get: (d: DataView) => number, type: Scalar64): PropertyDescriptor => ({
+    get(this: ViewInternals) {
+      return get(this.data);
+    },
+    set(this: ViewInternals, value: number | bigint) {
+      refuseWrite(this, field);
+      store64(this.data, offset, type, value, field);
     },
   });
   switch (spec) {
     case "int16":
-      return numeric((d) => d.getInt16(offset, true), (d, v) => d.setInt16(offset, v, true));
+      return numeric((d) => d.getInt16(offset, true), (d, v) => d.setInt16(offset, v, true), -0x8000, 0x7fff);
     case "uint16":
-      return numeric((d) => d.getUint16(offset, true), (d, v) => d.setUint16(offset, v, true));
+      return numeric((d) => d.getUint16(offset, true), (d, v) => d.setUint16(offset, v, true), 0, 0xffff);
     case "int32":
-      return numeric((d) => d.getInt32(offset, true), (d, v) => d.setInt32(offset, v, true));
+      return numeric((d) => d.getInt32(offset, true), (d, v) => d.setInt32(offset, v, true), -0x8000_0000, 0x7fff_ffff);
     case "uint32":
-      return numeric((d) => d.getUint32(offset, true), (d, v) => d.setUint32(offset, v, true));
+      return numeric((d) => d.getUint32(offset, true), (d, v) => d.setUint32(offset, v, true), 0, 0xffff_ffff);
     case "int64":
-      return numeric((d) => Number(d.getBigInt64(offset, true)), (d, v) => d.setBigInt64(offset, BigInt(v), true));
+      return wide((d) => Number(d.getBigInt64(offset, true)), "int64");
     case "uint64":
-      return numeric((d) => Number(d.getBigUint64(offset, true)), (d, v) => d.setBigUint64(offset, BigInt(v), true));
+      return wide((d) => Number(d.getBigUint64(offset, true)), "uint64");
   }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+// A number must be a safe integer (past 2^53 it is already rounded: the caller meant another
+// value); a bigint may use the field's whole range.
+function store64(data: DataView, offset: number, spec: Scalar64, value: number | bigint, field: string): void {
+  const signed = spec === "int64";
+  if (typeof value === "number") {
+    checkInteger(value, field, signed ? Number.MIN_SAFE_INTEGER : 0, Number.MAX_SAFE_INTEGER);
+    value = BigInt(value);
+  } else if (typeof value !== "bigint") {
+    throw invalidType(field, "of type number or bigint", value);
+  } else if (signed ? value < INT64_MIN || value > INT64_MAX : value < 0n || value > UINT64_MAX) {
+    throw outOfRange(field, signed ? `>= ${INT64_MIN}n and <= ${INT64_MAX}n` : `>= 0n and <= ${UINT64_MAX}n`, value);
+  }
+  if (signed) data.setBigInt64(offset, value, true);
+  else data.setBigUint64(offset, value, true);
 }

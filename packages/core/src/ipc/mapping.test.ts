@@ -9,7 +9,8 @@ import { close, ftruncate, PAGE_SIZE, write } from "../libc/unistd.ts";
 import { fstat } from "../libc/sys/stat.ts";
 import { ConnStat } from "../../fixtures/conn-stat.ts";
 import { SystemError } from "../libc/errno.ts";
-import { startProgram, runProgram, useTempDir } from "@linux-ipc/testing/vitest";
+import { startProgram, runProgram, useTempDir, unusedIpcKey } from "@linux-ipc/testing/vitest";
+import { SharedMemorySegment } from "./shared_memory.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
 
@@ -214,3 +215,38 @@ function currentUmask(): number {
   process.umask(mask);
   return mask;
 }
+
+describe("accesses the protection forbids (in a child process: unchecked, each is a SIGSEGV)", () => {
+  const refused = (what: string, access: string) => `${what}: refused ERR_IPC_MEMORY_ACCESS cannot ${access} this`;
+
+  it("copyFrom into a PROT_READ mapping is refused; writes into its bytes change only a copy", async () => {
+    const result = await runProgram(fixture("protection"), ["read-only-file", dir.file("ro")]);
+    expect(result).toMatchObject({ code: 0, signal: null, stderr: "" });
+    const lines = result.stdout.split("\n");
+    expect(lines[0]).toContain(refused("copyFrom", "write"));
+    expect(lines.slice(1)).toEqual(["bytes write: done 1", "file holds: 1", "alive", ""]);
+  });
+
+  it("copyFrom into an SHM_RDONLY attachment is refused; writes into its bytes change only a copy", async () => {
+    const segment = SharedMemorySegment.create(unusedIpcKey(), PAGE_SIZE);
+    try {
+      const result = await runProgram(fixture("protection"), ["read-only-attachment", String(segment.id)]);
+      expect(result).toMatchObject({ code: 0, signal: null, stderr: "" });
+      const lines = result.stdout.split("\n");
+      expect(lines[0]).toContain(refused("copyFrom", "write"));
+      expect(lines.slice(1)).toEqual(["bytes write: done 0", "alive", ""]);
+    } finally {
+      segment.remove();
+    }
+  });
+
+  it("reading a PROT_NONE mapping through bytes, a struct or copyFrom is refused", async () => {
+    const result = await runProgram(fixture("protection"), ["prot-none"]);
+    expect(result).toMatchObject({ code: 0, signal: null, stderr: "" });
+    const lines = result.stdout.split("\n");
+    expect(lines[0]).toContain(refused("bytes read", "read"));
+    expect(lines[1]).toContain(refused("struct read", "read"));
+    expect(lines[2]).toContain(refused("copyFrom out of it", "read"));
+    expect(lines.slice(3)).toEqual(["alive", ""]);
+  });
+});

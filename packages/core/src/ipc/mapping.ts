@@ -49,6 +49,11 @@ export class Mapping extends MappedMemory {
     return (this.protection & PROT_WRITE) !== 0;
   }
 
+  /** Whether it may be read: mapped with PROT_READ (or PROT_WRITE, which implies it on Linux). */
+  get readable(): boolean {
+    return (this.protection & (PROT_READ | PROT_WRITE)) !== 0;
+  }
+
   /** msync(2): writes dirty pages of a file mapping back to the file. */
   sync(flags = MS_SYNC): void {
     this.assertLive();

@@ -172,3 +172,39 @@ int main(void) {
     ]);
   });
 });
+
+describe("semaphore arguments outside the C types", () => {
+  const outOfRange = (name: string) => expect.objectContaining({ name: "RangeError", code: "ERR_OUT_OF_RANGE", message: expect.stringContaining(`"${name}"`) });
+
+  it("refuses counts and semaphore numbers that would wrap at 16 bits, leaving the values alone", () => {
+    const set = createSet(2, 5);
+    // Wrapped, 40000 as a short is -25536: the acquire became a release of 25536.
+    expect(() => set.tryAcquire(0, 40000)).toThrow(outOfRange("count"));
+    // 32768 as a short is -32768: the release blocked; 65536 is 0: a wait for zero.
+    expect(() => set.release(0, 32768)).toThrow(outOfRange("count"));
+    expect(() => set.release(0, 65536)).toThrow(outOfRange("count"));
+    expect(() => set.release(0, 1.5)).toThrow(outOfRange("count"));
+    // Semaphore 65536 as an unsigned short is semaphore 0.
+    expect(() => set.release(65536, 1)).toThrow(outOfRange("num"));
+    expect(() => set.op([{ num: 0, op: 40000, flags: IPC_NOWAIT }])).toThrow(outOfRange("op"));
+    expect(() => semop(set.id, [{ num: -1, op: 1 }])).toThrow(/The value of "num" is out of range. It must be an integer >= 0 and <= 65535. Received -1/);
+    expect(set.getAll()).toEqual([5, 5]);
+    // The edges still work: the largest acquire a short holds, on a value of SEMVMX.
+    set.setValue(1, SEMVMX);
+    expect(set.tryAcquire(1, SEMVMX)).toBe(true);
+    expect(set.getValue(1)).toBe(0);
+  });
+
+  it("refuses values SETVAL and SETALL cannot store, and sizes a set cannot have", () => {
+    const set = createSet(2, 1);
+    expect(() => set.setValue(0, 65537)).toThrow(outOfRange("value"));
+    expect(() => set.setValue(0, -1)).toThrow(outOfRange("value"));
+    expect(() => set.setAll([1, 65537])).toThrow(outOfRange("values[1]"));
+    expect(() => semctl(set.id, 2 ** 32, GETVAL)).toThrow(outOfRange("num"));
+    expect(set.getAll()).toEqual([1, 1]);
+    expect(() => SemaphoreSet.create(unusedIpcKey(), 65537)).toThrow(outOfRange("nsems"));
+    expect(() => semget(unusedIpcKey(), 1.5, IPC_CREAT | IPC_EXCL | 0o600)).toThrow(outOfRange("nsems"));
+    // A key of 2^40 truncated to an int is 0, IPC_PRIVATE: a new private set instead of a shared one.
+    expect(() => semget(2 ** 40, 1, IPC_CREAT | 0o600)).toThrow(/The value of "key" is out of range. It must be an integer >= -2147483648 and <= 4294967295. Received 1_099_511_627_776/);
+  });
+});

@@ -11,6 +11,7 @@
  * libc/linux/futex.ts), so the event loop, signal handlers and an AbortSignal are served while it
  * waits. SEM_UNDO works from worker threads too: the undo list belongs to the process.
  */
+import { checkInteger } from "../ffi/checks.ts";
 import { Errno, SystemError, errnoError } from "../libc/errno.ts";
 import { Deadline } from "../libc/time.ts";
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID, IPC_STAT, IPC_SET, IpcPerm, formatKey } from "../libc/sys/ipc.ts";
@@ -108,6 +109,7 @@ export class SemaphoreSet {
    * without the mark an opener could use the set between them, while every value is still 0.)
    */
   static create(key: number, nsems: number, initial: number | readonly number[] = 0, mode = 0o600): SemaphoreSet {
+    checkInteger(nsems, "nsems", 1, 0xffff);
     const values = typeof initial === "number" ? Array<number>(nsems).fill(initial) : [...initial];
     if (values.length !== nsems) throw new RangeError(`${nsems} semaphores need ${nsems} initial values, not ${values.length}`);
     for (const value of values) {
@@ -177,6 +179,7 @@ export class SemaphoreSet {
 
   /** semctl(SETALL): sets every value of the set. */
   setAll(values: readonly number[]): void {
+    checkSemValues(values);
     semctlBuffer(this.id, 0, SETALL, Uint16Array.from(values));
   }
 
@@ -207,25 +210,25 @@ export class SemaphoreSet {
 
   /** P: subtracts `count` from semaphore `num`, waiting while that would go below 0. */
   acquire(num = 0, count = 1, options: AcquireOptions = {}): void {
-    if (!semtimedop(this.id, [{ num, op: -count, flags: undoFlag(options) }], options.timeoutMs)) {
+    if (!semtimedop(this.id, [{ num, op: -checkAcquireCount(count), flags: undoFlag(options) }], options.timeoutMs)) {
       throw new WaitTimeoutError(`semaphore ${num} of set ${this.id}`, options.timeoutMs);
     }
   }
 
   /** P without blocking the event loop. */
   async acquireAsync(num = 0, count = 1, options: AcquireOptions & { signal?: AbortSignal } = {}): Promise<void> {
-    const done = await semtimedopAsync(this.id, [{ num, op: -count, flags: undoFlag(options) }], options);
+    const done = await semtimedopAsync(this.id, [{ num, op: -checkAcquireCount(count), flags: undoFlag(options) }], options);
     if (!done) throw new WaitTimeoutError(`semaphore ${num} of set ${this.id}`, options.timeoutMs);
   }
 
   /** P if it can be done at once: true if taken. */
   tryAcquire(num = 0, count = 1, options: { undo?: boolean } = {}): boolean {
-    return semop(this.id, [{ num, op: -count, flags: undoFlag(options) | IPC_NOWAIT }]);
+    return semop(this.id, [{ num, op: -checkAcquireCount(count), flags: undoFlag(options) | IPC_NOWAIT }]);
   }
 
   /** V: adds `count` to semaphore `num`, waking waiters. With `undo`, pairs with an undo acquire. */
   release(num = 0, count = 1, options: { undo?: boolean } = {}): void {
-    semop(this.id, [{ num, op: count, flags: undoFlag(options) }]);
+    semop(this.id, [{ num, op: checkInteger(count, "count", 0, 0x7fff), flags: undoFlag(options) }]);
   }
 
   /** Acquires semaphore `num` as a lock; `using held = set.lock()` releases it at the end of the block. */
@@ -269,6 +272,18 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks this thread for `ms` milliseconds (only for the short wait in SemaphoreSet.open). */
 function sleepSync(ms: number): void {
   Atomics.wait(pause, 0, 0, ms);
+}
+
+// The count becomes sem_op, a C short: an acquire subtracts at most 32768, a release adds at most
+// 32767 (more could never succeed anyway: a value never exceeds SEMVMX, 32767).
+function checkAcquireCount(count: number): number {
+  return checkInteger(count, "count", 0, 0x8000);
+}
+
+// SETALL stores each value in an unsigned short (Uint16Array.from would wrap them) and the kernel
+// refuses values above SEMVMX.
+function checkSemValues(values: readonly number[]): void {
+  values.forEach((value, index) => checkInteger(value, `values[${index}]`, 0, SEMVMX));
 }
 
 function undoFlag(options: { undo?: boolean }): number {

@@ -38,6 +38,11 @@ export class Attachment extends MappedMemory {
     return !this.readOnly;
   }
 
+  /** Always true: an attachment is at least readable. */
+  get readable(): boolean {
+    return true;
+  }
+
   /** Detaches, for `using`; the segment stays. */
   [Symbol.dispose](): void {
     this.detach();

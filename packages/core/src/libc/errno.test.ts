@@ -51,3 +51,16 @@ describe("SystemError", () => {
     expect(result).toEqual({ ret: -1, errno: Errno.EBADF });
   });
 });
+
+describe("errno names that share a number", () => {
+  it("match each other: errno 95 is ENOTSUP and EOPNOTSUPP, 11 EAGAIN and EWOULDBLOCK", () => {
+    const unsupported = new SystemError(95, "fallocate", { path: "f" });
+    expect(unsupported.code).toBe("ENOTSUP");
+    expect(isSystemError(unsupported, "ENOTSUP")).toBe(true);
+    expect(isSystemError(unsupported, "EOPNOTSUPP")).toBe(true);
+    expect(Errno.EOPNOTSUPP).toBe(95);
+    expect(isSystemError(new SystemError(11, "read"), "EWOULDBLOCK")).toBe(true);
+    expect(isSystemError(unsupported, "EAGAIN")).toBe(false);
+    expect(isSystemError(unsupported, "ENOSUCHNAME")).toBe(false);
+  });
+});

@@ -33,11 +33,24 @@ export function errnoName(errno: number): string {
   return name.startsWith("Unknown system error") ? `E${errno}` : name;
 }
 
-/** The errno numbers by name, for comparisons without bare numbers: `Errno.EAGAIN`, `Errno.EIDRM`. */
+// Names Linux gives to the same number as another: <errno.h> defines EOPNOTSUPP as ENOTSUP (95),
+// EWOULDBLOCK as EAGAIN, EDEADLOCK as EDEADLK. Errors carry one name (Node's), so these are looked
+// up by number.
+const aliases: ReadonlyMap<string, number> = new Map([
+  ["EOPNOTSUPP", 95],
+  ["EWOULDBLOCK", 11],
+  ["EDEADLOCK", 35],
+]);
+
+/**
+ * The errno numbers by name, for comparisons without bare numbers: `Errno.EAGAIN`, `Errno.EIDRM`.
+ * Aliases are there too: `Errno.EOPNOTSUPP === Errno.ENOTSUP`.
+ */
 export const Errno: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries([
     ...[...getSystemErrorMap()].map(([negative, [name]]) => [name, -negative] as const),
     ...[...linuxOnly].map(([errno, name]) => [name, errno] as const),
+    ...aliases,
   ]),
 );
 
@@ -95,7 +108,13 @@ export function check<T extends number | bigint>(result: T, syscall: string, det
   return result;
 }
 
-/** Whether `value` is a SystemError (with errno name `code`, when given): for `catch` clauses. */
+/**
+ * Whether `value` is a SystemError (with errno name `code`, when given): for `catch` clauses. Names
+ * of the same number match each other: an error coded ENOTSUP is `isSystemError(e, "EOPNOTSUPP")`.
+ */
 export function isSystemError(value: unknown, code?: string): value is SystemError {
-  return value instanceof SystemError && (code === undefined || value.code === code);
+  if (!(value instanceof SystemError)) return false;
+  if (code === undefined || value.code === code) return true;
+  const errno = Errno[code];
+  return errno !== undefined && value.errno === errno;
 }

@@ -1,4 +1,5 @@
 /** <fcntl.h>: open, fcntl, fallocate and their flags. */
+import { checkFd, checkInt32, checkInt64, checkPath, checkUint32 } from "../ffi/checks.ts";
 import { constants as fsConstants } from "node:fs";
 import { libc, mode_t } from "../ffi/libc.ts";
 import { check } from "./errno.ts";
@@ -61,6 +62,9 @@ const fcntl_c = libc.func("int fcntl(int fd, int cmd, ...)");
  * @see https://man7.org/linux/man-pages/man2/open.2.html
  */
 export function open(path: string, flags: number, mode = 0o666): number {
+  checkPath(path);
+  checkInt32(flags, "flags");
+  checkUint32(mode, "mode");
   return check(open_c(path, flags, mode_t, mode) as number, "open", { path });
 }
 
@@ -71,6 +75,9 @@ export function open(path: string, flags: number, mode = 0o666): number {
  * @see https://man7.org/linux/man-pages/man2/fcntl.2.html
  */
 export function fcntl(fd: number, cmd: number, arg?: number): number {
+  checkFd(fd);
+  checkInt32(cmd, "cmd");
+  if (arg !== undefined) checkInt32(arg, "arg");
   const result = arg === undefined ? fcntl_c(fd, cmd) : fcntl_c(fd, cmd, "int", arg);
   return check(result as number, "fcntl");
 }
@@ -100,5 +107,9 @@ const fallocate_c = libc.func("int fallocate(int fd, int mode, off_t offset, off
  * @see https://man7.org/linux/man-pages/man2/fallocate.2.html
  */
 export function fallocate(fd: number, mode: number, offset: number, length: number, path?: string): void {
+  checkFd(fd);
+  checkInt32(mode, "mode");
+  checkInt64(offset, "offset");
+  checkInt64(length, "length");
   check(fallocate_c(fd, mode, offset, length) as number, "fallocate", path === undefined ? undefined : { path });
 }

@@ -8,6 +8,7 @@
  * space. Unlike SysV semaphores they have no undo: a process that dies after a wait does not give
  * the count back.
  */
+import { checkInt32, checkInteger, checkPath, checkUint32 } from "../ffi/checks.ts";
 import { koffi, libc, lastErrno, toAddress, type Address } from "../ffi/libc.ts";
 import { Errno, check, errnoError } from "./errno.ts";
 import { O_CREAT } from "./fcntl.ts";
@@ -50,6 +51,10 @@ function named(path: string | undefined): { path: string } | undefined {
  * @see https://man7.org/linux/man-pages/man3/sem_open.3.html
  */
 export function sem_open(name: string, oflag: number, mode = 0o600, value = 0): Address {
+  checkPath(name, "name");
+  checkInt32(oflag, "oflag");
+  checkUint32(mode, "mode");
+  checkInteger(value, "value", 0, SEM_VALUE_MAX);
   // mode and value are variadic: passed with their C types only with O_CREAT, so they arrive whole.
   const pointer = (oflag & O_CREAT) !== 0 ? sem_open_c(name, oflag, "uint32_t", mode, "uint32_t", value) : sem_open_c(name, oflag);
   const address = toAddress(pointer);
@@ -72,6 +77,7 @@ export function sem_close(sem: Address, path?: string): void {
  * @see https://man7.org/linux/man-pages/man3/sem_unlink.3.html
  */
 export function sem_unlink(name: string): void {
+  checkPath(name, "name");
   check(sem_unlink_c(name) as number, "sem_unlink", { path: name });
 }
 
@@ -82,6 +88,8 @@ export function sem_unlink(name: string): void {
  * @see https://man7.org/linux/man-pages/man3/sem_init.3.html
  */
 export function sem_init(sem: Address, pshared: number, value: number): void {
+  checkInt32(pshared, "pshared");
+  checkInteger(value, "value", 0, SEM_VALUE_MAX);
   check(sem_init_c(sem, pshared, value) as number, "sem_init");
 }
 

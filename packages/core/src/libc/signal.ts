@@ -4,6 +4,7 @@
  * SIGXFSZ's) to SIG_DFL, so a program started under `nohup` would die of SIGHUP. `signal(sig,
  * SIG_IGN)` puts the disposition back.
  */
+import { checkInt32 } from "../ffi/checks.ts";
 import { libc } from "../ffi/libc.ts";
 import { errnoError } from "./errno.ts";
 
@@ -23,6 +24,7 @@ const signal_c = libc.func("intptr_t signal(int signum, intptr_t handler)");
  * @see https://man7.org/linux/man-pages/man2/signal.2.html
  */
 export function signal(signum: number, disposition: typeof SIG_DFL | typeof SIG_IGN): number | bigint {
+  checkInt32(signum, "signum");
   const previous = signal_c(signum, disposition) as number | bigint;
   if (previous === SIG_ERR || previous === BigInt(SIG_ERR)) throw errnoError("signal");
   return previous;

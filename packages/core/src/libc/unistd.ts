@@ -2,6 +2,7 @@
  * <unistd.h>: descriptors, reads and writes, pipes, the page size. (`readAsync`, which waits on
  * epoll before reading, is in ipc/pipe_io.ts.)
  */
+import { checkFd, checkInt32, checkInt64, checkPath, checkSize } from "../ffi/checks.ts";
 import { libc, type ByteBuffer } from "../ffi/libc.ts";
 import { check, SystemError } from "./errno.ts";
 import { O_CLOEXEC } from "./fcntl.ts";
@@ -61,10 +62,13 @@ export function pageRoundUp(length: number): number {
  * @see https://man7.org/linux/man-pages/man2/close.2.html
  */
 export function close(fd: number): void {
+  checkFd(fd);
   check(close_c(fd) as number, "close");
 }
 
 function region(buffer: ByteBuffer, offset: number, length: number | undefined): ByteBuffer {
+  checkSize(offset, "offset");
+  if (length !== undefined) checkSize(length, "length");
   const end = length === undefined ? buffer.byteLength : offset + length;
   if (offset < 0 || end > buffer.byteLength || end < offset) {
     throw new RangeError(`read/write range ${offset}..${end} is outside a buffer of ${buffer.byteLength} bytes`);
@@ -79,6 +83,7 @@ function region(buffer: ByteBuffer, offset: number, length: number | undefined):
  * @see https://man7.org/linux/man-pages/man2/read.2.html
  */
 export function read(fd: number, buffer: ByteBuffer, offset = 0, length?: number): number {
+  checkFd(fd);
   const target = region(buffer, offset, length);
   return toNumber(check(read_c(fd, target, target.byteLength) as number | bigint, "read"));
 }
@@ -90,6 +95,7 @@ export function read(fd: number, buffer: ByteBuffer, offset = 0, length?: number
  * @see https://man7.org/linux/man-pages/man2/write.2.html
  */
 export function write(fd: number, data: ByteBuffer | string, offset = 0, length?: number): number {
+  checkFd(fd);
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : region(data, offset, length);
   return toNumber(check(write_c(fd, bytes, bytes.byteLength) as number | bigint, "write"));
 }
@@ -119,6 +125,9 @@ export function writeAll(fd: number, data: ByteBuffer | string): void {
  * @see https://man7.org/linux/man-pages/man2/lseek.2.html
  */
 export function lseek(fd: number, offset: number, whence: number): number {
+  checkFd(fd);
+  checkInt64(offset, "offset");
+  checkInt32(whence, "whence");
   return toNumber(check(lseek_c(fd, offset, whence) as number | bigint, "lseek"));
 }
 
@@ -128,6 +137,8 @@ export function lseek(fd: number, offset: number, whence: number): number {
  * @see https://man7.org/linux/man-pages/man2/ftruncate.2.html
  */
 export function ftruncate(fd: number, length: number): void {
+  checkFd(fd);
+  checkInt64(length, "length");
   check(ftruncate_c(fd, length) as number, "ftruncate");
 }
 
@@ -137,6 +148,7 @@ export function ftruncate(fd: number, length: number): void {
  * @see https://man7.org/linux/man-pages/man2/unlink.2.html
  */
 export function unlink(path: string): void {
+  checkPath(path);
   check(unlink_c(path) as number, "unlink", { path });
 }
 
@@ -158,6 +170,7 @@ export function pipe(): [number, number] {
  */
 export function pipe2(flags: number = O_CLOEXEC): [number, number] {
   const fds = [0, 0];
+  checkInt32(flags, "flags");
   check(pipe2_c(fds, flags) as number, "pipe2");
   return [fds[0]!, fds[1]!];
 }

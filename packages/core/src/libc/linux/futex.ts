@@ -25,6 +25,7 @@
  * slices of at most `ASYNC_SLICE_MS` (ipc/timeouts.ts), giving the thread back between slices; that
  * bounds how long a signal's cleanup, an abort or fs work behind it can be held up.
  */
+import { checkInteger } from "../../ffi/checks.ts";
 import { libc, lastErrno, type Address } from "../../ffi/libc.ts";
 import { Errno, errnoError } from "../errno.ts";
 import { Deadline, Timespec, timespecFromMs, type TimespecValue } from "../time.ts";
@@ -58,6 +59,12 @@ export type FutexWaitResult = "woken" | "not-equal" | "timed-out";
 /** A single FUTEX_WAIT can also end because a signal handler ran (EINTR). */
 export type FutexWaitOnceResult = FutexWaitResult | "interrupted";
 
+// The word is a uint32 the caller may read through an Int32Array: both spellings of a value are
+// accepted (`>>> 0` then makes them the same), anything else would be truncated.
+function checkExpected(expected: number): void {
+  checkInteger(expected, "expected", -0x8000_0000, 0xffff_ffff);
+}
+
 function waitResult(result: number, errno: number): FutexWaitOnceResult {
   if (result === 0) return "woken";
   if (errno === Errno.EAGAIN) return "not-equal";
@@ -78,6 +85,7 @@ function timeoutArgument(timeoutMs: number | undefined): TimespecValue | null {
  * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */
 export function futexWaitOnce(address: Address, expected: number, timeoutMs?: number): FutexWaitOnceResult {
+  checkExpected(expected);
   const result = Number(futex_c(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timeoutArgument(timeoutMs), null, 0));
   return waitResult(result, lastErrno());
 }
@@ -88,6 +96,7 @@ export function futexWaitOnce(address: Address, expected: number, timeoutMs?: nu
  * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */
 export function futexWaitOnceAsync(address: Address, expected: number, timeoutMs: number): Promise<FutexWaitOnceResult> {
+  checkExpected(expected);
   return new Promise((resolve, reject) => {
     futex_c.async(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timespecFromMs(timeoutMs), null, 0, (error: unknown, result: number | bigint) => {
       if (error) return reject(error);
@@ -121,6 +130,7 @@ export function futexWait(address: Address, expected: number, timeoutMs?: number
  * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */
 export function futexWake(address: Address, count = 1): number {
+  checkInteger(count, "count", 0, WAKE_ALL);
   const result = Number(futex_c(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
   if (result === -1) throw errnoError("futex");
   return result;

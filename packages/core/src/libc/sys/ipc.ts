@@ -1,4 +1,5 @@
 /** <sys/ipc.h>: ftok, the IPC_* flags and commands, and `struct ipc_perm`. */
+import { checkInteger, checkPath, outOfRange } from "../../ffi/checks.ts";
 import { libc } from "../../ffi/libc.ts";
 import { check } from "../errno.ts";
 import { defineStruct } from "../../ffi/struct.ts";
@@ -38,12 +39,18 @@ export const IpcPerm = defineStruct("ipc_perm", {
 const ftok_c = libc.func("key_t ftok(const char *path, int proj_id)");
 
 /**
- * ftok(3): a System V key from an existing file and a project id (only its low 8 bits count).
+ * ftok(3): a System V key from an existing file and a project id (only its low 8 bits count, and
+ * they must not be 0: 0, 256 or 2^40 are refused with ERR_OUT_OF_RANGE).
  * The same path and id always give the same key while the file keeps its inode.
  *
  * @see https://man7.org/linux/man-pages/man3/ftok.3.html
  */
 export function ftok(path: string, projId: number): number {
+  checkPath(path);
+  // An int of which only the low 8 bits count; those must not be 0 (ftok(3): proj_id must be
+  // nonzero), and a number outside an int would be truncated into some other id.
+  checkInteger(projId, "projId", 1, 0x7fff_ffff);
+  if ((projId & 0xff) === 0) throw outOfRange("projId", "an integer >= 1 and <= 2147483647 whose low 8 bits are not all 0", projId);
   return check(ftok_c(path, projId) as number, "ftok", { path });
 }
 

@@ -5,6 +5,7 @@
  * the package root exports) returns a `Mapping` that owns its range, refuses arguments that would
  * let a later access kill the process with SIGBUS, and keeps old views harmless after `unmap()`.
  */
+import { checkInt32, checkInt64, checkPath, checkSize, checkUint32 } from "../../ffi/checks.ts";
 import { libc, toAddress, type Address } from "../../ffi/libc.ts";
 import { check, errnoError } from "../errno.ts";
 
@@ -75,6 +76,11 @@ const shm_unlink_c = libc.func("int shm_unlink(const char *name)");
  * @see https://man7.org/linux/man-pages/man2/mmap.2.html
  */
 export function mmap(address: Address | null, length: number, protection: number, flags: number, fd: number, offset = 0, path?: string): Address {
+  checkSize(length, "length");
+  checkInt32(protection, "protection");
+  checkInt32(flags, "flags");
+  checkInt32(fd, "fd");
+  checkInt64(offset, "offset");
   const result = toAddress(mmap_c(address, length, protection, flags, fd, offset));
   if (result === MAP_FAILED) throw errnoError("mmap", path === undefined ? undefined : { path });
   return result;
@@ -86,6 +92,7 @@ export function mmap(address: Address | null, length: number, protection: number
  * @see https://man7.org/linux/man-pages/man2/munmap.2.html
  */
 export function munmap(address: Address, length: number): void {
+  checkSize(length, "length");
   check(munmap_c(address, length) as number, "munmap");
 }
 
@@ -95,6 +102,8 @@ export function munmap(address: Address, length: number): void {
  * @see https://man7.org/linux/man-pages/man2/msync.2.html
  */
 export function msync(address: Address, length: number, flags: number = MS_SYNC): void {
+  checkSize(length, "length");
+  checkInt32(flags, "flags");
   check(msync_c(address, length, flags) as number, "msync");
 }
 
@@ -104,6 +113,8 @@ export function msync(address: Address, length: number, flags: number = MS_SYNC)
  * @see https://man7.org/linux/man-pages/man2/madvise.2.html
  */
 export function madvise(address: Address, length: number, advice: number): void {
+  checkSize(length, "length");
+  checkInt32(advice, "advice");
   check(madvise_c(address, length, advice) as number, "madvise");
 }
 
@@ -113,6 +124,8 @@ export function madvise(address: Address, length: number, advice: number): void 
  * @see https://man7.org/linux/man-pages/man2/memfd_create.2.html
  */
 export function memfd_create(name: string, flags = MFD_CLOEXEC): number {
+  checkPath(name, "name");
+  checkUint32(flags, "flags");
   return check(memfd_create_c(name, flags) as number, "memfd_create");
 }
 
@@ -122,6 +135,9 @@ export function memfd_create(name: string, flags = MFD_CLOEXEC): number {
  * @see https://man7.org/linux/man-pages/man3/shm_open.3.html
  */
 export function shm_open(name: string, oflag: number, mode = 0o600): number {
+  checkPath(name, "name");
+  checkInt32(oflag, "oflag");
+  checkUint32(mode, "mode");
   return check(shm_open_c(name, oflag, mode) as number, "shm_open", { path: name });
 }
 
@@ -131,5 +147,6 @@ export function shm_open(name: string, oflag: number, mode = 0o600): number {
  * @see https://man7.org/linux/man-pages/man3/shm_unlink.3.html
  */
 export function shm_unlink(name: string): void {
+  checkPath(name, "name");
   check(shm_unlink_c(name) as number, "shm_unlink", { path: name });
 }

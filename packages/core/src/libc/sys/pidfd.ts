@@ -1,4 +1,5 @@
 /** `<sys/pidfd.h>`: a descriptor that refers to a process and becomes readable when it exits. */
+import { checkInt32, checkUint32 } from "../../ffi/checks.ts";
 import { libc } from "../../ffi/libc.ts";
 import { check } from "../errno.ts";
 
@@ -15,5 +16,7 @@ const pidfd_open_c = libc.func("long syscall(long number, int pid, unsigned int 
  * @see https://man7.org/linux/man-pages/man2/pidfd_open.2.html
  */
 export function pidfd_open(pid: number, flags = 0): number {
+  checkInt32(pid, "pid");
+  checkUint32(flags, "flags");
   return Number(check(pidfd_open_c(SYS_pidfd_open, pid, flags) as number, "pidfd_open"));
 }

@@ -7,6 +7,7 @@
  * (IPC_RMID); `ipcs -s` lists them. SEM_UNDO makes the kernel reverse a process's operations when it
  * exits, however it exits, so a holder killed with SIGKILL does not leave the lock taken.
  */
+import { checkInt16, checkInt32, checkInteger, checkKey, checkUint16 } from "../../ffi/checks.ts";
 import { koffi, libc, lastErrno } from "../../ffi/libc.ts";
 import { defineStruct, type SnapshotOf } from "../../ffi/struct.ts";
 import { Errno, check, errnoError } from "../errno.ts";
@@ -118,9 +119,15 @@ function identified(id: number): { path: string } {
   return { path: `id ${id}` };
 }
 
+// struct sembuf holds sem_num as an unsigned short and sem_op as a short: koffi would wrap larger
+// values at 16 bits, turning an acquire of 40000 into a release, or semaphore 65536 into 0.
 function toSembufs(ops: readonly SemOp[]): { sem_num: number; sem_op: number; sem_flg: number }[] {
   if (ops.length === 0) throw new RangeError("semop needs at least one operation");
-  return ops.map(({ num, op, flags = 0 }) => ({ sem_num: num, sem_op: op, sem_flg: flags }));
+  return ops.map(({ num, op, flags = 0 }) => ({
+    sem_num: checkUint16(num, "num"),
+    sem_op: checkInt16(op, "op"),
+    sem_flg: checkInt16(flags, "flags"),
+  }));
 }
 
 /**
@@ -129,6 +136,9 @@ function toSembufs(ops: readonly SemOp[]): { sem_num: number; sem_op: number; se
  * @see https://man7.org/linux/man-pages/man2/semget.2.html
  */
 export function semget(key: number, nsems: number, flags: number): number {
+  key = checkKey(key);
+  checkInteger(nsems, "nsems", 0, 0xffff);
+  checkInt32(flags, "flags");
   return check(semget_c(key, nsems, flags) as number, "semget", keyed(key));
 }
 
@@ -139,6 +149,7 @@ export function semget(key: number, nsems: number, flags: number): number {
  * @see https://man7.org/linux/man-pages/man2/semop.2.html
  */
 export function semop(id: number, ops: readonly SemOp[]): boolean {
+  checkInt32(id, "id");
   const sops = toSembufs(ops);
   for (;;) {
     if ((semop_c(id, sops, sops.length) as number) === 0) return true;
@@ -156,6 +167,7 @@ export function semop(id: number, ops: readonly SemOp[]): boolean {
  * @see https://man7.org/linux/man-pages/man2/semtimedop.2.html
  */
 export function semtimedop(id: number, ops: readonly SemOp[], timeoutMs?: number): boolean {
+  checkInt32(id, "id");
   const sops = toSembufs(ops);
   const deadline = new Deadline(timeoutMs);
   for (;;) {
@@ -176,6 +188,7 @@ export function semtimedop(id: number, ops: readonly SemOp[], timeoutMs?: number
  * @see https://man7.org/linux/man-pages/man2/semtimedop.2.html
  */
 export function semtimedopOnceAsync(id: number, ops: readonly SemOp[], timeoutMs: number): Promise<number> {
+  checkInt32(id, "id");
   const sops = toSembufs(ops);
   return new Promise((resolve, reject) => {
     semtimedop_c.async(id, sops, sops.length, timespecFromMs(timeoutMs), (error: unknown, result: number) => {
@@ -191,6 +204,13 @@ export function semtimedopOnceAsync(id: number, ops: readonly SemOp[], timeoutMs
  * @see https://man7.org/linux/man-pages/man2/semctl.2.html
  */
 export function semctl(id: number, num: number, cmd: number, value = 0): number {
+  checkInt32(id, "id");
+  checkInt32(num, "num");
+  checkInt32(cmd, "cmd");
+  // SETVAL stores the value in an unsigned short after checking it against SEMVMX; any other
+  // number would be truncated to an int first.
+  if (cmd === SETVAL) checkInteger(value, "value", 0, SEMVMX);
+  else checkInt32(value, "value");
   return check(semctl_c(id, num, cmd, "int", value) as number, "semctl", identified(id));
 }
 
@@ -201,6 +221,9 @@ export function semctl(id: number, num: number, cmd: number, value = 0): number 
  * @see https://man7.org/linux/man-pages/man2/semctl.2.html
  */
 export function semctlBuffer(id: number, num: number, cmd: number, buffer: Uint8Array | Uint16Array): number {
+  checkInt32(id, "id");
+  checkInt32(num, "num");
+  checkInt32(cmd, "cmd");
   return check(semctl_c(id, num, cmd, "void *", buffer) as number, "semctl", identified(id));
 }
 

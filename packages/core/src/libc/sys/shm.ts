@@ -5,6 +5,7 @@
  * A segment outlives every process until it is removed (IPC_RMID) or the machine reboots; detaching
  * never removes it.
  */
+import { checkInt32, checkKey, checkSize } from "../../ffi/checks.ts";
 import { libc, toAddress, type Address } from "../../ffi/libc.ts";
 import { defineStruct, type SnapshotOf } from "../../ffi/struct.ts";
 import { check, errnoError } from "../errno.ts";
@@ -58,6 +59,9 @@ function keyed(key: number): { path: string } {
  * @see https://man7.org/linux/man-pages/man2/shmget.2.html
  */
 export function shmget(key: number, size: number, flags: number): number {
+  key = checkKey(key);
+  checkSize(size, "size");
+  checkInt32(flags, "flags");
   return check(shmget_c(key, size, flags) as number, "shmget", keyed(key));
 }
 
@@ -67,6 +71,8 @@ export function shmget(key: number, size: number, flags: number): number {
  * @see https://man7.org/linux/man-pages/man2/shmat.2.html
  */
 export function shmat(id: number, address: Address | null = null, flags = 0): Address {
+  checkInt32(id, "id");
+  checkInt32(flags, "flags");
   const result = toAddress(shmat_c(id, address, flags));
   if (result === MAP_FAILED) throw errnoError("shmat", { path: `id ${id}` });
   return result;
@@ -87,6 +93,8 @@ export function shmdt(address: Address): void {
  * @see https://man7.org/linux/man-pages/man2/shmctl.2.html
  */
 export function shmctl(id: number, cmd: number, buffer: Uint8Array | null = null): number {
+  checkInt32(id, "id");
+  checkInt32(cmd, "cmd");
   return check(shmctl_c(id, cmd, buffer) as number, "shmctl", { path: `id ${id}` });
 }
 

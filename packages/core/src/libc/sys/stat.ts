@@ -1,4 +1,5 @@
 /** <sys/stat.h>: fstat, mkfifo and the file type tests. */
+import { checkFd, checkPath, checkUint32 } from "../../ffi/checks.ts";
 import { koffi, libc } from "../../ffi/libc.ts";
 import { check } from "../errno.ts";
 import { Timespec } from "../time.ts";
@@ -145,6 +146,7 @@ function fromRaw(raw: RawStat): Stat {
  */
 export function fstat(fd: number): Stat {
   const raw = {} as RawStat;
+  checkFd(fd);
   check(fstat_c(fd, raw) as number, "fstat");
   return fromRaw(raw);
 }
@@ -156,6 +158,7 @@ export function fstat(fd: number): Stat {
  */
 export function stat(path: string): Stat {
   const raw = {} as RawStat;
+  checkPath(path);
   check(stat_c(path, raw) as number, "stat", { path });
   return fromRaw(raw);
 }
@@ -166,6 +169,8 @@ export function stat(path: string): Stat {
  * @see https://man7.org/linux/man-pages/man3/mkfifo.3.html
  */
 export function mkfifo(path: string, mode: number): void {
+  checkPath(path);
+  checkUint32(mode, "mode");
   check(mkfifo_c(path, mode) as number, "mkfifo", { path });
 }
 
@@ -175,6 +180,7 @@ export function mkfifo(path: string, mode: number): void {
  * @see https://man7.org/linux/man-pages/man2/umask.2.html
  */
 export function umask(mask: number): number {
+  checkUint32(mask, "mask");
   return umask_c(mask) as number;
 }
 
