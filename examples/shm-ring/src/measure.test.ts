@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startProgram, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
-import { childPids, isProcessAlive, watchProcessExit } from "@linux-ipc/core";
+import { childPids, isProcessAlive } from "@linux-ipc/core";
+import { exitWithin, until } from "./test-support.ts";
 
 const measure = compiledProgram(import.meta.url, "measure");
 
@@ -13,30 +14,6 @@ afterEach(async () => {
     await program.exited.catch(() => {});
   }
 });
-
-/** Resolves once `check` returns a value other than undefined, polled each millisecond; rejects after `timeoutMs` naming `what`. */
-async function until<T>(check: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
-function exitWithin(pid: number, what: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`${what} (pid ${pid}) still running ${timeoutMs} ms after its parent was killed`));
-    }, timeoutMs);
-    const stop = watchProcessExit(pid, () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 describe("measure", () => {
   it("its echo child ends when measure is killed with SIGKILL, instead of spinning on", async () => {
