@@ -13,7 +13,7 @@ export function modeOption(defaultMode: number, who: string) {
   return {
     type: "string",
     value: "OCTAL",
-    description: `permission bits of the objects it creates, in octal (default ${defaultMode.toString(8).padStart(3, "0")}: ${who})`,
+    description: `permission bits (octal) of what it creates; the default: ${who}`,
     default: defaultMode.toString(8).padStart(4, "0"),
   } as const satisfies OptionSpec;
 }
