@@ -4,7 +4,8 @@
  * and a restart under the same key fails with EEXIST. These helpers tell a leftover from an object
  * in use, conservatively: only objects of the current user, with no process attached or waiting, and
  * whose creator (segments: `shm_cpid`) or every last operator (semaphore sets: `GETPID` of each
- * semaphore; the kernel records no creator pid for them) is gone.
+ * semaphore; the kernel records no creator pid for them) is gone. A set nobody ever operated on
+ * counts only once it is 10 seconds old.
  */
 import { readFileSync } from "node:fs";
 import { isSystemError } from "../libc/errno.ts";
@@ -12,6 +13,9 @@ import { formatKey, IPC_RMID } from "../libc/sys/ipc.ts";
 import { shmctl, shmget, shmStat } from "../libc/sys/shm.ts";
 import { GETNCNT, GETPID, GETZCNT, semctl, semget, semStat } from "../libc/sys/sem.ts";
 import { isProcessAlive } from "./liveness.ts";
+
+/** How long a semaphore set nobody ever operated on must have existed to count as a leftover (s). */
+const UNUSED_SET_GRACE_S = 10;
 
 /** A System V object that looks abandoned by a dead owner (see `segmentLeftover`, `semaphoreSetLeftover`). */
 export interface Leftover {
@@ -68,6 +72,9 @@ export function semaphoreSetLeftover(id: number): Leftover | null {
       if (pid !== 0) pids.add(pid);
     }
     if ([...pids].some((pid) => isProcessAlive(pid))) return null;
+    // No pid recorded: nobody ever operated on it. Its creator may be about to initialise it, so
+    // only a set that has stayed that way for a while counts.
+    if (pids.size === 0 && Date.now() / 1000 - Number(stat.sem_ctime) < UNUSED_SET_GRACE_S) return null;
     return { kind: "semaphore set" as const, id, key: stat.sem_perm.__key, deadPids: [...pids], ipcrm: `ipcrm -s ${id}` };
   });
   return found ?? null;
