@@ -18,16 +18,25 @@ afterEach(async () => {
 });
 
 /** A server on a fresh ftok file, once it has printed its segment's id. */
-async function server(name: string): Promise<{ program: RunningProgram; key: number; shmid: number; path: string }> {
+async function server(name: string, extra: string[] = []): Promise<{ program: RunningProgram; key: number; shmid: number; path: string }> {
   const path = dir.file(name);
   writeFileSync(path, "");
   const key = ftok(path, TUTORIAL_PROJ_ID);
   keys.push(key);
-  const program = start("server", ["--path", path, "--proj-id", String(TUTORIAL_PROJ_ID), "--interval", "60000"]);
+  const program = start("server", ["--path", path, "--proj-id", String(TUTORIAL_PROJ_ID), "--interval", "60000", ...extra]);
   running.push(program);
   const shmid = Number((await program.waitForLine(/^shm: \d+$/)).split(" ")[1]);
   return { program, key, shmid, path };
 }
+
+describe("server --mode", () => {
+  it("keeps the C's 0666 by default, and --mode 600 keeps the segment to this user", async () => {
+    const shared = await server("shared");
+    expect(ipcsById(shared.shmid)?.perms).toBe("666");
+    const own = await server("own", ["--mode", "600"]);
+    expect(ipcsById(own.shmid)?.perms).toBe("600");
+  });
+});
 
 describe("ipc-sweep", () => {
   it("finds a segment left by a server killed with SIGKILL (which a restart names with its ipcrm), never one whose creator is alive, and removes it with --remove", async () => {
