@@ -7,7 +7,7 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import { close, pipe2, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { LineChannel } from "./channel.ts";
 import { track } from "./cleanup.ts";
-import { siblingProgram } from "@linux-ipc/programs";
+import { endingWithParent, siblingProgram } from "@linux-ipc/programs";
 
 const peerScript = siblingProgram(import.meta.url, "peer");
 
@@ -42,7 +42,7 @@ export class PeerProcess {
     const args = [mechanism, ...(options.args ?? [])];
     const stdio: ["pipe" | "ignore", "pipe" | "ignore", "inherit"] = [options.stdin ?? "ignore", options.stdout ?? "ignore", "inherit"];
     try {
-      this.child = options.ipc === undefined ? spawnWithFds(peerScript, args, { fds, stdio }) : spawnWithIpc(args, fds, stdio, options.ipc);
+      this.child = options.ipc === undefined ? spawnWithFds(peerScript, args, { fds, stdio, env: endingWithParent() }) : spawnWithIpc(args, fds, stdio, options.ipc);
     } catch (error) {
       close(commandsWrite);
       close(resultsRead);
@@ -139,7 +139,7 @@ export async function whenReady<E extends { close(): Promise<void> | void }>(pee
 function spawnWithIpc(args: string[], fds: number[], stdio: ["pipe" | "ignore", "pipe" | "ignore", "inherit"], serialization: "json" | "advanced"): ChildProcess {
   const inherited = fds.map((_, index) => String(3 + index)).join(",");
   return spawn(process.execPath, [peerScript, ...args], {
-    env: { ...process.env, IPC_INHERITED_FDS: inherited },
+    env: endingWithParent({ ...process.env, IPC_INHERITED_FDS: inherited }),
     stdio: [...stdio, ...fds, "ipc"] as StdioOptions,
     serialization,
   });

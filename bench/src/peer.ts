@@ -4,12 +4,15 @@
  * descriptors follow. It joins the mechanism, says it is ready, then sends or echoes as told and
  * reports the CPU time each command took, until it is told to quit or the bench goes away.
  */
-import { inheritedFds } from "@linux-ipc/core";
+import { exitWithParent, inheritedFds } from "@linux-ipc/core";
+import { END_WITH_PARENT_ENV } from "@linux-ipc/programs";
 import { LineChannel } from "./channel.ts";
 import { mechanismNamed } from "./mechanisms/index.ts";
 import type { Command, Reply } from "./peer-process.ts";
 import { profileIfAsked } from "./profile.ts";
 
+// A peer must not outlive the bench: one killed with SIGKILL would leave it spinning or blocked.
+if (process.env[END_WITH_PARENT_ENV] === "1") exitWithParent("SIGKILL");
 const [commands, replies, ...fds] = inheritedFds();
 if (commands === undefined || replies === undefined) {
   process.stderr.write("peer: start me through the bench (src/main.ts); I need its control pipes as fds 3 and 4\n");

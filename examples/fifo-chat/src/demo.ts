@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
-import { runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { endingWithParent, runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
 import { spawnWithFds, waitForExit } from "@linux-ipc/core";
 
 const WAIT_MS = 10_000;
@@ -37,7 +37,7 @@ class Side {
     const shown = [command, ...args].map((word) => (/[\s"$>]/.test(word) ? `'${word}'` : word));
     console.log(`$ ${shown.join(" ")}`);
     this.child = OWN_PROGRAMS.has(command)
-      ? spawnWithFds(siblingProgram(import.meta.url, command), args, { stdio: ["pipe", "pipe", "pipe"] })
+      ? spawnWithFds(siblingProgram(import.meta.url, command), args, { stdio: ["pipe", "pipe", "pipe"], env: endingWithParent() })
       : spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on("line", (line) => {

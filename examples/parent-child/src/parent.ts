@@ -21,7 +21,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { onTerminationSignal, parseCommand, runMain, usageText, UsageError, siblingProgram } from "@linux-ipc/programs";
+import { endingWithParent, onTerminationSignal, parseCommand, runMain, usageText, UsageError, siblingProgram } from "@linux-ipc/programs";
 import { O_RDWR, O_CREAT, close, ftruncate, getpid, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, openRegularFile, fstat, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { oneLine, SharedPage } from "./shared-page.ts";
 
@@ -75,7 +75,7 @@ await runMain("parent", async () => {
       page.reply = "";
       console.log(`parent ${getpid()} wrote ${length} bytes to ${shared}: ${oneLine(message)}`);
       // The child is started only now: whatever it reads, the parent has finished writing.
-      const started = spawnWithFds(child, [], { fds: [fd] });
+      const started = spawnWithFds(child, [], { fds: [fd], env: endingWithParent() });
       close(fd);
       fd = -1;
       const { code, signal } = await waitForExit(started);

@@ -16,7 +16,7 @@
  * - Reading waits on epoll, so the event loop stays free while the child sleeps.
  * - If the child fails, the parent says how it ended and exits 1 instead of printing success.
  */
-import { runMain, parseCommand, ExitError, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { endingWithParent, runMain, parseCommand, ExitError, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
 import { MAX_TIMER_MS, pipe2, close, O_CLOEXEC, spawnWithFds, waitForExit, readLines } from "@linux-ipc/core";
 
 const childProgram = siblingProgram(import.meta.url, "child");
@@ -33,7 +33,7 @@ await runMain("parent-child", async () => {
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
   console.log(`${readEnd}, ${writeEnd}`);
 
-  const child = spawnWithFds(childProgram, ["--count", String(values.count), "--interval", String(values.interval)], { fds: [writeEnd] });
+  const child = spawnWithFds(childProgram, ["--count", String(values.count), "--interval", String(values.interval)], { fds: [writeEnd], env: endingWithParent() });
   const exited = waitForExit(child);
   close(writeEnd);
   // A C child forked from a terminal gets the terminal's Ctrl-C too; this one is told explicitly.

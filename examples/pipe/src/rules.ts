@@ -21,7 +21,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { endingWithParent, runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
 import { pipe2, close, writeAll, PIPE_BUF, fcntl, O_CLOEXEC, F_GETPIPE_SZ, spawnWithFds, waitForExit, bytesInPipe, waitUntilBlocked } from "@linux-ipc/core";
 
 const program = (name: string): string => siblingProgram(import.meta.url, name);
@@ -96,7 +96,7 @@ async function writerIdle(): Promise<string> {
 async function readerClosed(): Promise<string> {
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
   close(readEnd);
-  const nodeWriter = spawnWithFds(program("pipe-writer"), [], { fds: [writeEnd], stdio: ["pipe", "pipe", "pipe"] });
+  const nodeWriter = spawnWithFds(program("pipe-writer"), [], { fds: [writeEnd], stdio: ["pipe", "pipe", "pipe"], env: endingWithParent() });
   const shellWriter = spawn("sh", ["-c", "echo hello"], { stdio: ["ignore", writeEnd, "pipe"] });
   close(writeEnd);
   nodeWriter.stdin!.end("hello\n");
@@ -108,7 +108,7 @@ async function readerClosed(): Promise<string> {
 
 async function writerClosed(): Promise<string> {
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
-  const reader = spawnWithFds(program("pipe-reader"), [], { fds: [readEnd], stdio: ["ignore", "pipe", "pipe"] });
+  const reader = spawnWithFds(program("pipe-reader"), [], { fds: [readEnd], stdio: ["ignore", "pipe", "pipe"], env: endingWithParent() });
   const done = finished(reader);
   close(readEnd);
   writeAll(writeEnd, "bye\n");

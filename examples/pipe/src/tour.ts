@@ -4,13 +4,13 @@
  * straight to this terminal. Exit code 1 if any of them failed. Nothing is created outside the
  * processes themselves, so there is nothing to remove.
  */
-import { runMain, parseCommand, siblingProgram } from "@linux-ipc/programs";
+import { endingWithParent, runMain, parseCommand, siblingProgram } from "@linux-ipc/programs";
 import { MAX_TIMER_MS, spawnWithFds, waitForExit } from "@linux-ipc/core";
 
 async function run(heading: string, name: string, args: string[] = []): Promise<boolean> {
   console.log(`=== ${heading} ===`);
   console.log(`$ ${[name, ...args].join(" ")}`);
-  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: "inherit" });
+  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: "inherit", env: endingWithParent() });
   const { code, signal } = await waitForExit(child);
   if (code === 0) return true;
   console.error(`tour: ${name} ended with ${signal ?? `exit code ${code}`}`);

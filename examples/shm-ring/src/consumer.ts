@@ -12,7 +12,7 @@
  * - a producer that dies is noticed (PeerGoneError) instead of the reader waiting forever;
  * - the reader checks every message (sequence number and checksum), which the C never did.
  */
-import { ExitError, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
+import { ExitError, createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, parseMode, runMain } from "@linux-ipc/programs";
 import { isSystemError, SharedMemorySegment, formatKey, Ring, PeerGoneError, RING_MAX_PRODUCERS, MIN_CAPACITY, type RingReader } from "@linux-ipc/core";
 import { CHECKSUM, DEFAULT_CAPACITY, END_MARKER_SIZE, END_OF_STREAM, HEADER_SIZE, LANE, LANES, PRODUCER, SENT, SEQ, checksum, keyOption, yielder } from "./messages.ts";
 
@@ -84,12 +84,14 @@ await runMain("consumer", async () => {
       key: keyOption,
       producers: { type: "integer", value: "N", description: "how many producers will write", default: 1, min: 1, max: RING_MAX_PRODUCERS },
       capacity: { type: "integer", value: "BYTES", description: "data bytes in the ring (a power of two)", default: DEFAULT_CAPACITY, min: MIN_CAPACITY, max: 1 << 30 },
+      mode: modeOption(0o600, "only your user's producers can open it"),
     },
     details: "Start it first; then start the producers with the same --key. It ends when every producer has closed.",
   });
   if ((values.capacity & (values.capacity - 1)) !== 0) throw new ExitError(`--capacity ${values.capacity} is not a power of two`, 1);
 
-  const segment = createSegment(values.key, Ring.bytesNeeded(values.capacity));
+  const mode = parseMode(values.mode);
+  const segment = createReplacingLeftover("consumer", "segment", values.key, () => SharedMemorySegment.create(values.key, Ring.bytesNeeded(values.capacity), mode));
   const attachment = segment.attach();
   let reader: RingReader | undefined;
   // Closing the reader first tells waiting producers "the consumer closed the ring" at once.
@@ -132,12 +134,3 @@ await runMain("consumer", async () => {
   return tally.lost + tally.duplicated + tally.corrupt === 0 ? 0 : 1;
 });
 
-function createSegment(key: number, size: number): SharedMemorySegment {
-  try {
-    return SharedMemorySegment.create(key, size, 0o600);
-  } catch (error) {
-    if (!isSystemError(error, "EEXIST")) throw error;
-    const id = SharedMemorySegment.open(key).id;
-    throw new ExitError(`a segment with key ${formatKey(key)} exists already (shm ${id}): another consumer has it, or one was killed without removing it (ipcrm -m ${id})`, 1);
-  }
-}

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { compileC, cSkipReason, removeCompiled, runProgram, startCommand, startProgram, unusedIpcKey, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
-import { formatKey, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
+import { childPids, formatKey, isProcessAlive, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
+import { exitWithin, until } from "./test-support.ts";
 import { SEGMENT_SIZE } from "./lock-buffer.ts";
 
 const lockDemo = compiledProgram(import.meta.url, "lock-demo");
@@ -159,4 +160,36 @@ describe.skipIf(cSkipReason() !== null)("lock-peer in C and in TypeScript", () =
       lock.remove();
     }
   }, 120_000);
+});
+
+describe("lock-demo killed with SIGKILL", () => {
+  it("its sides end with it, and a restart replaces the segment and semaphore it left, naming them", async () => {
+    const key = unusedIpcKey();
+    const demo = startProgram(lockDemo, ["--key", String(key), "--rounds", "100000000", "--mode", "0640"]);
+    programs.push(demo);
+    const sides = await until(() => {
+      const pids = childPids(demo.pid);
+      return pids.length === 2 ? pids : undefined;
+    }, "lock-demo to start both sides");
+    const [segmentLine = "", setLine = ""] = leftAt(key);
+    expect(segmentLine.split(/\s+/)[3]).toBe("640");
+    expect(setLine.split(/\s+/)[3]).toBe("640");
+    const shmid = Number(segmentLine.split(/\s+/)[1]);
+    const semid = Number(setLine.split(/\s+/)[1]);
+    try {
+      demo.kill("SIGKILL");
+      await Promise.all(sides.map((pid) => exitWithin(pid, "a side of the killed lock-demo", 2000)));
+    } finally {
+      for (const pid of sides) if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
+    }
+    expect(leftAt(key)).toHaveLength(2);
+    const again = await runProgram(lockDemo, ["--key", String(key), "--rounds", "10"]);
+    expect(again.code).toBe(0);
+    expect(again.stderr.split("\n")).toEqual([
+      `lock-demo: removed a leftover segment ${formatKey(key)} (shmid ${shmid}) of pid ${demo.pid}, which is gone (ipcrm -m ${shmid})`,
+      expect.stringMatching(new RegExp(`^lock-demo: removed a leftover semaphore set ${formatKey(key)} \\(semid ${semid}\\) of pid [\\d, ]+, which (is|are) gone \\(ipcrm -s ${semid}\\)$`)),
+      "",
+    ]);
+    expect(leftAt(key)).toEqual([]);
+  });
 });

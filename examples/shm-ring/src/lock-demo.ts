@@ -10,8 +10,13 @@
  * lock-demo creates the segment and the semaphore (value 1: free) under one key, runs the two sides,
  * prints what they printed and the total, and removes both objects, also on Ctrl-C. It exits 1 if
  * a side failed, or if anything was corrupt with the lock; --unlocked is a demonstration and exits 0.
+ *
+ * The objects are the user's own (0600; --mode to share them). The sides end with lock-demo, even
+ * when it is killed with SIGKILL (PR_SET_PDEATHSIG); the segment and semaphore such a kill leaves are
+ * recognised on the next start (same user, creator and last users gone, nothing attached) and
+ * replaced, with a line on stderr.
  */
-import { onTerminationSignal, parseCommand, runMain, DemoSide, siblingProgram } from "@linux-ipc/programs";
+import { createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, parseMode, runMain, DemoSide, siblingProgram } from "@linux-ipc/programs";
 import { SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
 import { SEGMENT_SIZE } from "./lock-buffer.ts";
 
@@ -25,9 +30,11 @@ await runMain("lock-demo", async () => {
       key: { type: "integer", value: "K", description: "System V key for the segment and the semaphore", default: 0x4c4f434b, min: 1, max: 0x7fffffff },
       rounds: { type: "integer", value: "N", description: "how many messages each side writes", default: 10_000, min: 1 },
       unlocked: { type: "boolean", description: "run the sides without the lock" },
+      mode: modeOption(0o600, "only your user can open them"),
     },
   });
-  const segment = SharedMemorySegment.create(values.key, SEGMENT_SIZE, 0o600);
+  const mode = parseMode(values.mode);
+  const segment = createReplacingLeftover("lock-demo", "segment", values.key, () => SharedMemorySegment.create(values.key, SEGMENT_SIZE, mode));
   let lock: SemaphoreSet | undefined;
   let sides: DemoSide[] = [];
   const removeAll = (): void => {
@@ -37,7 +44,7 @@ await runMain("lock-demo", async () => {
   };
   const stopHandlingSignals = onTerminationSignal(removeAll);
   try {
-    lock = SemaphoreSet.create(values.key, 1, 1, 0o600);
+    lock = createReplacingLeftover("lock-demo", "semaphore set", values.key, () => SemaphoreSet.create(values.key, 1, 1, mode));
     const args = ["--key", String(values.key), "--rounds", String(values.rounds), ...(values.unlocked ? ["--unlocked"] : [])];
     sides = [new DemoSide("A", peer, [...args, "--side", "A"]), new DemoSide("B", peer, [...args, "--side", "B"])];
     // A side that fails leaves the other waiting for a turn that never comes: end that one too.

@@ -12,7 +12,7 @@
  * The rings live in memfds the child inherits (any shared mapping would do).
  */
 import { fileURLToPath } from "node:url";
-import { parseCommand, runMain } from "@linux-ipc/programs";
+import { endingWithParent, parseCommand, runMain } from "@linux-ipc/programs";
 import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, close, ftruncate, inheritedFds, spawnWithFds, waitForExit, Ring } from "@linux-ipc/core";
 
 const SPIN_FOREVER = { spinMicros: 60_000_000 };
@@ -49,7 +49,7 @@ function inherited(): Mapping {
 }
 
 function child(role: string, fd: number, length: number): ReturnType<typeof spawnWithFds> {
-  return spawnWithFds(self, ["--role", role], { fds: [fd], env: { ...process.env, RING_MEASURE_LENGTH: String(length) } });
+  return spawnWithFds(self, ["--role", role], { fds: [fd], env: endingWithParent({ ...process.env, RING_MEASURE_LENGTH: String(length) }) });
 }
 
 async function pingPong(rounds: number, size: number): Promise<void> {

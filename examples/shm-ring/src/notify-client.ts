@@ -9,11 +9,15 @@
  *   twice; here the two semaphores pass the segment back and forth, one string at a time;
  * - it never creates the segment or the semaphores (the C's IPC_CREAT without permission bits
  *   could create a segment of mode 0): start notify-server first;
- * - each step stores the new NUL before the new letter, so the string is terminated at every moment.
+ * - each step stores the new NUL before the new letter, so the string is terminated at every moment;
+ * - it stores its pid in the segment's last word while it writes (0 when done), so the server can
+ *   tell it died; and if the server is killed (SIGKILL: no cleanup), the client sees its creator pid
+ *   gone within PEER_CHECK_MS, removes the server's leftover segment and semaphores, says so and
+ *   ends with exit code 1, instead of waiting forever.
  */
 import { ExitError, parseCommand, runMain } from "@linux-ipc/programs";
-import { sleep, MAX_TIMER_MS, isSystemError, formatKey, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
-import { READ, SEGMENT_SIZE, WRITTEN, notifyKeyOption } from "./notify.ts";
+import { sleep, MAX_TIMER_MS, isSystemError, formatKey, SharedMemorySegment, SemaphoreSet, int32View, isProcessAlive } from "@linux-ipc/core";
+import { CLIENT_PID_OFFSET, READ, SEGMENT_SIZE, WRITTEN, acquireWhilePeerLives, notifyKeyOption } from "./notify.ts";
 
 const LETTER_A = "A".charCodeAt(0);
 const LETTERS = 26;
@@ -44,11 +48,22 @@ await runMain("notify-client", async () => {
 
   using attachment = segment.attach();
   const memory = attachment.bytes;
+  const serverPid = segment.stat().shm_cpid;
+  const serverGone = (): string | null => (isProcessAlive(serverPid) ? null : `notify-server (pid ${serverPid}) died; removed the segment and the semaphores it left`);
+  const removeLeftovers = (): void => {
+    segment.remove();
+    semaphores.remove();
+  };
+  const clientPid = int32View(attachment, CLIENT_PID_OFFSET, 1);
+  const other = Atomics.load(clientPid, 0);
+  if (other !== 0 && other !== process.pid && isProcessAlive(other)) throw new ExitError(`another notify-client (pid ${other}) is writing to key ${formatKey(values.key)}`, 1);
+  Atomics.store(clientPid, 0, process.pid);
   for (let letter = 0; letter < values.ticks; letter++) {
-    await semaphores.acquireAsync(READ, 1, { undo: false });
+    await acquireWhilePeerLives(semaphores, READ, serverGone, "notify-server ended and removed the semaphores", removeLeftovers);
     memory[letter + 1] = NUL;
     memory[letter] = LETTER_A + letter;
     semaphores.release(WRITTEN, 1, { undo: false });
     await sleep(values.interval);
   }
+  Atomics.store(clientPid, 0, 0);
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { runProgram, startProgram, unusedIpcKey, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
-import { formatKey, SemaphoreSet } from "@linux-ipc/core";
+import { formatKey, SemaphoreSet, shmStat } from "@linux-ipc/core";
 
 const server = compiledProgram(import.meta.url, "notify-server");
 const client = compiledProgram(import.meta.url, "notify-client");
@@ -51,6 +51,72 @@ describe("notify-server and notify-client", () => {
     reader.kill("SIGINT");
     const result = await reader.exited;
     expect(result.signal).toBe("SIGINT");
+    expect(ipcs(key)).toEqual([]);
+  });
+
+  /** Resolves with the program's result once it has exited, or rejects after `ms` naming what was awaited. */
+  async function exitedWithin(program: RunningProgram, ms: number, what: string) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: still running ${ms} ms after its peer was killed\n${program.transcript()}`)), ms);
+    });
+    try {
+      return await Promise.race([program.exited, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  for (const victim of ["server", "client"] as const) {
+    it(`when the ${victim} is killed with SIGKILL half-way, the other side ends within a second with one line and exit code 1, leaving nothing in ipcs`, async () => {
+      const key = unusedIpcKey();
+      const reader = start(server, ["--key", String(key)]);
+      await reader.waitForLine(/^sem: \d+$/);
+      const writer = start(client, ["--key", String(key), "--interval", "100"]);
+      await reader.waitForLine(/^AB$/);
+      const [killed, survivor] = victim === "server" ? [reader, writer] : [writer, reader];
+      killed.kill("SIGKILL");
+      await killed.exited;
+      const result = await exitedWithin(survivor, 1500, `notify-${victim === "server" ? "client" : "server"}`);
+      expect(result.code).toBe(1);
+      const other = victim === "server" ? "client" : "server";
+      expect(result.stderr).toMatch(new RegExp(`^notify-${other}: notify-${victim} \\(pid ${killed.pid}\\) died[^\n]*\n$`));
+      expect(ipcs(key)).toEqual([]);
+    });
+  }
+
+  it("creates its objects owner-only (0600) by default, and takes --mode", async () => {
+    const key = unusedIpcKey();
+    const reader = start(server, ["--key", String(key), "--mode", "640"]);
+    const semid = Number((await reader.waitForLine(/^sem: \d+$/)).split(" ")[1]);
+    expect(SemaphoreSet.fromId(semid).stat().sem_perm.mode & 0o777).toBe(0o640);
+    reader.kill("SIGTERM");
+    await reader.exited;
+    const owner = start(server, ["--key", String(key)]);
+    const shmid = Number((await owner.waitForLine(/^shm: \d+$/)).split(" ")[1]);
+    await owner.waitForLine(/^sem: \d+$/);
+    expect(shmStat(shmid).shm_perm.mode & 0o777).toBe(0o600);
+    owner.kill("SIGTERM");
+    await owner.exited;
+    expect(ipcs(key)).toEqual([]);
+  });
+
+  it("a restart after SIGKILL replaces the leftover segment and semaphores, naming them, and runs as usual", async () => {
+    const key = unusedIpcKey();
+    const first = start(server, ["--key", String(key)]);
+    const shmid = Number((await first.waitForLine(/^shm: \d+$/)).split(" ")[1]);
+    const semid = Number((await first.waitForLine(/^sem: \d+$/)).split(" ")[1]);
+    first.kill("SIGKILL");
+    await first.exited;
+    expect(ipcs(key)).toHaveLength(2);
+    const second = start(server, ["--key", String(key), "--ticks", "2"]);
+    await second.waitForLine(/^sem: \d+$/);
+    expect(second.lines("stderr")).toEqual([
+      `notify-server: removed a leftover segment ${formatKey(key)} (shmid ${shmid}) of pid ${first.pid}, which is gone (ipcrm -m ${shmid})`,
+      `notify-server: removed a leftover semaphore set ${formatKey(key)} (semid ${semid}) of pid ${first.pid}, which is gone (ipcrm -s ${semid})`,
+    ]);
+    expect(await runProgram(client, ["--key", String(key), "--ticks", "2", "--interval", "0"])).toMatchObject({ code: 0, stderr: "" });
+    expect((await second.exited).code).toBe(0);
     expect(ipcs(key)).toEqual([]);
   });
 

@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { ExitError, UsageError, perrorLine, type OptionSpec } from "@linux-ipc/programs";
-import { MAX_TIMER_MS, SystemError, isSystemError, formatKey, SharedMemorySegment } from "@linux-ipc/core";
+import { MAX_TIMER_MS, SystemError, isSystemError, formatKey, SharedMemorySegment, segmentLeftover } from "@linux-ipc/core";
 
 /** The key shmwrite.c and shmread.c hard-code: `(key_t)1234`. */
 export const TUTORIAL_KEY = 1234;
@@ -111,6 +111,10 @@ export function explainShmget(key: number, size: number, whenMissing?: string): 
         return whenMissing;
       case "EEXIST": {
         const id = segmentIdOf(key);
+        const leftover = id === undefined ? null : segmentLeftover(id);
+        if (leftover !== null) {
+          return `a segment with key ${formatKey(key)} exists already (shm ${id}), left by pid ${leftover.deadPids.join(", ")}, which is gone and did not remove it; remove it with: ${leftover.ipcrm} (or run ipc-sweep)`;
+        }
         return id === undefined
           ? `a segment with key ${formatKey(key)} exists already`
           : `a segment with key ${formatKey(key)} exists already (shm ${id}): another run still has it, or one was killed without removing it; remove it with: ipcrm -m ${id}`;

@@ -11,7 +11,7 @@
  */
 import { createInterface } from "node:readline";
 import type { ChildProcess } from "node:child_process";
-import { runMain, parseCommand, onTerminationSignal, usageText, siblingProgram } from "@linux-ipc/programs";
+import { endingWithParent, runMain, parseCommand, onTerminationSignal, usageText, siblingProgram } from "@linux-ipc/programs";
 import { isSystemError, ftok, formatKey, SharedMemorySegment, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { FTOK_ANCHOR, checkProjId, pathOption, toKey } from "./common.ts";
 
@@ -32,7 +32,7 @@ function start(name: string, args: string[]): Side {
   console.log(`$ ${name} ${args.join(" ")}`);
   // In a process group of its own, so a Ctrl-C reaches it once, forwarded by the demo: a second
   // signal arriving while its handler removes its segment would kill it half way.
-  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: ["ignore", "pipe", "pipe"], detached: true, env: endingWithParent() });
   running.add(child);
   const stdout = createInterface({ input: child.stdout! });
   const stderr = createInterface({ input: child.stderr! });

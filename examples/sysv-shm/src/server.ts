@@ -9,10 +9,13 @@
  * - a failed ftok names the path; a failed shmget says why (EEXIST: which id to `ipcrm -m`);
  * - shmat is checked (exit 3); the C used the result unchecked;
  * - the string is read up to the first NUL within the segment, never past its end;
+ * - --mode sets the permission bits (default 0666 as in the C, so C clients can attach: any user
+ *   can then read and write the segment; --mode 600 keeps it to this user);
+ * - a segment left by a server killed with SIGKILL is named as such, with its `ipcrm` command;
  * - SIGINT/SIGTERM/SIGHUP while it waits between prints: the segment is still removed. The C left
  *   it behind until `ipcrm`, and the next server then failed with EEXIST.
  */
-import { runMain, parseCommand, onTerminationSignal, usageText } from "@linux-ipc/programs";
+import { runMain, parseCommand, onTerminationSignal, usageText, modeOption, parseMode } from "@linux-ipc/programs";
 import { sleep, ftok, SharedMemorySegment, cString } from "@linux-ipc/core";
 import {
   FTOK_ANCHOR,
@@ -29,7 +32,6 @@ import {
 const FTOK_FAILED = 1;
 const SHMGET_FAILED = 2;
 const SHMAT_FAILED = 3;
-const MODE = 0o666;
 
 const command = {
   name: "server",
@@ -39,6 +41,7 @@ const command = {
     "proj-id": projIdOption,
     ticks: { type: "integer", value: "N", description: "how many times to print the string", default: 26, min: 0 },
     interval: intervalOption,
+    mode: modeOption(0o666, "as the C, every user on the machine can read and write it"),
   },
 } as const;
 
@@ -50,7 +53,7 @@ await runMain("server", async () => {
   const key = exitOnFailure(FTOK_FAILED, () => ftok(path, values["proj-id"]));
   let created: SharedMemorySegment | undefined;
   const stopHandlingSignals = onTerminationSignal(() => created?.remove());
-  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.create(key, SERVER_SEGMENT_SIZE, MODE), explainShmget(key, SERVER_SEGMENT_SIZE));
+  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.create(key, SERVER_SEGMENT_SIZE, parseMode(values.mode)), explainShmget(key, SERVER_SEGMENT_SIZE));
   created = segment;
   console.log(`key: ${formatKeyLikeC(key)}`);
   console.log(`shm: ${segment.id}`);

@@ -13,14 +13,13 @@
  *   segment removes it: nobody else knows it exists, so it would only leak. A segment someone else
  *   created, or one a reader is attached to, is left to its owner.
  */
-import { runMain, parseCommand, onTerminationSignal, ConnStat } from "@linux-ipc/programs";
+import { runMain, parseCommand, onTerminationSignal, ConnStat, modeOption, parseMode } from "@linux-ipc/programs";
 import { sleep, isSystemError, formatKey, SharedMemorySegment, SHM_DEST } from "@linux-ipc/core";
 import { keyOption, intervalOption, toKey, exitOnFailure, explainShmget, formatAddress } from "./common.ts";
 
 const SHMGET_FAILED = 1;
 const SHMAT_FAILED = 2;
 const SHMDT_FAILED = 3;
-const MODE = 0o666;
 
 await runMain("shmwrite", async () => {
   const { values } = parseCommand({
@@ -30,6 +29,7 @@ await runMain("shmwrite", async () => {
       key: keyOption,
       ticks: { type: "integer", value: "N", description: "how many times to add 1 to count", default: 50, min: 0 },
       interval: intervalOption,
+      mode: modeOption(0o666, "as the C, every user on the machine can read and write it"),
     },
     details: "The segment outlives this program: shmread --key KEY reads it and removes it (or: ipcrm -m ID).",
   });
@@ -40,7 +40,7 @@ await runMain("shmwrite", async () => {
     if (removeIfInterrupted && onlyThisProcessAttached(removeIfInterrupted)) removeIfInterrupted.remove();
   });
 
-  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.openOrCreate(key, ConnStat.size, MODE), explainShmget(key, ConnStat.size));
+  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.openOrCreate(key, ConnStat.size, parseMode(values.mode)), explainShmget(key, ConnStat.size));
   if (createdByThisProcess(segment)) removeIfInterrupted = segment;
   const attachment = exitOnFailure(SHMAT_FAILED, () => segment.attach());
 
@@ -67,7 +67,7 @@ function createdByThisProcess(segment: SharedMemorySegment): boolean {
   try {
     return segment.stat().shm_cpid === process.pid;
   } catch (error) {
-    // IPC_STAT needs read permission, which a segment this process just created with MODE grants.
+    // IPC_STAT needs read permission, which a segment this process just created with --mode grants.
     if (isSystemError(error, "EACCES")) return false;
     throw error;
   }

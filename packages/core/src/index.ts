@@ -40,3 +40,4 @@ export * from "./ipc/liveness.ts";
 export * from "./ipc/procfs.ts";
 export * from "./ipc/process.ts";
 export * from "./ipc/lifetime.ts";
+export * from "./ipc/leftovers.ts";

@@ -23,6 +23,16 @@ const TERMINATION_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SI
  */
 export const END_WITH_PARENT_ENV = "LINUX_IPC_END_WITH_PARENT";
 
+/**
+ * The environment for a child program that must end with this one: `env` (default: this process's)
+ * with END_WITH_PARENT_ENV set, so the child's `runMain` asks the kernel for SIGHUP when its parent
+ * dies (`PR_SET_PDEATHSIG`, and at once if the parent is already gone). A child killed that way does
+ * not spin on or hold IPC objects after its parent was killed with SIGKILL.
+ */
+export function endingWithParent(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, [END_WITH_PARENT_ENV]: "1" };
+}
+
 /** The variable in which the `run` launcher records the signals ignored when it started. */
 export const IGNORED_SIGNALS_ENV = "LINUX_IPC_IGNORED_SIGNALS";
 
