@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { mkfifo } from "@linux-ipc/core";
 import { startProgram, runProgram, startCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
@@ -79,6 +80,19 @@ describe("client (P12)", () => {
     const fifo = dir.file("nowhere");
     const result = await runProgram(client, ["--fifo", fifo], { input: "lost\n" });
     expect(result).toMatchObject({ code: 2, stdout: "", stderr: `client: open '${fifo}': No such file or directory\n` });
+  });
+
+  it("fails with exit code 2, naming what the path is, when it is a UNIX socket (whose open fails with ENXIO)", async () => {
+    const path = dir.file("socket");
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(path, resolve));
+    try {
+      // Before the fix the client took ENXIO for "no server yet" and retried until killed.
+      const result = await runProgram(client, ["--fifo", path], { input: "never sent\n", timeoutMs: 10_000 });
+      expect(result).toMatchObject({ code: 2, stdout: "", stderr: `client: '${path}' is a socket, not a FIFO\n` });
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 
   it("with --chat, removes its reply FIFO on SIGTERM", async () => {
