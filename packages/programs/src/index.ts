@@ -8,3 +8,4 @@ export * from "./demo.ts";
 export * from "./conn_stat.ts";
 export * from "./sibling.ts";
 export * from "./signals.ts";
+export * from "./owned-files.ts";
