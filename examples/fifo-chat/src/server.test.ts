@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkfifo, openDescriptors, PIPE_BUF } from "@linux-ipc/core";
 import { startProgram, runProgram, runCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
@@ -236,6 +236,37 @@ int main(int argc, char **argv) {
     try {
       expect((await runCommand(writer, [fifo, "one\ntwo\nthr", "ee\n", "héllo\n"])).code).toBe(0);
       expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: one\nClient#: two\nClient#: three\nClient#: héllo\nclient quit!!!\n" });
+    } finally {
+      stopAll(program);
+    }
+  });
+});
+
+describe("server and who else may use its FIFO", () => {
+  it.runIf(process.getuid?.() === 0)("refuses a FIFO another user made at its path (exit 1), naming the path and the owner, and leaves it there", async () => {
+    // As in a sticky /tmp: nobody made the FIFO first, to read what root's clients send or to write as a client.
+    chmodSync(dir.path, 0o1777);
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o666);
+    chownSync(fifo, 65534, 65534);
+    // Before the check the server reused it and waited for a writer until the timeout killed it.
+    const result = await runProgram(server, ["--fifo", fifo], { timeoutMs: 10_000 });
+    expect(result).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: `server: '${fifo}' is a FIFO of user nobody (uid 65534), not of this user (uid 0): refusing to use it; remove it, or choose another --fifo\n`,
+    });
+    expect(statSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it("makes its FIFO with --mode (less the umask), 0644 as in the C by default", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo, ["--mode", "0600"]);
+    try {
+      expect(statSync(fifo).mode & 0o777).toBe(0o600 & ~process.umask());
+      const sent = await runProgram(client, ["--fifo", fifo], { input: "private\n" });
+      expect(sent.code).toBe(0);
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: private\nclient quit!!!\n" });
     } finally {
       stopAll(program);
     }

@@ -6,7 +6,12 @@
  * - One `Client#:` per line received. The C prints one per read() chunk: two lines that arrive
  *   together print as one message with the client's "\n" inside, and a long line comes out in
  *   127-byte pieces.
- * - A FIFO already at the path is reused (the C fails with EEXIST); anything else there is an error.
+ * - A FIFO of this user already at the path is reused (the C fails with EEXIST); anything else there
+ *   is an error. A FIFO another user made there is refused (exit 1, naming its owner): in /tmp it
+ *   would be theirs to read what clients send, or to write lines that print as `Client#:`. A
+ *   symbolic link at the path is not followed. The check is made on the opened descriptor.
+ * - --mode sets the FIFO's mode (less the umask). The C's 0644 is the default: every user may open
+ *   it for reading and so take lines meant for the server; 0600 keeps it to this user (and root).
  *   A FIFO this server made is removed at the end and on SIGINT/SIGTERM/SIGHUP (the C leaves it).
  * - The FIFO is opened with O_NONBLOCK and the first writer is awaited on epoll: Node's fs.open
  *   would hold a libuv thread until a client came, and a blocking open through koffi would freeze
@@ -18,11 +23,10 @@
  * Exit codes as in the C: 1 if the FIFO cannot be made, 2 if it cannot be opened.
  */
 import { createInterface } from "node:readline";
-import { runMain, parseCommand, onTerminationSignal, perrorLine } from "@linux-ipc/programs";
-import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent, readLineBytes, writeAllAsync, close, isSystemError, SystemError } from "@linux-ipc/core";
+import { runMain, parseCommand, onTerminationSignal, perrorLine, parseMode, usageText, describeUser } from "@linux-ipc/programs";
+import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent, readLineBytes, writeAllAsync, close, isSystemError, SystemError, ForeignFifoError } from "@linux-ipc/core";
 import { parseClientLine, replyFifoPath } from "./protocol.ts";
 
-const FIFO_MODE = 0o644;
 const CLIENT_PREFIX = Buffer.from("Client#: ");
 const NEWLINE = Buffer.from("\n");
 
@@ -131,20 +135,23 @@ class ChatClients {
 }
 
 await runMain("server", async () => {
-  const { values } = parseCommand({
+  const spec = {
     name: "server",
     summary: "P11: make a FIFO and print every line clients write to it, until the last one leaves",
     options: {
       fifo: { type: "string", value: "PATH", description: "the FIFO to make (or reuse) and read", default: "./fifo" },
       chat: { type: "boolean", description: "answer chat clients: each line typed on stdin goes to the client that spoke last" },
+      mode: { type: "string", value: "MODE", description: "octal mode of the FIFO it makes, less the umask (0644 as in the C: all may read; 0600: this user only)", default: "0644" },
     },
     details: "Any writer is a client: `echo hello > fifo` works. See protocol.ts for the two-way chat.",
-  });
+  } as const;
+  const { values } = parseCommand(spec);
   const path = values.fifo;
+  const mode = parseMode(values.mode, "server", usageText(spec));
 
   let created: boolean;
   try {
-    created = createOrReuseFifo(path, FIFO_MODE);
+    created = createOrReuseFifo(path, mode);
   } catch (error) {
     throw withExitCode(error, 1);
   }
@@ -155,10 +162,14 @@ await runMain("server", async () => {
 
   let fd: number;
   try {
-    fd = openFifoForReading(path);
+    fd = openFifoForReading(path, { noFollow: true, owner: process.geteuid!() });
   } catch (error) {
     stopCleanupOnSignal();
     removeCreated();
+    if (error instanceof ForeignFifoError) {
+      const message = `'${path}' is a FIFO of ${describeUser(error.uid)}, not of this user (uid ${error.expectedUid}): refusing to use it; remove it, or choose another --fifo`;
+      throw withExitCode(new Error(message), 1);
+    }
     throw withExitCode(error, 2);
   }
   note(`reading ${path} (pid ${process.pid})`);
