@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { mkfifo } from "@linux-ipc/core";
 import { startProgram, runProgram, startCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
@@ -112,6 +112,34 @@ describe("client (P12)", () => {
       expect(await program.exited).toMatchObject({ code: 0, stdout: "client quit!!!\n" });
     } finally {
       stopAll(...running);
+    }
+  });
+});
+
+describe("client --chat and another user's files", () => {
+  it.runIf(process.geteuid?.() === 0)("refuses a name for its answers that another user took first, rather than read answers through it (exit 2)", async () => {
+    chmodSync(dir.path, 0o1777);
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o644);
+    // Until a reader comes the client waits in its open of the server's FIFO: its pid is known by then.
+    const talker = startProgram(client, ["--chat", "--fifo", fifo]);
+    try {
+      // nobody made a FIFO where the answers used to go, to write lines that print as Server#:.
+      const planted = `${fifo}.${talker.pid}`;
+      mkfifo(planted, 0o666);
+      chownSync(planted, 65534, 65534);
+      const chatServer = startProgram(server, ["--chat", "--fifo", fifo]);
+      talker.closeStdin();
+      const result = await talker.exited;
+      expect(result).toMatchObject({
+        code: 2,
+        stdout: "",
+        stderr: `client: '${planted}' already exists and belongs to user nobody (uid 65534): refusing to take answers through it; remove it and start again\n`,
+      });
+      expect(statSync(planted).isFIFO()).toBe(true);
+      expect((await chatServer.exited).code).toBe(0);
+    } finally {
+      stopAll(talker);
     }
   });
 });
