@@ -262,6 +262,25 @@ describe("server and who else may use its FIFO", () => {
     expect(statSync(fifo).isFIFO()).toBe(true);
   });
 
+  it("with --chat, makes its FIFO 0600 by default (0644 let every user read the chat), and --mode still decides", async () => {
+    const fifo = dir.file("fifo");
+    chmodSync(dir.path, 0o1777); // a folder everybody may enter, as /tmp
+    const chat = await startServer(fifo, ["--chat"]);
+    expect(statSync(fifo).mode & 0o777).toBe(0o600 & ~process.umask());
+    if (isRoot) {
+      // Another user cannot open it to read (and so take) the clients' lines.
+      const thief = await runCommand("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "cat", fifo]);
+      expect(thief).toMatchObject({ code: 1, stderr: `cat: ${fifo}: Permission denied\n` });
+    }
+    chat.kill("SIGTERM");
+    expect((await chat.exited).signal).toBe("SIGTERM");
+    const open = await startServer(fifo, ["--chat", "--mode", "0644"]);
+    expect(statSync(fifo).mode & 0o777).toBe(0o644 & ~process.umask());
+    open.kill("SIGTERM");
+    expect((await open.exited).signal).toBe("SIGTERM");
+    expect(existsSync(fifo)).toBe(false);
+  });
+
   it("makes its FIFO with --mode (less the umask), 0644 as in the C by default", async () => {
     const fifo = dir.file("fifo");
     const program = await startServer(fifo, ["--mode", "0600"]);

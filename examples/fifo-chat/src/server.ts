@@ -12,6 +12,7 @@
  *   symbolic link at the path is not followed. The check is made on the opened descriptor.
  * - --mode sets the FIFO's mode (less the umask). The C's 0644 is the default: every user may open
  *   it for reading and so take lines meant for the server; 0600 keeps it to this user (and root).
+ *   With --chat the default is 0600.
  *   A FIFO this server made is removed at the end and on SIGINT/SIGTERM/SIGHUP (the C leaves it).
  * - The FIFO is opened with O_NONBLOCK and the first writer is awaited on epoll: Node's fs.open
  *   would hold a libuv thread until a client came, and a blocking open through koffi would freeze
@@ -187,13 +188,15 @@ await runMain("server", async () => {
     options: {
       fifo: { type: "string", value: "PATH", description: "the FIFO to make (or reuse) and read", default: "./fifo" },
       chat: { type: "boolean", description: "answer chat clients: each line typed on stdin goes to the client that spoke last" },
-      mode: { type: "string", value: "MODE", description: "octal mode of the FIFO it makes, less the umask (0644 as in the C: all may read; 0600: this user only)", default: "0644" },
+      mode: { type: "string", value: "MODE", description: "octal mode of the FIFO it makes, less the umask (default 0644 as in the C: all may read; with --chat 0600: this user only)" },
     },
     details: "Any writer is a client: `echo hello > fifo` works. See protocol.ts for the two-way chat.",
   } as const;
   const { values } = parseCommand(spec);
   const path = values.fifo;
-  const mode = parseMode(values.mode, "server", usageText(spec));
+  // The tutorial's one-way mode keeps the C's 0644; the chat, which the C programs never join, is
+  // this user's alone unless --mode says otherwise (0644 only ever let other users read, never write).
+  const mode = parseMode(values.mode ?? (values.chat ? "0600" : "0644"), "server", usageText(spec));
 
   let created: boolean;
   try {
