@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import { mkfifo } from "@linux-ipc/core";
 import { startProgram, runProgram, startCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
@@ -81,6 +82,19 @@ describe("client (P12)", () => {
     expect(result).toMatchObject({ code: 2, stdout: "", stderr: `client: open '${fifo}': No such file or directory\n` });
   });
 
+  it("fails with exit code 2, naming what the path is, when it is a UNIX socket (whose open fails with ENXIO)", async () => {
+    const path = dir.file("socket");
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(path, resolve));
+    try {
+      // Before the fix the client took ENXIO for "no server yet" and retried until killed.
+      const result = await runProgram(client, ["--fifo", path], { input: "never sent\n", timeoutMs: 10_000 });
+      expect(result).toMatchObject({ code: 2, stdout: "", stderr: `client: '${path}' is a socket, not a FIFO\n` });
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  });
+
   it("with --chat, removes its reply FIFO on SIGTERM", async () => {
     const fifo = dir.file("fifo");
     const program = startProgram(server, ["--chat", "--fifo", fifo]);
@@ -98,6 +112,34 @@ describe("client (P12)", () => {
       expect(await program.exited).toMatchObject({ code: 0, stdout: "client quit!!!\n" });
     } finally {
       stopAll(...running);
+    }
+  });
+});
+
+describe("client --chat and another user's files", () => {
+  it.runIf(process.geteuid?.() === 0)("refuses a name for its answers that another user took first, rather than read answers through it (exit 2)", async () => {
+    chmodSync(dir.path, 0o1777);
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o644);
+    // Until a reader comes the client waits in its open of the server's FIFO: its pid is known by then.
+    const talker = startProgram(client, ["--chat", "--fifo", fifo]);
+    try {
+      // nobody made a FIFO where the answers used to go, to write lines that print as Server#:.
+      const planted = `${fifo}.${talker.pid}`;
+      mkfifo(planted, 0o666);
+      chownSync(planted, 65534, 65534);
+      const chatServer = startProgram(server, ["--chat", "--fifo", fifo]);
+      talker.closeStdin();
+      const result = await talker.exited;
+      expect(result).toMatchObject({
+        code: 2,
+        stdout: "",
+        stderr: `client: '${planted}' already exists and belongs to user nobody (uid 65534): refusing to take answers through it; remove it and start again\n`,
+      });
+      expect(statSync(planted).isFIFO()).toBe(true);
+      expect((await chatServer.exited).code).toBe(0);
+    } finally {
+      stopAll(talker);
     }
   });
 });

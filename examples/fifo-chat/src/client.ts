@@ -11,15 +11,18 @@
  * - The `Please Enter# ` prompt is printed only when stdout is a terminal.
  * - If the server has gone, write() fails with EPIPE: the C client dies of SIGPIPE, Node ignores that
  *   signal, so this client says what happened and exits 1.
- * - With --chat it takes part in the two-way chat of protocol.ts: it makes the reply FIFO
- *   `<FIFO>.<pid>`, prints each answer as `Server#: <text>`, and removes the reply FIFO at the end and
- *   on SIGINT/SIGTERM/SIGHUP.
+ * - With --chat it takes part in the two-way chat of protocol.ts: it makes the folder `<FIFO>.<pid>`
+ *   (mode 0700) with its two FIFOs, says hello on the shared FIFO, sends its messages over its own
+ *   `to-server` FIFO, prints each answer as `Server#: <text>`, and removes the folder at the end and
+ *   on SIGINT/SIGTERM/SIGHUP. A folder already at that name is refused (exit 2), and so is a server
+ *   that has not opened `to-server` within 10 s (not a --chat server, or one that refused it).
  * Exit code 2 when the FIFO cannot be opened, as in the C.
  */
+import { lstatSync, mkdirSync, rmSync } from "node:fs";
 import { createInterface, type Interface } from "node:readline";
-import { runMain, parseCommand, onTerminationSignal, ExitError, describeFailure } from "@linux-ipc/programs";
-import { createOrReuseFifo, openFifoForReading, openFifoForWriting, removeFifoIfPresent, LineSplitter, readLines, writeAllAsync, close, PIPE_BUF, isSystemError } from "@linux-ipc/core";
-import { byeLine, helloLine, messageLine, replyFifoPath } from "./protocol.ts";
+import { runMain, parseCommand, onTerminationSignal, ExitError, describeFailure, describeUser } from "@linux-ipc/programs";
+import { mkfifo, openFifoForReading, openFifoForWriting, LineSplitter, readLines, writeAllAsync, close, PIPE_BUF, isSystemError } from "@linux-ipc/core";
+import { chatDirPath, helloLine, toClientPath, toServerPath } from "./protocol.ts";
 
 const REPLY_FIFO_MODE = 0o600;
 const NEWLINE = Buffer.from("\n");
@@ -34,34 +37,69 @@ async function send(fd: number, path: string, data: string | Buffer): Promise<vo
   }
 }
 
-/** Joins the two-way chat: makes and reads the reply FIFO, then says hello. `stop()` undoes it. */
-async function joinChat(serverFifo: string, fd: number, showAnswer: (text: string) => void): Promise<{ stop(): Promise<void> }> {
-  const path = replyFifoPath(serverFifo, process.pid);
-  createOrReuseFifo(path, REPLY_FIFO_MODE);
-  const remove = (): void => void removeFifoIfPresent(path);
+/** How long a chat client waits for the server to open its `to-server` FIFO after the hello. */
+const JOIN_TIMEOUT_MS = 10_000;
+
+/** The chat's side of this client: where its messages go, and `stop()` to leave. */
+interface Chat {
+  messagesFd: number;
+  messagesPath: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Joins the two-way chat (protocol.ts): makes the 0700 folder and its two FIFOs, reads `to-client`,
+ * says hello on the shared FIFO, and waits for the server to open `to-server`. `stop()` undoes it.
+ */
+async function joinChat(serverFifo: string, fd: number, showAnswer: (text: string) => void): Promise<Chat> {
+  const dir = chatDirPath(serverFifo, process.pid);
+  try {
+    // mkdir fails if the name is taken: nobody can have prepared FIFOs here to answer in the server's name.
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    const owner = lstatSync(dir).uid;
+    throw new ExitError(`'${dir}' already exists and belongs to ${owner === process.geteuid!() ? "this user" : describeUser(owner)}: refusing to take answers through it; remove it and start again`, 2);
+  }
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
   const stopCleanupOnSignal = onTerminationSignal(remove);
-  // Opened before the hello: the server opens its end with O_NONBLOCK, which needs a reader there.
-  const replyFd = openFifoForReading(path);
+  let replyFd = -1;
+  let messagesFd = -1;
   const stopReading = new AbortController();
-  const reading = (async () => {
-    for await (const line of readLines(replyFd, { signal: stopReading.signal })) showAnswer(line);
-  })().catch((error: unknown) => {
-    if (!stopReading.signal.aborted) process.stderr.write(`${describeFailure("client: reading answers", error)}\n`);
-  });
+  let reading: Promise<void> = Promise.resolve();
   const stop = async (): Promise<void> => {
+    // Closing to-server first tells the server this client has left before the shared FIFO closes.
+    if (messagesFd !== -1) close(messagesFd);
     stopReading.abort();
     await reading;
-    close(replyFd);
+    if (replyFd !== -1) close(replyFd);
     stopCleanupOnSignal();
     remove();
   };
   try {
+    mkfifo(toClientPath(serverFifo, process.pid), REPLY_FIFO_MODE);
+    mkfifo(toServerPath(serverFifo, process.pid), REPLY_FIFO_MODE);
+    // Opened before the hello: the server opens its end with O_NONBLOCK, which needs a reader there.
+    replyFd = openFifoForReading(toClientPath(serverFifo, process.pid), { noFollow: true, owner: process.geteuid!() });
+    const answersFd = replyFd;
+    reading = (async () => {
+      for await (const line of readLines(answersFd, { signal: stopReading.signal })) showAnswer(line);
+    })().catch((error: unknown) => {
+      if (!stopReading.signal.aborted) process.stderr.write(`${describeFailure("client: reading answers", error)}\n`);
+    });
     await send(fd, serverFifo, helloLine(process.pid));
+    const messagesPath = toServerPath(serverFifo, process.pid);
+    try {
+      messagesFd = await openFifoForWriting(messagesPath, { signal: AbortSignal.timeout(JOIN_TIMEOUT_MS) });
+    } catch (error) {
+      if ((error as Error).name !== "TimeoutError") throw error;
+      throw new ExitError(`the server did not open '${messagesPath}' within ${JOIN_TIMEOUT_MS / 1000} s: is it running with --chat, as this user or root? (its stderr says why it refused)`, 2);
+    }
+    return { messagesFd, messagesPath, stop };
   } catch (error) {
     await stop();
     throw error;
   }
-  return { stop };
 }
 
 await runMain("client", async () => {
@@ -93,13 +131,15 @@ await runMain("client", async () => {
     process.stdout.write(`\r\x1b[KServer#: ${text}\n`);
     input?.prompt(true);
   };
-  let chat: { stop(): Promise<void> } | null = null;
+  let chat: Chat | null = null;
   const sendLine = async (line: Buffer): Promise<void> => {
-    const message = chat ? Buffer.from(messageLine(process.pid, line.toString("utf8"))) : Buffer.concat([line, NEWLINE]);
-    if (message.byteLength > PIPE_BUF) {
+    const message = Buffer.concat([line, NEWLINE]);
+    // Only the shared FIFO has other writers: a chat client's own to-server FIFO has none to mix with.
+    if (!chat && message.byteLength > PIPE_BUF) {
       process.stderr.write(`client: this line is ${message.byteLength} bytes, more than PIPE_BUF (${PIPE_BUF}): other clients' lines may mix into it\n`);
     }
-    await send(fd, path, message);
+    if (chat) await send(chat.messagesFd, chat.messagesPath, message);
+    else await send(fd, path, message);
   };
   try {
     if (values.chat) chat = await joinChat(path, fd, showAnswer);
@@ -125,7 +165,6 @@ await runMain("client", async () => {
         if (onTerminal) input.prompt();
       }
     }
-    if (chat) await send(fd, path, byeLine(process.pid));
   } finally {
     input?.close();
     process.stdin.destroy();

@@ -13,7 +13,6 @@ import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ChildProcess } from "node:child_process";
 import { endingWithParent, runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
 import { spawnWithFds, waitForExit } from "@linux-ipc/core";

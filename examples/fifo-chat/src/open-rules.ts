@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { runMain, parseCommand, onTerminationSignal } from "@linux-ipc/programs";
 import { open, O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_CLOEXEC, close, mkfifo, isSystemError, strerror, type SystemError, waitForExit, waitUntilBlocked } from "@linux-ipc/core";
 
-const FIFO_MODE = 0o644;
+// Owner-only: this program is its own reader and writer, nobody else needs the FIFO.
+const FIFO_MODE = 0o600;
 const running = new Set<ReturnType<typeof spawn>>();
 
 function report(rule: string, outcome: string): void {

@@ -1,12 +1,15 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkfifo, openDescriptors, PIPE_BUF } from "@linux-ipc/core";
-import { startProgram, runProgram, runCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
+import { describeUser } from "@linux-ipc/programs";
+import { startProgram, startCommand, runProgram, runCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const server = compiledProgram(import.meta.url, "server");
 const client = compiledProgram(import.meta.url, "client");
 const dir = useTempDir("fifo-chat-server-");
+const me = describeUser(process.geteuid!());
+const isRoot = process.geteuid?.() === 0;
 
 afterAll(() => removeCompiled());
 
@@ -242,6 +245,56 @@ int main(int argc, char **argv) {
   });
 });
 
+describe("server and who else may use its FIFO", () => {
+  it.runIf(process.getuid?.() === 0)("refuses a FIFO another user made at its path (exit 1), naming the path and the owner, and leaves it there", async () => {
+    // As in a sticky /tmp: nobody made the FIFO first, to read what root's clients send or to write as a client.
+    chmodSync(dir.path, 0o1777);
+    const fifo = dir.file("fifo");
+    mkfifo(fifo, 0o666);
+    chownSync(fifo, 65534, 65534);
+    // Before the check the server reused it and waited for a writer until the timeout killed it.
+    const result = await runProgram(server, ["--fifo", fifo], { timeoutMs: 10_000 });
+    expect(result).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: `server: '${fifo}' is a FIFO of user nobody (uid 65534), not of this user (uid 0): refusing to use it; remove it, or choose another --fifo\n`,
+    });
+    expect(statSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it("with --chat, makes its FIFO 0600 by default (0644 let every user read the chat), and --mode still decides", async () => {
+    const fifo = dir.file("fifo");
+    chmodSync(dir.path, 0o1777); // a folder everybody may enter, as /tmp
+    const chat = await startServer(fifo, ["--chat"]);
+    expect(statSync(fifo).mode & 0o777).toBe(0o600 & ~process.umask());
+    if (isRoot) {
+      // Another user cannot open it to read (and so take) the clients' lines.
+      const thief = await runCommand("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "cat", fifo]);
+      expect(thief).toMatchObject({ code: 1, stderr: `cat: ${fifo}: Permission denied\n` });
+    }
+    chat.kill("SIGTERM");
+    expect((await chat.exited).signal).toBe("SIGTERM");
+    const open = await startServer(fifo, ["--chat", "--mode", "0644"]);
+    expect(statSync(fifo).mode & 0o777).toBe(0o644 & ~process.umask());
+    open.kill("SIGTERM");
+    expect((await open.exited).signal).toBe("SIGTERM");
+    expect(existsSync(fifo)).toBe(false);
+  });
+
+  it("makes its FIFO with --mode (less the umask), 0644 as in the C by default", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo, ["--mode", "0600"]);
+    try {
+      expect(statSync(fifo).mode & 0o777).toBe(0o600 & ~process.umask());
+      const sent = await runProgram(client, ["--fifo", fifo], { input: "private\n" });
+      expect(sent.code).toBe(0);
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: private\nclient quit!!!\n" });
+    } finally {
+      stopAll(program);
+    }
+  });
+});
+
 describe("server --chat (two-way)", () => {
   it("answers the client that spoke last over that client's reply FIFO", async () => {
     const fifo = dir.file("fifo");
@@ -249,7 +302,7 @@ describe("server --chat (two-way)", () => {
     const alice = startProgram(client, ["--chat", "--fifo", fifo]);
     const bob = startProgram(client, ["--chat", "--fifo", fifo]);
     try {
-      await program.waitForLine(`client ${alice.pid} joined; answering over ${fifo}.${alice.pid}`, { stream: "stderr" });
+      await program.waitForLine(`client ${alice.pid} joined as ${me}; answering over ${fifo}.${alice.pid}/to-client`, { stream: "stderr" });
       await program.waitForLine(`client ${bob.pid} joined`, { stream: "stderr" });
       alice.write("hi, I am alice\n");
       await program.waitForLine("Client#: hi, I am alice");
@@ -305,16 +358,68 @@ describe("server --chat (two-way)", () => {
       program.write("welcome\n");
       await visitor.waitForLine("Server#: welcome");
       const during = openDescriptors(program.pid);
-      expect(during.filter((line) => line.endsWith(`${fifo}.${visitor.pid}`))).toHaveLength(1);
+      // Its two FIFOs: to-client (answers) and to-server (its messages).
+      expect(during.filter((line) => line.includes(`${fifo}.${visitor.pid}/`))).toHaveLength(2);
       visitor.closeStdin();
       expect((await visitor.exited).code).toBe(0);
       await program.waitForLine(`client ${visitor.pid} left`, { stream: "stderr" });
       const after = openDescriptors(program.pid);
-      expect(after).toEqual(during.filter((line) => !line.endsWith(`${fifo}.${visitor.pid}`)));
+      // Gone: its two FIFOs, and the pidfd that watched for the client's end.
+      const notPidfd = (line: string): boolean => !line.endsWith("anon_inode:[pidfd]");
+      expect(after.filter(notPidfd)).toEqual(during.filter(notPidfd).filter((line) => !line.includes(`${fifo}.${visitor.pid}/`)));
+      expect(after).toHaveLength(during.length - 3);
       keeper.closeStdin();
       expect((await program.exited).code).toBe(0);
     } finally {
       stopAll(program, keeper, visitor);
+    }
+  });
+
+  it("takes @<pid> and @bye <pid> on the shared FIFO as one-way text: another writer can neither speak nor leave for a chat client", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo, ["--chat"]);
+    const alice = startProgram(client, ["--chat", "--fifo", fifo]);
+    try {
+      await program.waitForLine(new RegExp(`^server: client ${alice.pid} .*joined`), { stream: "stderr" });
+      // Any process that may open the FIFO for writing can send these lines; none of them is alice.
+      const forged = await runProgram(client, ["--fifo", fifo], { input: `@${alice.pid} it is me, send the password\n@bye ${alice.pid}\n` });
+      expect(forged.code).toBe(0);
+      await program.waitForLine(`Client#: @bye ${alice.pid}`);
+      program.write("the password is 1234\n");
+      await program.waitForLine("server: nobody to answer: the last message came from a one-way writer, or none came yet", { stream: "stderr" });
+      alice.write("hello, the real alice\n");
+      await program.waitForLine("Client#: hello, the real alice");
+      program.write("hello alice\n");
+      await alice.waitForLine("Server#: hello alice");
+      alice.closeStdin();
+      expect(await alice.exited).toMatchObject({ code: 0, stdout: "Server#: hello alice\nclient quit!!!\n" });
+      const result = await program.exited;
+      expect(result.stdout).toBe(`Client#: @${alice.pid} it is me, send the password\nClient#: @bye ${alice.pid}\nClient#: hello, the real alice\nclient quit!!!\n`);
+      expect(result.stderr.match(/left/g)).toHaveLength(1);
+    } finally {
+      stopAll(program, alice);
+    }
+  });
+
+  it.runIf(isRoot)("refuses a hello whose folder belongs to another user than the process it names", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo, ["--chat"]);
+    try {
+      // nobody prepares FIFOs under the name of a process of root (this test's own), then says hello for it.
+      chmodSync(dir.path, 0o1777);
+      const forged = `${fifo}.${process.pid}`;
+      mkdirSync(forged, { mode: 0o700 });
+      mkfifo(`${forged}/to-client`, 0o600);
+      mkfifo(`${forged}/to-server`, 0o600);
+      for (const path of [forged, `${forged}/to-client`, `${forged}/to-server`]) chownSync(path, 65534, 65534);
+      const reader = startCommand("cat", [`${forged}/to-client`]);
+      const hello = await runProgram(client, ["--fifo", fifo], { input: `@hello ${process.pid}\n` });
+      expect(hello.code).toBe(0);
+      await program.waitForLine(`server: client ${process.pid} refused: '${forged}' belongs to user nobody (uid 65534), but process ${process.pid} runs as ${me}`, { stream: "stderr" });
+      reader.kill("SIGKILL");
+      expect((await program.exited).stdout).toBe("client quit!!!\n");
+    } finally {
+      stopAll(program);
     }
   });
 });

@@ -6,23 +6,31 @@
  * - One `Client#:` per line received. The C prints one per read() chunk: two lines that arrive
  *   together print as one message with the client's "\n" inside, and a long line comes out in
  *   127-byte pieces.
- * - A FIFO already at the path is reused (the C fails with EEXIST); anything else there is an error.
+ * - A FIFO of this user already at the path is reused (the C fails with EEXIST); anything else there
+ *   is an error. A FIFO another user made there is refused (exit 1, naming its owner): in /tmp it
+ *   would be theirs to read what clients send, or to write lines that print as `Client#:`. A
+ *   symbolic link at the path is not followed. The check is made on the opened descriptor.
+ * - --mode sets the FIFO's mode (less the umask). The C's 0644 is the default: every user may open
+ *   it for reading and so take lines meant for the server; 0600 keeps it to this user (and root).
+ *   With --chat the default is 0600.
  *   A FIFO this server made is removed at the end and on SIGINT/SIGTERM/SIGHUP (the C leaves it).
  * - The FIFO is opened with O_NONBLOCK and the first writer is awaited on epoll: Node's fs.open
  *   would hold a libuv thread until a client came, and a blocking open through koffi would freeze
  *   the event loop, signal handlers included.
  * - The `Server# ` prompt is printed only when stdout is a terminal, so piped output is one line per
  *   message. A line on stderr says which FIFO it reads, for whoever starts it.
- * - Two-way chat (protocol.ts): clients started with --chat get a reply FIFO; with --chat here, each
- *   line typed on stdin answers the client that spoke last.
+ * - Two-way chat (protocol.ts): clients started with --chat send their messages over a FIFO of their
+ *   own and get answers over another, both in a 0700 folder the client made and the server checks;
+ *   with --chat here, each line typed on stdin answers the client that spoke last. Lines on the
+ *   shared FIFO other than `@hello <pid>` are one-way messages, whoever wrote them.
  * Exit codes as in the C: 1 if the FIFO cannot be made, 2 if it cannot be opened.
  */
+import { lstatSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { runMain, parseCommand, onTerminationSignal, perrorLine } from "@linux-ipc/programs";
-import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent, readLineBytes, writeAllAsync, close, isSystemError, SystemError } from "@linux-ipc/core";
-import { parseClientLine, replyFifoPath } from "./protocol.ts";
+import { runMain, parseCommand, onTerminationSignal, perrorLine, describeUser } from "@linux-ipc/programs";
+import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent, readLineBytes, writeAllAsync, close, fstat, isSystemError, SystemError, ForeignFifoError, watchProcessExit } from "@linux-ipc/core";
+import { chatDirPath, parseHello, toClientPath, toServerPath } from "./protocol.ts";
 
-const FIFO_MODE = 0o644;
 const CLIENT_PREFIX = Buffer.from("Client#: ");
 const NEWLINE = Buffer.from("\n");
 
@@ -35,39 +43,48 @@ const reason = (error: unknown): string => (error instanceof SystemError ? perro
 /** Lets runMain end the program with the C's exit code for this failure. */
 const withExitCode = (error: unknown, exitCode: number): Error => Object.assign(error as Error, { exitCode });
 
+/** The effective uid process `pid` runs as, from /proc/<pid>/status; null if there is no such process. */
+function processUid(pid: number): number | null {
+  try {
+    const uids = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return uids ? Number(uids[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A client that said hello and passed the checks: its two FIFOs and the loop reading its messages. */
+interface ChatClient {
+  replyFd: number;
+  messagesFd: number;
+  reading: Promise<void>;
+}
+
 /** The clients that asked for answers, and who spoke last. Reply writes run one after another. */
 class ChatClients {
   readonly #serverFifo: string;
-  readonly #replyFds = new Map<number, number>();
+  readonly #print: (text: Buffer) => void;
+  readonly #clients = new Map<number, ChatClient>();
   #lastSpeaker: number | null = null;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(serverFifo: string) {
+  constructor(serverFifo: string, print: (text: Buffer) => void) {
     this.#serverFifo = serverFifo;
+    this.#print = print;
   }
 
-  /** Handles one line from the FIFO; returns the text to print as `Client#:`, or null for a control line. */
-  receive(line: string): string | null {
-    const parsed = parseClientLine(line);
-    switch (parsed.kind) {
-      case "hello":
-        this.#join(parsed.pid);
-        return null;
-      case "bye":
-        this.#enqueue(() => this.#leave(parsed.pid, "left"));
-        return null;
-      case "message":
-        // From a client that never said hello, `@<pid> …` is somebody's one-way text: print it whole.
-        if (!this.#replyFds.has(parsed.pid)) {
-          this.#lastSpeaker = null;
-          return line;
-        }
-        this.#lastSpeaker = parsed.pid;
-        return parsed.text;
-      case "plain":
-        this.#lastSpeaker = null;
-        return parsed.text;
+  /**
+   * Handles one line from the shared FIFO: `@hello <pid>` starts a chat with that client (true), any
+   * other line is a one-way message (false), whoever wrote it: the shared FIFO names no writer.
+   */
+  receive(line: string): boolean {
+    const pid = parseHello(line);
+    if (pid === null) {
+      this.#lastSpeaker = null;
+      return false;
     }
+    if (!this.#clients.has(pid)) this.#join(pid);
+    return true;
   }
 
   /** Sends `text` to the client that spoke last. */
@@ -78,10 +95,10 @@ class ChatClients {
       return;
     }
     this.#enqueue(async () => {
-      const fd = this.#replyFds.get(pid);
-      if (fd === undefined) return;
+      const client = this.#clients.get(pid);
+      if (client === undefined) return;
       try {
-        await writeAllAsync(fd, `${text}\n`);
+        await writeAllAsync(client.replyFd, `${text}\n`);
       } catch (error) {
         if (!isSystemError(error, "EPIPE")) throw error;
         this.#leave(pid, "went away (EPIPE)");
@@ -89,37 +106,71 @@ class ChatClients {
     });
   }
 
-  /** Waits for pending answers, then closes every reply FIFO. */
+  /** Waits for every client to close its `to-server` FIFO and for pending answers, then closes the rest. */
   async closeAll(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map((client) => client.reading));
     await this.#queue;
-    for (const pid of [...this.#replyFds.keys()]) this.#leave(pid, "left");
+    for (const pid of [...this.#clients.keys()]) this.#leave(pid, "left");
   }
 
   #join(pid: number): void {
-    const path = replyFifoPath(this.#serverFifo, pid);
-    let fd: number | null;
+    const dir = chatDirPath(this.#serverFifo, pid);
+    let replyFd: number | null = null;
+    let messagesFd: number | null = null;
     try {
-      fd = tryOpenFifoForWriting(path, { noFollow: true });
+      const uid = processUid(pid);
+      if (uid === null) throw new Error(`there is no process ${pid}`);
+      // lstat: a link to some other folder is refused, not followed.
+      const folder = lstatSync(dir);
+      if (!folder.isDirectory()) throw new Error(`'${dir}' is not a folder`);
+      // Its owner (or root) alone can have made the FIFOs in a folder nobody else may write in.
+      if (folder.uid !== uid) throw new Error(`'${dir}' belongs to ${describeUser(folder.uid)}, but process ${pid} runs as ${describeUser(uid)}`);
+      if ((folder.mode & 0o022) !== 0) throw new Error(`others may write in '${dir}' (mode 0${(folder.mode & 0o777).toString(8)})`);
+      replyFd = tryOpenFifoForWriting(toClientPath(this.#serverFifo, pid), { noFollow: true });
+      if (replyFd === null) throw new Error(`nobody reads ${toClientPath(this.#serverFifo, pid)}`);
+      const replyOwner = fstat(replyFd).uid;
+      if (replyOwner !== uid) throw new Error(`'${toClientPath(this.#serverFifo, pid)}' belongs to ${describeUser(replyOwner)}`);
+      messagesFd = openFifoForReading(toServerPath(this.#serverFifo, pid), { noFollow: true, owner: uid });
+      note(`client ${pid} joined as ${describeUser(uid)}; answering over ${toClientPath(this.#serverFifo, pid)}`);
     } catch (error) {
-      note(`client ${pid} cannot be answered: ${reason(error)}`);
+      if (replyFd !== null) close(replyFd);
+      note(`client ${pid} refused: ${reason(error)}`);
       return;
     }
-    if (fd === null) {
-      note(`client ${pid} cannot be answered: nobody reads ${path}`);
-      return;
-    }
-    const previous = this.#replyFds.get(pid);
-    if (previous !== undefined) close(previous);
-    this.#replyFds.set(pid, fd);
-    note(`client ${pid} joined; answering over ${path}`);
+    const fd = messagesFd;
+    // Linux reports no end of file to a reader that has seen no writer yet, so a client that died
+    // before opening to-server would keep this loop (and the server's end) waiting for ever. When the
+    // process ends, the server opens the FIFO for writing itself, through its own descriptor (the
+    // path may be gone), and closes it: the loop then reads what is buffered and sees end of file.
+    const stopWatching = watchProcessExit(pid, () => {
+      try {
+        const writer = tryOpenFifoForWriting(`/proc/self/fd/${fd}`);
+        if (writer !== null) close(writer);
+      } catch (error) {
+        note(`client ${pid} has ended, but its FIFO could not be closed: ${reason(error)}`);
+      }
+    });
+    const reading = (async () => {
+      for await (const line of readLineBytes(fd)) {
+        this.#lastSpeaker = pid;
+        this.#print(line);
+      }
+    })()
+      .catch((error: unknown) => note(`reading client ${pid}: ${reason(error)}`))
+      .finally(stopWatching); // before the descriptor is closed and its number reused
+    // End of file: the client closed to-server, so it has left (once pending answers are out).
+    this.#clients.set(pid, { replyFd, messagesFd, reading });
+    void reading.then(() => this.#enqueue(() => this.#leave(pid, "left")));
   }
 
   #leave(pid: number, how: string): void {
-    const fd = this.#replyFds.get(pid);
-    if (fd === undefined) return;
-    this.#replyFds.delete(pid);
+    const client = this.#clients.get(pid);
+    if (client === undefined) return;
+    this.#clients.delete(pid);
     if (this.#lastSpeaker === pid) this.#lastSpeaker = null;
-    close(fd);
+    close(client.replyFd);
+    // After EPIPE the reading loop may still run: it ends at end of file, and closes nothing itself.
+    void client.reading.then(() => close(client.messagesFd));
     note(`client ${pid} ${how}`);
   }
 
@@ -131,20 +182,25 @@ class ChatClients {
 }
 
 await runMain("server", async () => {
-  const { values } = parseCommand({
+  const spec = {
     name: "server",
     summary: "P11: make a FIFO and print every line clients write to it, until the last one leaves",
     options: {
       fifo: { type: "string", value: "PATH", description: "the FIFO to make (or reuse) and read", default: "./fifo" },
       chat: { type: "boolean", description: "answer chat clients: each line typed on stdin goes to the client that spoke last" },
+      mode: { type: "mode", value: "MODE", description: "octal mode of the FIFO it makes, less the umask (default 0644 as in the C: all may read; with --chat 0600: this user only)" },
     },
     details: "Any writer is a client: `echo hello > fifo` works. See protocol.ts for the two-way chat.",
-  });
+  } as const;
+  const { values } = parseCommand(spec);
   const path = values.fifo;
+  // The tutorial's one-way mode keeps the C's 0644; the chat, which the C programs never join, is
+  // this user's alone unless --mode says otherwise (0644 only ever let other users read, never write).
+  const mode = values.mode ?? (values.chat ? 0o600 : 0o644);
 
   let created: boolean;
   try {
-    created = createOrReuseFifo(path, FIFO_MODE);
+    created = createOrReuseFifo(path, mode);
   } catch (error) {
     throw withExitCode(error, 1);
   }
@@ -155,16 +211,25 @@ await runMain("server", async () => {
 
   let fd: number;
   try {
-    fd = openFifoForReading(path);
+    fd = openFifoForReading(path, { noFollow: true, owner: process.geteuid!() });
   } catch (error) {
     stopCleanupOnSignal();
     removeCreated();
+    if (error instanceof ForeignFifoError) {
+      const message = `'${path}' is a FIFO of ${describeUser(error.uid)}, not of this user (uid ${error.expectedUid}): refusing to use it; remove it, or choose another --fifo`;
+      throw withExitCode(new Error(message), 1);
+    }
     throw withExitCode(error, 2);
   }
   note(`reading ${path} (pid ${process.pid})`);
 
   // Without --chat every line is a one-way message, printed as received whatever it looks like.
-  const clients = values.chat ? new ChatClients(path) : null;
+  const printMessage = (line: Buffer): void => {
+    // The bytes as the client sent them, as the C prints them: no decoding on the way.
+    process.stdout.write(Buffer.concat([CLIENT_PREFIX, line, NEWLINE]));
+    prompt();
+  };
+  const clients = values.chat ? new ChatClients(path, printMessage) : null;
   const answers = clients ? createInterface({ input: process.stdin }) : null;
   answers?.on("line", (text) => clients?.answer(text));
   const prompt = (): void => {
@@ -174,14 +239,7 @@ await runMain("server", async () => {
   try {
     prompt();
     for await (const line of readLineBytes(fd)) {
-      if (clients) {
-        const text = clients.receive(line.toString("utf8"));
-        if (text !== null) process.stdout.write(`Client#: ${text}\n`);
-      } else {
-        // The bytes as the client sent them, as the C prints them: no decoding on the way.
-        process.stdout.write(Buffer.concat([CLIENT_PREFIX, line, NEWLINE]));
-      }
-      prompt();
+      if (!clients?.receive(line.toString("utf8"))) printMessage(line);
     }
   } finally {
     answers?.close();

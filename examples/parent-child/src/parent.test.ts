@@ -1,10 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 import { SharedPage } from "./shared-page.ts";
 
 const parent = compiledProgram(import.meta.url, "parent");
 const dir = useTempDir("parent-child-test-");
+
+/** Plants `link` -> `target` as another user would in a sticky, world-writable folder such as /tmp. */
+function plantLink(target: string, link: string): void {
+  symlinkSync(target, link);
+  if (process.getuid?.() === 0) {
+    chmodSync(dir.path, 0o1777);
+    lchownSync(link, 65534, 65534); // nobody's link, as fs.protected_symlinks = 0 lets root follow
+  }
+}
+
+const refusal = (program: string, link: string): string =>
+  `${program}: '${link}' is a symbolic link: not followed (whoever can write to its folder could point it at any file this user may write); give the file's own path\n`;
 
 const FATHER = "我是你爹";
 
@@ -101,13 +113,48 @@ describe("parent and child, two processes sharing one page", () => {
   it("rejects --file with --anonymous, and unknown options, with usage and exit code 1; --help exits 0", async () => {
     const both = await runProgram(parent, ["--file", dir.file("x"), "--anonymous"]);
     expect(both.code).toBe(1);
-    expect(both.stderr).toMatch(/^parent: --file and --anonymous cannot be used together\n\nusage: parent \[--file PATH\] \[--anonymous\] \[--message TEXT\]\n/);
+    expect(both.stderr).toMatch(/^parent: --file and --anonymous cannot be used together\n\nusage: parent \[--file PATH\] \[--anonymous\] \[--message TEXT\] \[--mode MODE\]\n/);
     expect(existsSync(dir.file("x"))).toBe(false);
     const unknown = await runProgram(parent, ["--fork"]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^parent: Unknown option '--fork'/);
     const help = await runProgram(parent, ["--help"]);
     expect(help).toMatchObject({ code: 0, stderr: "" });
-    expect(help.stdout).toMatch(/^usage: parent \[--file PATH\] \[--anonymous\] \[--message TEXT\]\n/);
+    expect(help.stdout).toMatch(/^usage: parent \[--file PATH\] \[--anonymous\] \[--message TEXT\] \[--mode MODE\]\n/);
+  });
+});
+
+describe("parent and a symbolic link at its file (planted by another user in a sticky folder such as /tmp)", () => {
+  it("refuses the link instead of writing through it: the 8,893-byte file it points to is left as it was", async () => {
+    const victim = dir.file("victim");
+    writeFileSync(victim, Buffer.alloc(8893, "v"));
+    const link = dir.file("link");
+    plantLink(victim, link);
+    const result = await runProgram(parent, ["--file", dir.file("link")]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("parent", link) });
+    expect(readFileSync(victim)).toEqual(Buffer.alloc(8893, "v"));
+  });
+
+  it("refuses a dangling link instead of creating a file where it points", async () => {
+    const target = dir.file("target");
+    const link = dir.file("link");
+    plantLink(target, link);
+    const result = await runProgram(parent, ["--file", dir.file("link")]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("parent", link) });
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("creates a new file with --mode (less the umask), the C's 0666 by default, and leaves an existing file's mode alone", async () => {
+    const fresh = dir.file("fresh");
+    expect((await runProgram(parent, ["--file", dir.file("fresh"), "--mode", "0600"])).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600 & ~process.umask());
+    expect((await runProgram(parent, ["--file", dir.file("fresh"), "--mode", "0666"])).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600 & ~process.umask());
+    const plain = dir.file("plain");
+    expect((await runProgram(parent, ["--file", dir.file("plain")])).code).toBe(0);
+    expect(statSync(plain).mode & 0o777).toBe(0o666 & ~process.umask());
+    const bad = await runProgram(parent, ["--file", dir.file("plain"), "--mode", "rw-------"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--mode must be octal permission bits such as 0600, not 'rw-------'");
   });
 });

@@ -17,12 +17,17 @@
  *   anonymous file whose descriptor the child inherits and maps.
  * - The file (mode 0666 less the umask, as in the C) is created if missing and grown to the page if
  *   smaller; without --file it lives in a new temporary folder that is removed at the end.
+ * - A symbolic link given to --file is refused, not followed, and a missing one is created with O_EXCL: in a
+ *   folder others can write to (/tmp), another user's link would make this program write, or create
+ *   a file, wherever it points (see owned-files.ts in @linux-ipc/programs).
+ * - --mode sets the mode a new file gets (less the umask); the C's 0666 is the default, which lets every user read
+ *   and write the page unless the umask takes that away (the temporary folder is this user's alone).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { endingWithParent, onTerminationSignal, parseCommand, runMain, usageText, UsageError, siblingProgram } from "@linux-ipc/programs";
-import { O_RDWR, O_CREAT, close, ftruncate, getpid, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, openRegularFile, fstat, spawnWithFds, waitForExit } from "@linux-ipc/core";
+import { endingWithParent, onTerminationSignal, parseCommand, runMain, usageText, UsageError, siblingProgram, openOrCreateOwnFile } from "@linux-ipc/programs";
+import { O_RDWR, close, ftruncate, getpid, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, fstat, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { oneLine, SharedPage } from "./shared-page.ts";
 
 const child = siblingProgram(import.meta.url, "child");
@@ -36,12 +41,14 @@ await runMain("parent", async () => {
       file: { type: "string", value: "PATH", description: "the file to share (default: one in a new temporary folder)" },
       anonymous: { type: "boolean", description: "share a memfd_create region instead of a file" },
       message: { type: "string", value: "TEXT", description: "the message (default: I am the parent, pid <pid>)" },
+      mode: { type: "mode", value: "MODE", description: "octal mode of a --file it creates, less the umask (0600: this user only)", default: 0o666 },
     },
   } as const;
   const { values } = parseCommand(spec);
   if (values.file !== undefined && values.anonymous) {
     throw new UsageError("parent: --file and --anonymous cannot be used together", usageText(spec));
   }
+  const mode = values.mode;
   const message = values.message ?? `I am the parent, pid ${getpid()}`;
   const length = Buffer.byteLength(message, "utf8");
   if (length + 1 > MESSAGE_CAPACITY) {
@@ -62,7 +69,7 @@ await runMain("parent", async () => {
       shared = "a memfd";
     } else {
       shared = temporaryDir === null ? values.file! : join(temporaryDir, "shared-page");
-      fd = openRegularFile(shared, O_RDWR | O_CREAT, 0o666).fd;
+      fd = openOrCreateOwnFile(shared, O_RDWR, mode).fd;
     }
 
     let mapping: Mapping | undefined;

@@ -20,9 +20,8 @@
  * disposition back (libuv resets signals in the child), which is why the shell still dies of it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { endingWithParent, runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
-import { pipe2, close, writeAll, PIPE_BUF, fcntl, O_CLOEXEC, F_GETPIPE_SZ, spawnWithFds, waitForExit, bytesInPipe, waitUntilBlocked } from "@linux-ipc/core";
+import { pipe2, close, writeAll, PIPE_BUF, fcntl, O_CLOEXEC, F_GETPIPE_SZ, spawnWithFds, bytesInPipe, waitUntilBlocked } from "@linux-ipc/core";
 
 const program = (name: string): string => siblingProgram(import.meta.url, name);
 const running = new Set<ChildProcess>();

@@ -12,8 +12,8 @@
  * - a producer that dies is noticed (PeerGoneError) instead of the reader waiting forever;
  * - the reader checks every message (sequence number and checksum), which the C never did.
  */
-import { ExitError, createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, parseMode, runMain } from "@linux-ipc/programs";
-import { isSystemError, SharedMemorySegment, formatKey, Ring, PeerGoneError, RING_MAX_PRODUCERS, MIN_CAPACITY, type RingReader } from "@linux-ipc/core";
+import { ExitError, createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
+import { SharedMemorySegment, formatKey, Ring, PeerGoneError, RING_MAX_PRODUCERS, MIN_CAPACITY, type RingReader } from "@linux-ipc/core";
 import { CHECKSUM, DEFAULT_CAPACITY, END_MARKER_SIZE, END_OF_STREAM, HEADER_SIZE, LANE, LANES, PRODUCER, SENT, SEQ, checksum, keyOption, yielder } from "./messages.ts";
 
 /** What has arrived from one producer. */
@@ -90,7 +90,7 @@ await runMain("consumer", async () => {
   });
   if ((values.capacity & (values.capacity - 1)) !== 0) throw new ExitError(`--capacity ${values.capacity} is not a power of two`, 1);
 
-  const mode = parseMode(values.mode);
+  const mode = values.mode;
   const segment = createReplacingLeftover("consumer", "segment", values.key, () => SharedMemorySegment.create(values.key, Ring.bytesNeeded(values.capacity), mode));
   const attachment = segment.attach();
   let reader: RingReader | undefined;

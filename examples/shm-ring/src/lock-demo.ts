@@ -16,7 +16,7 @@
  * recognised on the next start (same user, creator and last users gone, nothing attached) and
  * replaced, with a line on stderr.
  */
-import { createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, parseMode, runMain, DemoSide, siblingProgram } from "@linux-ipc/programs";
+import { createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, runMain, DemoSide, siblingProgram } from "@linux-ipc/programs";
 import { SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
 import { SEGMENT_SIZE } from "./lock-buffer.ts";
 
@@ -33,7 +33,7 @@ await runMain("lock-demo", async () => {
       mode: modeOption(0o600, "only your user can open them"),
     },
   });
-  const mode = parseMode(values.mode);
+  const mode = values.mode;
   const segment = createReplacingLeftover("lock-demo", "segment", values.key, () => SharedMemorySegment.create(values.key, SEGMENT_SIZE, mode));
   let lock: SemaphoreSet | undefined;
   let sides: DemoSide[] = [];

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, it } from "vitest";
 import { startProgram, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 import { childPids, isProcessAlive } from "@linux-ipc/core";
 import { exitWithin, until } from "./test-support.ts";

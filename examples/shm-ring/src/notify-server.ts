@@ -22,7 +22,7 @@
  * - a segment and semaphore set left under the key by a server killed with SIGKILL are recognised
  *   (same user, creator gone, nothing attached) and replaced, with a line on stderr.
  */
-import { createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, parseMode, runMain } from "@linux-ipc/programs";
+import { createReplacingLeftover, modeOption, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
 import { SharedMemorySegment, SemaphoreSet, cString, int32View, isProcessAlive } from "@linux-ipc/core";
 import { CLIENT_PID_OFFSET, NOTIFY_KEY, READ, SEGMENT_SIZE, WRITTEN, acquireWhilePeerLives, notifyKeyOption } from "./notify.ts";
 
@@ -38,7 +38,7 @@ await runMain("notify-server", async () => {
     details: `Start it first, then notify-client with the same --key (default 0x${NOTIFY_KEY.toString(16)}).`,
   });
 
-  const mode = parseMode(values.mode);
+  const mode = values.mode;
   const segment = createReplacingLeftover("notify-server", "segment", values.key, () => SharedMemorySegment.create(values.key, SEGMENT_SIZE, mode));
   let semaphores: SemaphoreSet | undefined;
   const removeAll = (): void => {

@@ -15,7 +15,7 @@
  * - SIGINT/SIGTERM/SIGHUP while it waits between prints: the segment is still removed. The C left
  *   it behind until `ipcrm`, and the next server then failed with EEXIST.
  */
-import { runMain, parseCommand, onTerminationSignal, usageText, modeOption, parseMode } from "@linux-ipc/programs";
+import { runMain, parseCommand, onTerminationSignal, usageText, modeOption } from "@linux-ipc/programs";
 import { sleep, ftok, SharedMemorySegment, cString } from "@linux-ipc/core";
 import {
   FTOK_ANCHOR,
@@ -53,7 +53,7 @@ await runMain("server", async () => {
   const key = exitOnFailure(FTOK_FAILED, () => ftok(path, values["proj-id"]));
   let created: SharedMemorySegment | undefined;
   const stopHandlingSignals = onTerminationSignal(() => created?.remove());
-  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.create(key, SERVER_SEGMENT_SIZE, parseMode(values.mode)), explainShmget(key, SERVER_SEGMENT_SIZE));
+  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.create(key, SERVER_SEGMENT_SIZE, values.mode), explainShmget(key, SERVER_SEGMENT_SIZE));
   created = segment;
   console.log(`key: ${formatKeyLikeC(key)}`);
   console.log(`shm: ${segment.id}`);

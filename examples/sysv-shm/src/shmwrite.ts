@@ -13,7 +13,7 @@
  *   segment removes it: nobody else knows it exists, so it would only leak. A segment someone else
  *   created, or one a reader is attached to, is left to its owner.
  */
-import { runMain, parseCommand, onTerminationSignal, ConnStat, modeOption, parseMode } from "@linux-ipc/programs";
+import { runMain, parseCommand, onTerminationSignal, ConnStat, modeOption } from "@linux-ipc/programs";
 import { sleep, isSystemError, formatKey, SharedMemorySegment, SHM_DEST } from "@linux-ipc/core";
 import { keyOption, intervalOption, toKey, exitOnFailure, explainShmget, formatAddress } from "./common.ts";
 
@@ -40,7 +40,7 @@ await runMain("shmwrite", async () => {
     if (removeIfInterrupted && onlyThisProcessAttached(removeIfInterrupted)) removeIfInterrupted.remove();
   });
 
-  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.openOrCreate(key, ConnStat.size, parseMode(values.mode)), explainShmget(key, ConnStat.size));
+  const segment = exitOnFailure(SHMGET_FAILED, () => SharedMemorySegment.openOrCreate(key, ConnStat.size, values.mode), explainShmget(key, ConnStat.size));
   if (createdByThisProcess(segment)) removeIfInterrupted = segment;
   const attachment = exitOnFailure(SHMAT_FAILED, () => segment.attach());
 

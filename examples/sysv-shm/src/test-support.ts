@@ -8,7 +8,6 @@
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { isSystemError, ftok, formatKey, SharedMemorySegment } from "@linux-ipc/core";
 import { compiledProgram, startCommand, startProgram, stopLeftoverPrograms, tempDir, unusedIpcKey, type ProgramResult, type RunningProgram, type StartOptions } from "@linux-ipc/testing/vitest";

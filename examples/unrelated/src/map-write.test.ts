@@ -1,11 +1,23 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { ConnStat } from "@linux-ipc/programs";
 import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, startProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const mapWrite = compiledProgram(import.meta.url, "map-write");
 const mapRead = compiledProgram(import.meta.url, "map-read");
 const dir = useTempDir("unrelated-map-");
+
+/** Plants `link` -> `target` as another user would in a sticky, world-writable folder such as /tmp. */
+function plantLink(target: string, link: string): void {
+  symlinkSync(target, link);
+  if (process.getuid?.() === 0) {
+    chmodSync(dir.path, 0o1777);
+    lchownSync(link, 65534, 65534); // nobody's link, as fs.protected_symlinks = 0 lets root follow
+  }
+}
+
+const refusal = (program: string, link: string): string =>
+  `${program}: '${link}' is a symbolic link: not followed (whoever can write to its folder could point it at any file this user may write); give the file's own path\n`;
 
 /** The 68 bytes C's `struct Conn_stat s = {count, "127.0.0.1"}` holds: little-endian int, then ip[64] zero-padded. */
 function connStatBytes(count: number, ip: string): Buffer {
@@ -151,5 +163,40 @@ describe.skipIf(cSkipReason() !== null)("byte compatibility with C programs usin
     expect(readFileSync(path)).toEqual(connStatBytes(123456789, "10.200.30.254"));
     const result = await runProgram(mapRead, [path, "--reads", "1"]);
     expect(result).toMatchObject({ code: 0, stderr: "", stdout: "ip = 10.200.30.254 ,count: 123456789\n" });
+  });
+});
+
+describe("map-write and a symbolic link at its file (planted by another user in a sticky folder such as /tmp)", () => {
+  it("refuses the link instead of writing through it: the 8,893-byte file it points to is left as it was", async () => {
+    const victim = dir.file("victim");
+    writeFileSync(victim, Buffer.alloc(8893, "v"));
+    const link = dir.file("link");
+    plantLink(victim, link);
+    const result = await runProgram(mapWrite, [dir.file("link"), "--max", "1", "--interval", "0"]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("map-write", link) });
+    expect(readFileSync(victim)).toEqual(Buffer.alloc(8893, "v"));
+  });
+
+  it("refuses a dangling link instead of creating a file where it points", async () => {
+    const target = dir.file("target");
+    const link = dir.file("link");
+    plantLink(target, link);
+    const result = await runProgram(mapWrite, [dir.file("link"), "--max", "1", "--interval", "0"]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("map-write", link) });
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("creates a new file with --mode (less the umask), the C's 0644 by default, and leaves an existing file's mode alone", async () => {
+    const fresh = dir.file("fresh");
+    expect((await runProgram(mapWrite, [dir.file("fresh"), "--max", "1", "--interval", "0", "--mode", "0600"])).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600 & ~process.umask());
+    expect((await runProgram(mapWrite, [dir.file("fresh"), "--max", "1", "--interval", "0", "--mode", "0666"])).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600 & ~process.umask());
+    const plain = dir.file("plain");
+    expect((await runProgram(mapWrite, [dir.file("plain"), "--max", "1", "--interval", "0"])).code).toBe(0);
+    expect(statSync(plain).mode & 0o777).toBe(0o644 & ~process.umask());
+    const bad = await runProgram(mapWrite, [dir.file("plain"), "--max", "1", "--interval", "0", "--mode", "rw-------"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--mode must be octal permission bits such as 0600, not 'rw-------'");
   });
 });

@@ -10,27 +10,35 @@
  * - It prints `count: N` after each step (the C prints nothing), so a learner, and the tests, can
  *   follow it; --max and --interval are options (the C's 30 and 1 s are the defaults), and it does
  *   not sleep once more after the last step.
+ * - A symbolic link at FILE is refused, not followed, and a missing FILE is created with O_EXCL: in a
+ *   folder others can write to (/tmp), another user's link would make this program write, or create
+ *   a file, wherever it points (see owned-files.ts in @linux-ipc/programs).
+ * - --mode sets the mode a new file gets (less the umask); the C's 0644 is the default, which lets every user read the
+ *   count (not change it).
  * - Usage errors and failures exit with code 1 (the C uses 1 to 4 for its different failures).
  */
-import { parseCommand, runMain, ConnStat } from "@linux-ipc/programs";
-import { sleep, MAX_TIMER_MS, O_RDWR, O_CREAT, close, ftruncate, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, openRegularFile } from "@linux-ipc/core";
+import { parseCommand, runMain, ConnStat, openOrCreateOwnFile } from "@linux-ipc/programs";
+import { sleep, MAX_TIMER_MS, O_RDWR, close, ftruncate, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping } from "@linux-ipc/core";
 
 const INT32_MAX = 2 ** 31 - 1;
 
 await runMain("map-write", async () => {
-  const { values, positionals } = parseCommand({
+  const spec = {
     name: "map-write",
     summary: "Store a struct Conn_stat in FILE through a shared mapping and count up once an interval (P7).",
     positionals: ["FILE"],
     options: {
       max: { type: "integer", value: "N", description: "stop when count reaches N", default: 30, min: 0, max: INT32_MAX },
       interval: { type: "integer", value: "MS", description: "milliseconds between steps", default: 1000, min: 0, max: MAX_TIMER_MS },
+      mode: { type: "mode", value: "MODE", description: "octal mode of a file it creates, less the umask (0600: this user only)", default: 0o644 },
     },
-    details: `FILE is created (mode 0644 less the umask) if missing and set to exactly ${ConnStat.size} bytes.`,
-  });
+    details: `FILE is created (mode 0644 less the umask) if missing and set to exactly ${ConnStat.size} bytes. A symbolic link at FILE is refused.`,
+  } as const;
+  const { values, positionals } = parseCommand(spec);
+  const mode = values.mode;
   const path = positionals[0]!;
 
-  const { fd } = openRegularFile(path, O_RDWR | O_CREAT, 0o644);
+  const { fd } = openOrCreateOwnFile(path, O_RDWR, mode);
   let mapping: Mapping;
   try {
     ftruncate(fd, ConnStat.size);

@@ -1,11 +1,23 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lchownSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 
 const writer = compiledProgram(import.meta.url, "writer");
 const reader = compiledProgram(import.meta.url, "reader");
 const dir = useTempDir("unrelated-writer-");
+
+/** Plants `link` -> `target` as another user would in a sticky, world-writable folder such as /tmp. */
+function plantLink(target: string, link: string): void {
+  symlinkSync(target, link);
+  if (process.getuid?.() === 0) {
+    chmodSync(dir.path, 0o1777);
+    lchownSync(link, 65534, 65534); // nobody's link, as fs.protected_symlinks = 0 lets root follow
+  }
+}
+
+const refusal = (program: string, link: string): string =>
+  `${program}: '${link}' is a symbolic link: not followed (whoever can write to its folder could point it at any file this user may write); give the file's own path\n`;
 
 const FATHER = "我是你爹";
 const FATHER_BYTES = Buffer.from(FATHER, "utf8");
@@ -148,5 +160,40 @@ describe.skipIf(cSkipReason() !== null)("byte compatibility with C programs mapp
     expect(readFileSync(path).subarray(0, 13)).toEqual(Buffer.concat([FATHER_BYTES, Buffer.from([0])]));
     const read = await runProgram(reader, [path]);
     expect(read).toMatchObject({ code: 0, stderr: "", stdout: `read from the mapping: ${FATHER}\n` });
+  });
+});
+
+describe("writer and a symbolic link at its file (planted by another user in a sticky folder such as /tmp)", () => {
+  it("refuses the link instead of writing through it: the 8,893-byte file it points to is left as it was", async () => {
+    const victim = dir.file("victim");
+    writeFileSync(victim, Buffer.alloc(8893, "v"));
+    const link = dir.file("link");
+    plantLink(victim, link);
+    const result = await runProgram(writer, [dir.file("link")]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("writer", link) });
+    expect(readFileSync(victim)).toEqual(Buffer.alloc(8893, "v"));
+  });
+
+  it("refuses a dangling link instead of creating a file where it points", async () => {
+    const target = dir.file("target");
+    const link = dir.file("link");
+    plantLink(target, link);
+    const result = await runProgram(writer, [dir.file("link")]);
+    expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("writer", link) });
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("creates a new file with --mode (less the umask), the C's 0666 by default, and leaves an existing file's mode alone", async () => {
+    const fresh = dir.file("fresh");
+    expect((await runProgram(writer, [dir.file("fresh"), "--mode", "0600"])).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600 & ~process.umask());
+    expect((await runProgram(writer, [dir.file("fresh"), "--mode", "0666"])).code).toBe(0);
+    expect(statSync(fresh).mode & 0o777).toBe(0o600 & ~process.umask());
+    const plain = dir.file("plain");
+    expect((await runProgram(writer, [dir.file("plain")])).code).toBe(0);
+    expect(statSync(plain).mode & 0o777).toBe(0o666 & ~process.umask());
+    const bad = await runProgram(writer, [dir.file("plain"), "--mode", "rw-------"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--mode must be octal permission bits such as 0600, not 'rw-------'");
   });
 });

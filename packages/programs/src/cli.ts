@@ -8,8 +8,12 @@ import { parseArgs } from "node:util";
 import { SystemError, exitWithParent, strerror } from "@linux-ipc/core";
 import { END_WITH_PARENT_ENV, endWithPackageManager, keepSignalsIgnoredAtStart } from "./signals.ts";
 
+/**
+ * One option of a program. `mode` is permission bits written in octal (`600`, `0600`, `0o600`),
+ * read as a number; its default is a number too, shown in octal in the usage text.
+ */
 export interface OptionSpec {
-  type: "string" | "boolean" | "integer";
+  type: "string" | "boolean" | "integer" | "mode";
   short?: string;
   /** Shown in the usage text. */
   description: string;
@@ -35,7 +39,7 @@ export interface CommandSpec<O extends Record<string, OptionSpec>> {
 
 type OptionValue<S extends OptionSpec> = S["type"] extends "boolean"
   ? boolean
-  : S["type"] extends "integer"
+  : S["type"] extends "integer" | "mode"
     ? S extends { default: number } ? number : number | undefined
     : S extends { default: string } ? string : string | undefined;
 
@@ -85,7 +89,8 @@ export function usageText<O extends Record<string, OptionSpec>>(spec: CommandSpe
   const lines = [`usage: ${synopsis.join(" ")}`, "", spec.summary, "", "options:"];
   for (const [name, option] of Object.entries(spec.options)) {
     const flag = `  ${option.short ? `-${option.short}, ` : ""}--${name}${option.type === "boolean" ? "" : ` ${option.value ?? "VALUE"}`}`;
-    const def = option.default === undefined || option.type === "boolean" ? "" : ` (default: ${option.default})`;
+    const shown = option.type === "mode" && typeof option.default === "number" ? octalMode(option.default) : option.default;
+    const def = option.default === undefined || option.type === "boolean" ? "" : ` (default: ${shown})`;
     lines.push(`${flag.padEnd(28)} ${option.description}${def}`);
   }
   lines.push(`${"  -h, --help".padEnd(28)} show this help and exit`);
@@ -137,6 +142,10 @@ export function parseCommand<O extends Record<string, OptionSpec>>(spec: Command
         throw new UsageError(`${spec.name}: --${name} must be ${range}, not ${raw}`, usage);
       }
       values[name] = value;
+    } else if (option.type === "mode") {
+      const match = /^(?:0o?)?([0-7]{1,3})$/i.exec((raw as string).trim());
+      if (!match) throw new UsageError(`${spec.name}: --${name} must be octal permission bits such as 0600, not '${raw}'`, usage);
+      values[name] = Number.parseInt(match[1]!, 8);
     } else {
       values[name] = raw;
     }
@@ -234,4 +243,9 @@ export class ExitError extends Error {
 /** Whether a package manager's script started this program (pnpm and npm set npm_lifecycle_event). */
 function startedByPackageManager(): boolean {
   return process.env.npm_lifecycle_event !== undefined;
+}
+
+/** Permission bits as a program shows them: `0600`. */
+export function octalMode(mode: number): string {
+  return `0${mode.toString(8).padStart(3, "0")}`;
 }

@@ -9,3 +9,4 @@ export * from "./conn_stat.ts";
 export * from "./sibling.ts";
 export * from "./signals.ts";
 export * from "./ipc-objects.ts";
+export * from "./owned-files.ts";

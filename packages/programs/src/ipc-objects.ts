@@ -5,24 +5,14 @@
 import { formatKey, idAtKey, isSystemError, removeLeftover, segmentLeftover, semaphoreSetLeftover, describeLeftover, type Leftover } from "@linux-ipc/core";
 import { ExitError, type OptionSpec } from "./cli.ts";
 
-/**
- * A `--mode` option: permission bits in octal (`600`, `0600`, `0o600`), parsed with `parseMode`.
- * `who` says in the help who else can read and write with the default.
- */
+/** A `--mode` option (octal permission bits); `who` says in the help who else can read and write with the default. */
 export function modeOption(defaultMode: number, who: string) {
   return {
-    type: "string",
+    type: "mode",
     value: "OCTAL",
     description: `permission bits (octal) of what it creates; the default: ${who}`,
-    default: defaultMode.toString(8).padStart(4, "0"),
+    default: defaultMode,
   } as const satisfies OptionSpec;
-}
-
-/** Parses permission bits written in octal (`600`, `0600`, `0o600`); an ExitError (code 1) names `what` otherwise. */
-export function parseMode(text: string, what = "--mode"): number {
-  const match = /^(?:0o?)?([0-7]{1,3})$/i.exec(text.trim());
-  if (!match) throw new ExitError(`${what} must be permission bits in octal, such as 600 or 660, not '${text}'`, 1);
-  return parseInt(match[1]!, 8);
 }
 
 /**

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync, statSync, promises as fsPromises, symlinkSync } from "node:fs";
-import { createOrReuseFifo, openFifoForReading, openFifoForWriting, tryOpenFifoForWriting, removeFifoIfPresent, NotAFifoError } from "./fifo.ts";
+import { createOrReuseFifo, openFifoForReading, openFifoForWriting, tryOpenFifoForWriting, removeFifoIfPresent, NotAFifoError, ForeignFifoError } from "./fifo.ts";
 import { open, fcntl, F_GETFL, F_GETFD, FD_CLOEXEC, O_NONBLOCK, O_WRONLY } from "../libc/fcntl.ts";
 import { readAsync } from "./pipe_io.ts";
 import { close, read } from "../libc/unistd.ts";
 import { mkfifo } from "../libc/sys/stat.ts";
 import { readLines, writeAllAsync } from "./pipe_io.ts";
 import { openDescriptors } from "./procfs.ts";
+import { createServer } from "node:net";
 import { startCommand, useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
@@ -114,6 +115,32 @@ describe("opening a FIFO", () => {
     await expect(openFifoForWriting(dir.file("missing"))).rejects.toMatchObject({ code: "ENOENT", syscall: "open" });
     writeFileSync(dir.file("plain"), "");
     await expect(openFifoForWriting(dir.file("plain"))).rejects.toBeInstanceOf(NotAFifoError);
+  });
+
+  it("for reading with an owner, refuses a FIFO of another uid and keeps no descriptor", () => {
+    const path = dir.file("fifo");
+    mkfifo(path, 0o600);
+    const uid = process.geteuid!();
+    close(openFifoForReading(path, { owner: uid }));
+    const before = openDescriptors().length;
+    expect(() => openFifoForReading(path, { owner: uid + 1 })).toThrow(ForeignFifoError);
+    expect(() => openFifoForReading(path, { owner: uid + 1 })).toThrow(`'${path}' is a FIFO of uid ${uid}, not of uid ${uid + 1}`);
+    expect(openDescriptors()).toHaveLength(before);
+  });
+
+  it("for writing rejects at once on a UNIX socket, whose open fails with ENXIO too (not 'no reader yet')", async () => {
+    const path = dir.file("socket");
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(path, resolve));
+    try {
+      // Before the check this retried until the signal: the rejection was a TimeoutError.
+      const opening = openFifoForWriting(path, { signal: AbortSignal.timeout(3_000) });
+      await expect(opening).rejects.toBeInstanceOf(NotAFifoError);
+      await expect(opening).rejects.toMatchObject({ kind: "a socket", message: `'${path}' is a socket, not a FIFO` });
+      expect(() => tryOpenFifoForWriting(path)).toThrow(NotAFifoError);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 
   it("stops waiting for a reader when aborted, leaving nothing open", async () => {

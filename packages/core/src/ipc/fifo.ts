@@ -76,9 +76,47 @@ function requireFifo(fd: number, path: string): number {
   throw new NotAFifoError(path, fileTypeName(mode));
 }
 
+/** A FIFO that had to belong to a given user belongs to another. */
+export class ForeignFifoError extends Error {
+  /** Tells this error apart from a SystemError. */
+  readonly code = "ERR_FOREIGN_FIFO";
+  /** The FIFO's path. */
+  readonly path: string;
+  /** Its owner. */
+  readonly uid: number;
+  /** The owner it had to have. */
+  readonly expectedUid: number;
+  constructor(path: string, uid: number, expectedUid: number) {
+    super(`'${path}' is a FIFO of uid ${uid}, not of uid ${expectedUid}`);
+    this.path = path;
+    this.uid = uid;
+    this.expectedUid = expectedUid;
+  }
+}
+
+/** Options of `openFifoForReading`. */
+export interface OpenFifoForReadingOptions {
+  /** Refuse a symbolic link at `path` (ELOOP) rather than follow it. */
+  noFollow?: boolean;
+  /**
+   * The uid the FIFO must belong to, checked on the open descriptor (so no rename between a check
+   * and the open can swap it): in a folder others can write to, a FIFO someone else made is one
+   * they can read and write at will.
+   */
+  owner?: number;
+}
+
 /** Opens a FIFO for reading without waiting for a writer (see the module comment for why that is safe). */
-export function openFifoForReading(path: string): number {
-  return requireFifo(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), path);
+export function openFifoForReading(path: string, options: OpenFifoForReadingOptions = {}): number {
+  const fd = requireFifo(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (options.noFollow ? O_NOFOLLOW : 0)), path);
+  if (options.owner !== undefined) {
+    const { uid } = fstat(fd);
+    if (uid !== options.owner) {
+      close(fd);
+      throw new ForeignFifoError(path, uid, options.owner);
+    }
+  }
+  return fd;
 }
 
 /**
@@ -90,8 +128,13 @@ export function tryOpenFifoForWriting(path: string, options: { noFollow?: boolea
   try {
     return requireFifo(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | (options.noFollow ? O_NOFOLLOW : 0)), path);
   } catch (error) {
-    if (isSystemError(error, "ENXIO")) return null;
-    throw error;
+    if (!isSystemError(error, "ENXIO")) throw error;
+    // open(2) also fails with ENXIO on a UNIX socket (and on a device with no driver behind it): only
+    // for a FIFO does it mean "no reader yet", so anything else is reported, never retried for ever.
+    // stat follows a link as open just did (lstat would call a link to a FIFO "a symbolic link").
+    const { mode } = stat(path);
+    if (!S_ISFIFO(mode)) throw new NotAFifoError(path, fileTypeName(mode));
+    return null;
   }
 }
 
@@ -105,8 +148,8 @@ export interface OpenFifoForWritingOptions {
 
 /**
  * Opens a FIFO for writing once a reader has it open, as a blocking open(O_WRONLY) would, but with
- * the thread free: the nonblocking open is retried on a timer while it fails with ENXIO. Other
- * failures (ENOENT, EACCES, not a FIFO) reject at once.
+ * the thread free: the nonblocking open is retried on a timer while it fails with ENXIO on a FIFO. Other
+ * failures (ENOENT, EACCES, not a FIFO, a UNIX socket's ENXIO) reject at once.
  */
 export function openFifoForWriting(path: string, options: OpenFifoForWritingOptions = {}): Promise<number> {
   const { signal, maxRetryMs = 50 } = options;

@@ -219,22 +219,22 @@ function currentUmask(): number {
 describe("accesses the protection forbids (in a child process: unchecked, each is a SIGSEGV)", () => {
   const refused = (what: string, access: string) => `${what}: refused ERR_IPC_MEMORY_ACCESS cannot ${access} this`;
 
-  it("copyFrom into a PROT_READ mapping is refused; writes into its bytes change only a copy", async () => {
+  it("copyFrom into a PROT_READ mapping is refused", async () => {
     const result = await runProgram(fixture("protection"), ["read-only-file", dir.file("ro")]);
     expect(result).toMatchObject({ code: 0, signal: null, stderr: "" });
     const lines = result.stdout.split("\n");
     expect(lines[0]).toContain(refused("copyFrom", "write"));
-    expect(lines.slice(1)).toEqual(["bytes write: done 1", "file holds: 1", "alive", ""]);
+    expect(lines.slice(1)).toEqual(["file holds: 1", "alive", ""]);
   });
 
-  it("copyFrom into an SHM_RDONLY attachment is refused; writes into its bytes change only a copy", async () => {
+  it("copyFrom into an SHM_RDONLY attachment is refused", async () => {
     const segment = SharedMemorySegment.create(unusedIpcKey(), PAGE_SIZE);
     try {
       const result = await runProgram(fixture("protection"), ["read-only-attachment", String(segment.id)]);
       expect(result).toMatchObject({ code: 0, signal: null, stderr: "" });
       const lines = result.stdout.split("\n");
       expect(lines[0]).toContain(refused("copyFrom", "write"));
-      expect(lines.slice(1)).toEqual(["bytes write: done 0", "alive", ""]);
+      expect(lines.slice(1)).toEqual(["alive", ""]);
     } finally {
       segment.remove();
     }

@@ -74,21 +74,15 @@ export abstract class MappedMemory implements Disposable {
    * view costs time in proportion to its size and weighs on V8's garbage collector, so memory only
    * copied with `copyFrom` never needs one.
    *
-   * On memory that is not writable (PROT_READ, SHM_RDONLY) this is instead a copy of the bytes, made
-   * at each read of `bytes`: a write into the live pages would kill the process with SIGSEGV, and a
-   * JavaScript view cannot be made read-only. Writes into the copy change nothing. The copy costs
-   * time in proportion to the length (measured here: 3 µs for 4 KiB, 0.3 ms for 1 MiB); `struct()` gives live,
-   * copy-free views of such memory, and `copyFrom` copies out of it without any view. On memory
-   * that cannot be read (PROT_NONE) it throws a MemoryAccessError.
+   * On memory that is not writable (PROT_READ, SHM_RDONLY) the view is live too, so a reader sees
+   * the other side's writes (a ring or a counter watched read-only), but a JavaScript view cannot be
+   * made read-only: writing into it faults (SIGSEGV). Use `struct()` views, whose setters refuse,
+   * or `copyFrom` into writable memory. On memory that cannot be read (PROT_NONE) it throws a
+   * MemoryAccessError.
    */
   get bytes(): Uint8Array {
     this.assertLive();
     this.assertAccess("read", this.readable);
-    if (!this.writable) {
-      const copy = new Uint8Array(this.length);
-      if (this.length > 0) memmove_c(copy, this.address, this.length);
-      return copy;
-    }
     return this.#liveBytes();
   }
 
