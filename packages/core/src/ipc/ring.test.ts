@@ -183,6 +183,24 @@ describe("a corrupt ring", () => {
   });
 });
 
+describe("a producer over a corrupt head", () => {
+  for (const [what, head] of [["1 MiB ahead of tail", 2 ** 20 + 256], ["misaligned", 4]] as const) {
+    for (const producers of [1, 2]) {
+      it(`throws a RingFormatError instead of waiting for room for ever when head is ${what} (${producers} producer${producers === 1 ? "" : "s"})`, () => {
+        using memory = anonymous(Ring.bytesNeeded(256));
+        const ring = Ring.create(memory, { capacity: 256, producers });
+        using writer = ring.writer();
+        using reader = ring.reader();
+        while (writer.trySend(new Uint8Array(56)));
+        // The consumer is idle (it would store head only after reading), so no head move would come.
+        ring.words[RING_OFFSETS.head >> 2] = head;
+        expect(() => writer.reserve(56, { timeoutMs: 1_000 })).toThrow(RingFormatError);
+        expect(() => writer.tryReserve(56)).toThrow(/corrupt ring: tail 256 and head/);
+      });
+    }
+  }
+});
+
 describe("Ring.attach", () => {
   const cases: Array<[field: keyof typeof RING_OFFSETS | number, value: number, message: RegExp]> = [
     ["version", 2, /ring version 2 is not supported/],

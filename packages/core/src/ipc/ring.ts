@@ -725,12 +725,14 @@ export class RingWriter implements Disposable {
    */
   tryReserve(length: number): number {
     this.#checkReservable(length);
-    if (this.#lock !== null) {
-      if (!this.#lock.tryLock()) return -1;
-      this.#reloadPositions();
+    if (this.#lock !== null && !this.#lock.tryLock()) return -1;
+    let at = -1;
+    try {
+      if (this.#lock !== null) this.#reloadPositions();
+      at = this.#place(length);
+    } finally {
+      if (at < 0) this.#lock?.unlock();
     }
-    const at = this.#place(length);
-    if (at < 0) this.#lock?.unlock();
     return at;
   }
 
@@ -739,9 +741,10 @@ export class RingWriter implements Disposable {
     this.#checkReservable(length);
     if (this.#lock !== null) {
       this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
-      this.#reloadPositions();
     }
     try {
+      // Under the lock, and inside the try: a corrupt position found here must not keep the lock.
+      if (this.#lock !== null) this.#reloadPositions();
       for (;;) {
         const at = this.#place(length);
         if (at >= 0) return at;
@@ -759,9 +762,10 @@ export class RingWriter implements Disposable {
     this.#checkReservable(length);
     if (this.#lock !== null) {
       await this.#lock.lockAsync({ timeoutMs: options.timeoutMs, signal: options.signal, onSlice: this.#check });
-      this.#reloadPositions();
     }
     try {
+      // Under the lock, and inside the try: a corrupt position found here must not keep the lock.
+      if (this.#lock !== null) this.#reloadPositions();
       for (;;) {
         const at = this.#place(length);
         if (at >= 0) return at;
@@ -795,12 +799,26 @@ export class RingWriter implements Disposable {
   #reloadPositions(): void {
     this.#tail = Atomics.load(this.#words, TAIL);
     this.#head = Atomics.load(this.#words, HEAD);
+    this.#checkPositions();
+  }
+
+  /**
+   * A head or tail that breaks the invariants (multiples of 8, at most the capacity apart) would make
+   * the ring look full for ever (the consumer, idle on an empty ring, never stores head again) or put
+   * records at misaligned positions: stop with a RingFormatError instead.
+   */
+  #checkPositions(): void {
+    const used = (this.#tail - this.#head) >>> 0;
+    if (((this.#tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0 || used > this.#capacity) {
+      throw new RingFormatError(`corrupt ring: tail ${this.#tail >>> 0} and head ${this.#head >>> 0} are ${used} bytes apart (mod 2^32); they must be multiples of ${RECORD_ALIGNMENT} at most the ${this.#capacity}-byte capacity apart`);
+    }
   }
 
   /** Whether `need` bytes are free at the tail; re-reads the consumer's head only when the cached one says no. */
   #fits(need: number): boolean {
     if (this.#capacity - ((this.#tail - this.#head) >>> 0) >= need) return true;
     this.#head = Atomics.load(this.#words, HEAD);
+    this.#checkPositions();
     return this.#capacity - ((this.#tail - this.#head) >>> 0) >= need;
   }
 
