@@ -12,6 +12,8 @@ import {
   RING_OFFSETS,
   RECORD_HEADER_SIZE,
   SLOT_SIZE,
+  PAD_LENGTH,
+  type RingReader,
 } from "./ring.ts";
 import { SharedMemorySegment } from "./shared_memory.ts";
 import { IPC_PRIVATE } from "../libc/sys/ipc.ts";
@@ -70,6 +72,162 @@ describe("flush", () => {
     }
     await consumer.waitForLine("received 5000 streams 1 errors 0");
   });
+  it("returns once head passes what was written, though another producer keeps the ring from ever being empty", async () => {
+    using memory = anonymous(Ring.bytesNeeded(4096));
+    const ring = Ring.create(memory, { capacity: 4096, producers: 2 });
+    using flusher = ring.writer();
+    using busy = ring.writer();
+    using reader = ring.reader();
+    const into = new Uint8Array(64);
+    flusher.send(new Uint8Array(64));
+    busy.send(new Uint8Array(64));
+    // Each round adds a message and reads one, so head never catches up with tail: a flush that
+    // waited for head == tail (as before) waited for as long as the other producer kept writing.
+    let feeding = true;
+    let rounds = 0;
+    const feed = (async () => {
+      while (feeding) {
+        busy.send(new Uint8Array(64));
+        reader.receive(into);
+        rounds++;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    })();
+    try {
+      await flusher.flushAsync({ timeoutMs: 3_000 });
+    } finally {
+      feeding = false;
+      await feed;
+    }
+    expect(rounds).toBeGreaterThanOrEqual(2);
+    expect(ring.used).toBeGreaterThan(0);
+  });
+});
+
+/** Reads (tryPeek and release) until the ring is empty, an error, or `limit` messages: what came. */
+function drain(reader: RingReader, limit = 100): { lengths: number[]; error: unknown } {
+  const lengths: number[] = [];
+  try {
+    while (lengths.length < limit) {
+      const length = reader.tryPeek();
+      if (length < 0) return { lengths, error: null };
+      lengths.push(length);
+      reader.release();
+    }
+    return { lengths, error: new Error(`more than ${limit} messages: phantom messages`) };
+  } catch (error) {
+    return { lengths, error };
+  }
+}
+
+describe("a corrupt ring", () => {
+  const moveTail = (ring: Ring, bytes: number): void => {
+    const index = RING_OFFSETS.tail >> 2;
+    ring.words[index] = (ring.words[index]! + bytes) | 0;
+  };
+  /** A ring with messages of `lengths` sent; `corrupt` then changes it; what the consumer gets. */
+  function corrupted(lengths: number[], corrupt: (ring: Ring, records: Int32Array) => void, before = 0) {
+    const memory = anonymous(Ring.bytesNeeded(4096));
+    const ring = Ring.create(memory, { capacity: 4096 });
+    const writer = ring.writer();
+    const reader = ring.reader();
+    for (const length of lengths) writer.send(new Uint8Array(length).fill(7));
+    const early = drain(reader, before).lengths;
+    const records = new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset + RING_HEADER_SIZE, 4096 >> 2);
+    corrupt(ring, records);
+    const { lengths: got, error } = drain(reader);
+    return { ring, memory, writer, reader, got: [...early, ...got], error };
+  }
+
+  const cases: Array<{ what: string; lengths: number[]; corrupt: (ring: Ring, records: Int32Array) => void; delivered: number[]; message: RegExp; before?: number }> = [
+    { what: "a record whose length runs past tail", lengths: [16, 16], corrupt: (_, r) => void (r[24 >> 2] = 100), delivered: [16], message: /a record of 100 bytes at position 24 runs past tail 48 \(24 bytes published after head 24\)/ },
+    { what: "a length crossing the end of the data area", lengths: [16], corrupt: (_, r) => void (r[0] = 5000), delivered: [], message: /a record of 5000 bytes at position 0 crosses the end of the 4096-byte data area/ },
+    { what: "tail moved by 1 MiB", lengths: [16, 16], corrupt: (ring) => moveTail(ring, 2 ** 20), delivered: [], message: /tail 1048624 is 1048624 bytes ahead of head 0, more than the 4096-byte capacity/ },
+    { what: "tail moved by 3 bytes", lengths: [16, 16], corrupt: (ring) => moveTail(ring, 3), delivered: [], message: /tail 51 or head 0 is not a multiple of 8/ },
+    { what: "tail moved by 3 bytes after the reader loaded it", lengths: [16, 16], before: 1, corrupt: (ring) => moveTail(ring, 3), delivered: [16, 16], message: /tail 51 or head 48 is not a multiple of 8/ },
+    { what: "a pad in the middle of the published records", lengths: [16, 16], corrupt: (_, r) => void (r[24 >> 2] = PAD_LENGTH | 0), delivered: [16], message: /a pad at position 24 where none belongs \(24 bytes published after head 24\)/ },
+    { what: "a pad at position 0", lengths: [16], corrupt: (_, r) => void (r[0] = PAD_LENGTH | 0), delivered: [], message: /a pad at position 0 where none belongs/ },
+  ];
+
+  for (const c of cases) {
+    it(`stops at ${c.what} with a RingFormatError, delivers no phantom message, and ends the stream for both sides`, () => {
+      const { ring, memory, writer, reader, got, error } = corrupted(c.lengths, c.corrupt, c.before);
+      try {
+        expect(got).toEqual(c.delivered);
+        expect(error).toBeInstanceOf(RingFormatError);
+        expect((error as Error).message).toMatch(c.message);
+        // The reader stays stopped (even if tail later makes the record look whole) ...
+        expect(() => reader.tryPeek()).toThrow(error as Error);
+        expect(() => reader.peek({ timeoutMs: 1_000 })).toThrow(error as Error);
+        // ... and producers learn that the consumer is gone instead of waiting for room.
+        expect(ring.hasConsumer).toBe(false);
+        expect(() => writer.trySend(new Uint8Array(8))).toThrow(PeerGoneError);
+      } finally {
+        reader.close();
+        writer.close();
+        memory.unmap();
+      }
+    });
+  }
+
+  it("wakes a producer waiting for room when the consumer stops at a corrupt record", async () => {
+    using memory = anonymous(Ring.bytesNeeded(256));
+    const ring = Ring.create(memory, { capacity: 256 });
+    using writer = ring.writer();
+    using reader = ring.reader();
+    while (writer.trySend(new Uint8Array(56)));
+    const waiting = writer.reserveAsync(56, { timeoutMs: 5_000 });
+    new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset + RING_HEADER_SIZE, 1)[0] = PAD_LENGTH | 0;
+    expect(() => reader.tryPeek()).toThrow(RingFormatError);
+    await expect(waiting).rejects.toThrow(PeerGoneError);
+  });
+});
+
+describe("a producer over a corrupt head", () => {
+  for (const [what, head] of [["1 MiB ahead of tail", 2 ** 20 + 256], ["misaligned", 4]] as const) {
+    for (const producers of [1, 2]) {
+      it(`throws a RingFormatError instead of waiting for room for ever when head is ${what} (${producers} producer${producers === 1 ? "" : "s"})`, () => {
+        using memory = anonymous(Ring.bytesNeeded(256));
+        const ring = Ring.create(memory, { capacity: 256, producers });
+        using writer = ring.writer();
+        using reader = ring.reader();
+        while (writer.trySend(new Uint8Array(56)));
+        // The consumer is idle (it would store head only after reading), so no head move would come.
+        ring.words[RING_OFFSETS.head >> 2] = head;
+        expect(() => writer.reserve(56, { timeoutMs: 1_000 })).toThrow(RingFormatError);
+        expect(() => writer.tryReserve(56)).toThrow(/corrupt ring: tail 256 and head/);
+      });
+    }
+  }
+});
+
+describe("Ring.attach", () => {
+  const cases: Array<[field: keyof typeof RING_OFFSETS | number, value: number, message: RegExp]> = [
+    ["version", 2, /ring version 2 is not supported/],
+    ...[96, 100, 0, 8, 7680, 32, 2 ** 31].map((capacity): [keyof typeof RING_OFFSETS, number, RegExp] => ["capacity", capacity | 0, new RegExp(`capacity is ${capacity}; it must be a power of two from 64 to 2\\^30`)]),
+    ["capacity", 8192, /capacity is 8192; the data area does not fit in the memory \(4096 bytes after the header\)/],
+    ["dataOffset", 256, /data_offset is 256; it must be 512/],
+    ["producers", 0, /producers is 0; it must be 1 to 16/],
+    ["producers", 17, /producers is 17; it must be 1 to 16/],
+    ["closedProducers", 2, /closed_producers is 2; it cannot exceed producers \(1\)/],
+    ["consumerState", 7, /consumer_state is 7; it must be 0 to 3/],
+    [RING_OFFSETS.slots + 4, 4, /slots\[0\].state is 4; it must be 0 to 3/],
+    [RING_OFFSETS.slots + 3 * SLOT_SIZE + 4, 1, /slots\[3\].state is 1; the ring has 1 producer slot, so it must be 0/],
+    ["head", 4, /head is 4; it must be a multiple of 8/],
+    ["tail", 3, /tail is 3; it must be a multiple of 8/],
+    ["tail", 4104, /tail is 4104 and head 0, 4104 bytes apart \(mod 2\^32\); at most the capacity \(4096\) may be/],
+    ["head", 8, /tail is 0 and head 8, 4294967288 bytes apart/],
+  ];
+  for (const [field, value, message] of cases) {
+    it(`refuses ${typeof field === "number" ? `the word at ${field}` : field} = ${value >>> 0} with a RingFormatError naming it`, () => {
+      using memory = anonymous(Ring.bytesNeeded(4096));
+      const ring = Ring.create(memory, { capacity: 4096 });
+      expect(Ring.attach(memory).capacity).toBe(4096);
+      ring.words[(typeof field === "number" ? field : RING_OFFSETS[field]) >> 2] = value;
+      expect(() => Ring.attach(memory)).toThrow(RingFormatError);
+      expect(() => Ring.attach(memory)).toThrow(message);
+    });
+  }
 });
 
 describe("ring in one process", () => {

@@ -179,6 +179,24 @@ function readStartTime(words: Int32Array, index: number): number {
   return (words[index]! >>> 0) + (words[index + 1]! >>> 0) * 2 ** 32;
 }
 
+/**
+ * Checks `head` and `tail` on attach: multiples of 8, and `tail - head` at most the capacity. The
+ * two are read tail, head, tail: only when tail did not move in between do they form a pair the
+ * invariant holds for (on a live ring tail may keep moving; the consumer checks each tail it loads).
+ */
+function checkPositions(header: Int32Array, capacity: number): void {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const tail = Atomics.load(header, TAIL) >>> 0;
+    const head = Atomics.load(header, HEAD) >>> 0;
+    if (head % RECORD_ALIGNMENT !== 0) throw new RingFormatError(`corrupt ring header: head is ${head}; it must be a multiple of ${RECORD_ALIGNMENT}`);
+    if (tail % RECORD_ALIGNMENT !== 0) throw new RingFormatError(`corrupt ring header: tail is ${tail}; it must be a multiple of ${RECORD_ALIGNMENT}`);
+    if (Atomics.load(header, TAIL) >>> 0 !== tail) continue;
+    const used = (tail - head) >>> 0;
+    if (used > capacity) throw new RingFormatError(`corrupt ring header: tail is ${tail} and head ${head}, ${used} bytes apart (mod 2^32); at most the capacity (${capacity}) may be`);
+    return;
+  }
+}
+
 /** A ring laid out in shared memory. Make one with `Ring.create` (once) or `Ring.attach`. */
 export class Ring {
   /** The shared memory the ring lives in. */
@@ -250,18 +268,42 @@ export class Ring {
     return new Ring(memory, offset);
   }
 
-  /** The ring another process created at `offset` of `memory`. */
+  /**
+   * The ring another process created at `offset` of `memory`. Every header field is checked first
+   * (RING.md, Attaching): a capacity that is not a power of two, for one, would make a producer wait
+   * for room that never comes. A RingFormatError names the field and its value.
+   */
   static attach(memory: SharedMemory, offset = 0): Ring {
     const bytes = memory.bytes;
     if (offset + RING_HEADER_SIZE > bytes.byteLength) throw new RingFormatError(`no ring here: the memory is smaller than a ring header (${RING_HEADER_SIZE} bytes)`);
     const header = new Int32Array(bytes.buffer, bytes.byteOffset + offset, RING_HEADER_SIZE >> 2);
     const magic = Atomics.load(header, MAGIC);
     if (magic !== RING_MAGIC) throw new RingFormatError(`no ring here (magic 0x${(magic >>> 0).toString(16).padStart(8, "0")}, expected 0x${RING_MAGIC.toString(16)}); has its creator finished setting it up?`);
-    if (header[VERSION] !== RING_VERSION) throw new RingFormatError(`ring version ${header[VERSION]} is not supported (this is version ${RING_VERSION})`);
+    const field = (name: string, value: number, rule: string): RingFormatError => new RingFormatError(`corrupt ring header: ${name} is ${value}; ${rule}`);
+    const version = header[VERSION]! >>> 0;
+    if (version !== RING_VERSION) throw new RingFormatError(`ring version ${version} is not supported (this is version ${RING_VERSION})`);
     const capacity = header[CAPACITY]! >>> 0;
-    if (header[DATA_OFFSET] !== RING_HEADER_SIZE || offset + RING_HEADER_SIZE + capacity > bytes.byteLength) {
-      throw new RingFormatError(`the ring's data area (${capacity} bytes at ${header[DATA_OFFSET]}) does not fit in the memory`);
+    if (capacity < MIN_CAPACITY || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
+      throw field("capacity", capacity, `it must be a power of two from ${MIN_CAPACITY} to 2^30`);
     }
+    const dataOffset = header[DATA_OFFSET]! >>> 0;
+    if (dataOffset !== RING_HEADER_SIZE) throw field("data_offset", dataOffset, `it must be ${RING_HEADER_SIZE}`);
+    if (offset + RING_HEADER_SIZE + capacity > bytes.byteLength) {
+      throw field("capacity", capacity, `the data area does not fit in the memory (${bytes.byteLength - offset - RING_HEADER_SIZE} bytes after the header)`);
+    }
+    const producers = header[PRODUCERS]! >>> 0;
+    if (producers < 1 || producers > RING_MAX_PRODUCERS) throw field("producers", producers, `it must be 1 to ${RING_MAX_PRODUCERS}`);
+    const closed = Atomics.load(header, CLOSED_PRODUCERS) >>> 0;
+    if (closed > producers) throw field("closed_producers", closed, `it cannot exceed producers (${producers})`);
+    const consumerState = Atomics.load(header, CONSUMER_STATE) >>> 0;
+    if (consumerState > SIDE_CLAIMING) throw field("consumer_state", consumerState, `it must be 0 to ${SIDE_CLAIMING}`);
+    for (let slot = 0; slot < RING_MAX_PRODUCERS; slot++) {
+      const state = Atomics.load(header, SLOTS + slot * SLOT_WORDS + 1) >>> 0;
+      if (state > (slot < producers ? SIDE_CLAIMING : SIDE_NONE)) {
+        throw field(`slots[${slot}].state`, state, slot < producers ? `it must be 0 to ${SIDE_CLAIMING}` : `the ring has ${producers} producer slot${producers === 1 ? "" : "s"}, so it must be 0`);
+      }
+    }
+    checkPositions(header, capacity);
     return new Ring(memory, offset);
   }
 
@@ -450,6 +492,8 @@ export class RingReader implements Disposable {
   #current = -1;
   #currentLength = 0;
   #closed = false;
+  /** Set at the first violation of the format: every later read throws it again. */
+  #broken: RingFormatError | null = null;
   readonly #dataMoved = (): boolean => Atomics.load(this.#words, TAIL) !== this.#tail || this.#allClosed();
   readonly #check = (): void => {
     const gone = this.ring.producersGone();
@@ -472,7 +516,8 @@ export class RingReader implements Disposable {
     this.#records = new Int32Array(this.data.buffer, this.data.byteOffset, ring.capacity >> 2);
     this.#mask = ring.capacity - 1;
     this.#head = Atomics.load(words, HEAD);
-    this.#tail = Atomics.load(words, TAIL);
+    // Equal to head, so that the first tryPeek loads tail and checks it like every later one.
+    this.#tail = this.#head;
     this.#waiter = new Waiter(ring, tuning, DATA_WAITERS, DATA_SEQ, () => ring.producerPids());
   }
 
@@ -496,24 +541,53 @@ export class RingReader implements Disposable {
    */
   tryPeek(): number {
     if (this.#current >= 0) return this.#currentLength;
+    if (this.#broken !== null) throw this.#broken;
+    const capacity = this.ring.capacity;
     for (;;) {
       if (this.#head === this.#tail) {
-        this.#tail = Atomics.load(this.#words, TAIL);
-        if (this.#head === this.#tail) return -1;
+        const tail = Atomics.load(this.#words, TAIL);
+        if (tail === this.#head) return -1;
+        // Checked once per load of tail, not per record: every record is then checked against it.
+        if (((tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0) {
+          throw this.#corrupt(`tail ${tail >>> 0} or head ${this.#head >>> 0} is not a multiple of ${RECORD_ALIGNMENT}`);
+        }
+        if (((tail - this.#head) >>> 0) > capacity) {
+          throw this.#corrupt(`tail ${tail >>> 0} is ${(tail - this.#head) >>> 0} bytes ahead of head ${this.#head >>> 0}, more than the ${capacity}-byte capacity`);
+        }
+        this.#tail = tail;
       }
       const position = this.#head & this.#mask;
+      const published = (this.#tail - this.#head) >>> 0;
       const length = this.#records[position >> 2]!;
       if (length === PAD) {
-        this.#advance(this.ring.capacity - position);
+        // A producer pads only when a record does not fit before the end, which never happens at 0.
+        if (position === 0 || capacity - position > published) {
+          throw this.#corrupt(`a pad at position ${position} where none belongs (${published} bytes published after head ${this.#head >>> 0})`);
+        }
+        this.#advance(capacity - position);
         continue;
       }
-      if (length < 0 || position + RECORD_HEADER_SIZE + length > this.ring.capacity) {
-        throw new RingFormatError(`corrupt ring: a record of ${length >>> 0} bytes at position ${position} crosses the end of the ${this.ring.capacity}-byte data area`);
+      if (length < 0 || position + RECORD_HEADER_SIZE + length > capacity) {
+        throw this.#corrupt(`a record of ${length >>> 0} bytes at position ${position} crosses the end of the ${capacity}-byte data area`);
+      }
+      if (RECORD_HEADER_SIZE + align(length) > published) {
+        throw this.#corrupt(`a record of ${length} bytes at position ${position} runs past tail ${this.#tail >>> 0} (${published} bytes published after head ${this.#head >>> 0})`);
       }
       this.#current = position + RECORD_HEADER_SIZE;
       this.#currentLength = length;
       return length;
     }
+  }
+
+  /**
+   * Ends the stream for both sides: this reader throws the error from now on, and the consumer's side
+   * closes, so producers stop with PeerGoneError instead of waiting for room a reader that cannot
+   * go on will never make.
+   */
+  #corrupt(problem: string): RingFormatError {
+    this.#broken = new RingFormatError(`corrupt ring: ${problem}; the consumer stopped reading and closed its side`);
+    this.close();
+    return this.#broken;
   }
 
   /** Waits for the next message: its length, or -1 once the stream has ended (every producer closed). */
@@ -605,8 +679,8 @@ export class RingWriter implements Disposable {
   #reservedAt = -1;
   #reservedLength = 0;
   #closed = false;
-  readonly #spaceMoved = (): boolean => Atomics.load(this.#words, HEAD) !== this.#head;
-  readonly #drained = (): boolean => Atomics.load(this.#words, HEAD) === Atomics.load(this.#words, TAIL);
+  // A consumer that closes (or stops at a corrupt record) moves no head: its close must end the wait too.
+  readonly #spaceMoved = (): boolean => Atomics.load(this.#words, HEAD) !== this.#head || Atomics.load(this.#words, CONSUMER_STATE) === SIDE_CLOSED;
   readonly #check = (): void => {
     const gone = this.ring.consumerGone();
     if (gone !== null) throw gone;
@@ -651,12 +725,14 @@ export class RingWriter implements Disposable {
    */
   tryReserve(length: number): number {
     this.#checkReservable(length);
-    if (this.#lock !== null) {
-      if (!this.#lock.tryLock()) return -1;
-      this.#reloadPositions();
+    if (this.#lock !== null && !this.#lock.tryLock()) return -1;
+    let at = -1;
+    try {
+      if (this.#lock !== null) this.#reloadPositions();
+      at = this.#place(length);
+    } finally {
+      if (at < 0) this.#lock?.unlock();
     }
-    const at = this.#place(length);
-    if (at < 0) this.#lock?.unlock();
     return at;
   }
 
@@ -665,12 +741,14 @@ export class RingWriter implements Disposable {
     this.#checkReservable(length);
     if (this.#lock !== null) {
       this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
-      this.#reloadPositions();
     }
     try {
+      // Under the lock, and inside the try: a corrupt position found here must not keep the lock.
+      if (this.#lock !== null) this.#reloadPositions();
       for (;;) {
         const at = this.#place(length);
         if (at >= 0) return at;
+        this.#throwIfConsumerClosed();
         this.#waiter.wait(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
       }
     } catch (error) {
@@ -684,12 +762,14 @@ export class RingWriter implements Disposable {
     this.#checkReservable(length);
     if (this.#lock !== null) {
       await this.#lock.lockAsync({ timeoutMs: options.timeoutMs, signal: options.signal, onSlice: this.#check });
-      this.#reloadPositions();
     }
     try {
+      // Under the lock, and inside the try: a corrupt position found here must not keep the lock.
+      if (this.#lock !== null) this.#reloadPositions();
       for (;;) {
         const at = this.#place(length);
         if (at >= 0) return at;
+        this.#throwIfConsumerClosed();
         await this.#waiter.waitAsync(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
       }
     } catch (error) {
@@ -698,9 +778,13 @@ export class RingWriter implements Disposable {
     }
   }
 
+  #throwIfConsumerClosed(): void {
+    if (Atomics.load(this.#words, CONSUMER_STATE) === SIDE_CLOSED) throw this.ring.consumerGone()!;
+  }
+
   #checkReservable(length: number): void {
     if (this.#closed) throw new Error("this ring writer is closed");
-    if (Atomics.load(this.#words, CONSUMER_STATE) === SIDE_CLOSED) throw this.ring.consumerGone()!;
+    this.#throwIfConsumerClosed();
     if (this.#reservedAt >= 0) throw new Error("a message is already reserved: commit() or cancel() it first");
     if (!Number.isInteger(length) || length < 0 || length > this.ring.maxMessageSize) {
       throw new RangeError(`a message must be 0 to ${this.ring.maxMessageSize} bytes (the ring's capacity less ${RECORD_HEADER_SIZE}), not ${length}`);
@@ -715,12 +799,26 @@ export class RingWriter implements Disposable {
   #reloadPositions(): void {
     this.#tail = Atomics.load(this.#words, TAIL);
     this.#head = Atomics.load(this.#words, HEAD);
+    this.#checkPositions();
+  }
+
+  /**
+   * A head or tail that breaks the invariants (multiples of 8, at most the capacity apart) would make
+   * the ring look full for ever (the consumer, idle on an empty ring, never stores head again) or put
+   * records at misaligned positions: stop with a RingFormatError instead.
+   */
+  #checkPositions(): void {
+    const used = (this.#tail - this.#head) >>> 0;
+    if (((this.#tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0 || used > this.#capacity) {
+      throw new RingFormatError(`corrupt ring: tail ${this.#tail >>> 0} and head ${this.#head >>> 0} are ${used} bytes apart (mod 2^32); they must be multiples of ${RECORD_ALIGNMENT} at most the ${this.#capacity}-byte capacity apart`);
+    }
   }
 
   /** Whether `need` bytes are free at the tail; re-reads the consumer's head only when the cached one says no. */
   #fits(need: number): boolean {
     if (this.#capacity - ((this.#tail - this.#head) >>> 0) >= need) return true;
     this.#head = Atomics.load(this.#words, HEAD);
+    this.#checkPositions();
     return this.#capacity - ((this.#tail - this.#head) >>> 0) >= need;
   }
 
@@ -794,16 +892,34 @@ export class RingWriter implements Disposable {
     this.commit();
   }
 
-  /** Waits until the consumer has read everything written so far (e.g. before reporting "done"). */
+  /**
+   * Waits until the consumer has read everything written so far (e.g. before reporting "done"): by
+   * any producer of the ring, up to the tail published when flush is called.
+   */
   flush(options: RingWaitOptions = {}): void {
-    // The predicate is "drained" itself: waiting for head to move from where it was read could wait
-    // for ever if the consumer released the last message between that read and the check before it.
-    if (!this.#drained()) this.#waiter.wait(this.#drained, this.#check, "waiting for the consumer to read everything", options);
+    const passed = this.#passed(Atomics.load(this.#words, TAIL));
+    if (!passed()) this.#waiter.wait(passed, this.#check, "waiting for the consumer to read everything", options);
   }
 
   /** Like `flush`, waiting without blocking the event loop. */
   async flushAsync(options: RingAsyncWaitOptions = {}): Promise<void> {
-    if (!this.#drained()) await this.#waiter.waitAsync(this.#drained, this.#check, "waiting for the consumer to read everything", options);
+    const passed = this.#passed(Atomics.load(this.#words, TAIL));
+    if (!passed()) await this.#waiter.waitAsync(passed, this.#check, "waiting for the consumer to read everything", options);
+  }
+
+  /**
+   * Whether head has reached `target`, a tail published before. Neither "head moved from a value read
+   * earlier" (the consumer may have released the last message before that read: no move ever comes)
+   * nor "head == tail" (other producers, or other tasks of this one, may commit again before the
+   * waiter looks, so it can be true only in moments a sleeper misses) can stand in for it. Head is
+   * loaded before tail, so head <= tail, and head is in [target, tail] exactly when it has passed
+   * target (mod 2^32, while tail has moved less than 2^32 - capacity bytes since).
+   */
+  #passed(target: number): () => boolean {
+    return () => {
+      const head = Atomics.load(this.#words, HEAD);
+      return (head - target) >>> 0 <= (Atomics.load(this.#words, TAIL) - target) >>> 0;
+    };
   }
 
   /**
