@@ -1,19 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { chmodSync, existsSync, lchownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { runProgram, useTempDir, compiledProgram, plantForeignSymlink } from "@linux-ipc/testing/vitest";
 import { SharedPage } from "./shared-page.ts";
 
 const parent = compiledProgram(import.meta.url, "parent");
 const dir = useTempDir("parent-child-test-");
-
-/** Plants `link` -> `target` as another user would in a sticky, world-writable folder such as /tmp. */
-function plantLink(target: string, link: string): void {
-  symlinkSync(target, link);
-  if (process.getuid?.() === 0) {
-    chmodSync(dir.path, 0o1777);
-    lchownSync(link, 65534, 65534); // nobody's link, as fs.protected_symlinks = 0 lets root follow
-  }
-}
 
 const refusal = (program: string, link: string): string =>
   `${program}: '${link}' is a symbolic link: not followed (whoever can write to its folder could point it at any file this user may write); give the file's own path\n`;
@@ -129,7 +120,7 @@ describe("parent and a symbolic link at its file (planted by another user in a s
     const victim = dir.file("victim");
     writeFileSync(victim, Buffer.alloc(8893, "v"));
     const link = dir.file("link");
-    plantLink(victim, link);
+    plantForeignSymlink(victim, link);
     const result = await runProgram(parent, ["--file", dir.file("link")]);
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("parent", link) });
     expect(readFileSync(victim)).toEqual(Buffer.alloc(8893, "v"));
@@ -138,7 +129,7 @@ describe("parent and a symbolic link at its file (planted by another user in a s
   it("refuses a dangling link instead of creating a file where it points", async () => {
     const target = dir.file("target");
     const link = dir.file("link");
-    plantLink(target, link);
+    plantForeignSymlink(target, link);
     const result = await runProgram(parent, ["--file", dir.file("link")]);
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("parent", link) });
     expect(existsSync(target)).toBe(false);

@@ -1,20 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { chmodSync, existsSync, lchownSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, useTempDir, compiledProgram, plantForeignSymlink } from "@linux-ipc/testing/vitest";
 import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 
 const writer = compiledProgram(import.meta.url, "writer");
 const reader = compiledProgram(import.meta.url, "reader");
 const dir = useTempDir("unrelated-writer-");
-
-/** Plants `link` -> `target` as another user would in a sticky, world-writable folder such as /tmp. */
-function plantLink(target: string, link: string): void {
-  symlinkSync(target, link);
-  if (process.getuid?.() === 0) {
-    chmodSync(dir.path, 0o1777);
-    lchownSync(link, 65534, 65534); // nobody's link, as fs.protected_symlinks = 0 lets root follow
-  }
-}
 
 const refusal = (program: string, link: string): string =>
   `${program}: '${link}' is a symbolic link: not followed (whoever can write to its folder could point it at any file this user may write); give the file's own path\n`;
@@ -168,7 +159,7 @@ describe("writer and a symbolic link at its file (planted by another user in a s
     const victim = dir.file("victim");
     writeFileSync(victim, Buffer.alloc(8893, "v"));
     const link = dir.file("link");
-    plantLink(victim, link);
+    plantForeignSymlink(victim, link);
     const result = await runProgram(writer, [dir.file("link")]);
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("writer", link) });
     expect(readFileSync(victim)).toEqual(Buffer.alloc(8893, "v"));
@@ -177,7 +168,7 @@ describe("writer and a symbolic link at its file (planted by another user in a s
   it("refuses a dangling link instead of creating a file where it points", async () => {
     const target = dir.file("target");
     const link = dir.file("link");
-    plantLink(target, link);
+    plantForeignSymlink(target, link);
     const result = await runProgram(writer, [dir.file("link")]);
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: refusal("writer", link) });
     expect(existsSync(target)).toBe(false);

@@ -1,7 +1,7 @@
 /** Temporary paths and System V keys that belong to one test, so tests run in parallel and beside a demo. */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, lchownSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomInt } from "node:crypto";
 
 /** A temporary directory made by `tempDir`. */
@@ -37,5 +37,18 @@ export function unusedIpcKey(): number {
   for (;;) {
     const key = 0x7e000000 | randomInt(1, 0x00ffffff);
     if (!used.has(key)) return key;
+  }
+}
+
+/**
+ * Plants the symbolic link `link` -> `target` as another user would in a sticky, world-writable
+ * folder such as /tmp: when the tests run as root, the link's folder is made mode 1777 and the
+ * link is given to `nobody`, the case where `fs.protected_symlinks = 0` lets root follow it.
+ */
+export function plantForeignSymlink(target: string, link: string): void {
+  symlinkSync(target, link);
+  if (process.getuid?.() === 0) {
+    chmodSync(dirname(link), 0o1777);
+    lchownSync(link, 65534, 65534);
   }
 }

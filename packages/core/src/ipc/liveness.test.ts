@@ -32,10 +32,14 @@ describe("isProcessAlive", () => {
   it.skipIf(cSkipReason() !== null)("sees a zombie (dead, not reaped) as dead, where kill(pid, 0) still succeeds", async () => {
     const source = `
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 int main(void) {
   pid_t child = fork();
   if (child == 0) _exit(0);
+  /* Wait for the child to have exited without reaping it (WNOWAIT): only then is it a zombie. */
+  siginfo_t info;
+  if (waitid(P_PID, child, &info, WEXITED | WNOWAIT) != 0) { perror("waitid"); return 1; }
   printf("zombie %d\\n", (int) child);
   fflush(stdout);
   pause();
