@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { PAGE_SIZE, mkfifo } from "@linux-ipc/core";
 import { runProgram, useTempDir, type ProgramResult, compiledProgram } from "@linux-ipc/testing/vitest";
 
@@ -66,6 +67,22 @@ describe("copy makes a byte-exact copy", () => {
     writeFileSync(target, "old contents");
     expect(await runCopy([source, target])).toMatchObject({ code: 0, stderr: "" });
     expect(statSync(target).size).toBe(0);
+  });
+
+  it("removing the temporary files of earlier copies to the same destination that were killed, and only those", async () => {
+    const source = dir.file("source");
+    writeFileSync(source, randomBytes(3 * WINDOW));
+    const finished = spawnSync("true");
+    const dead = finished.pid!; // a pid whose process has ended (reused pids are kept: they look alive)
+    const leftover = dir.file(`.target.copy-${dead}-0badf00d`);
+    const alive = dir.file(`.target.copy-${process.pid}-00c0ffee`);
+    const other = dir.file(`.other.copy-${dead}-0badf00d`);
+    for (const path of [leftover, alive, other]) writeFileSync(path, "partial");
+    const result = await runCopy([source, dir.file("target")]);
+    expect(result).toMatchObject({ code: 0, stdout: "" });
+    expect(result.stderr).toBe(`copy: removed '${leftover}', left by a copy (pid ${dead}) that was killed\n`);
+    expect(entries()).toEqual([".other.copy-" + `${dead}-0badf00d`, `.target.copy-${process.pid}-00c0ffee`, "source", "target"].sort());
+    expect(readFileSync(dir.file("target"))).toEqual(readFileSync(source));
   });
 
   it("of a /proc file, whose size reads 0 though it has content: the whole content", async () => {

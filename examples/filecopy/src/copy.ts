@@ -28,12 +28,12 @@
  * - When stderr is a terminal and the file spans at least 8 windows, a progress line (bytes, rate,
  *   time left) is kept up to date on stderr.
  */
-import { lstatSync, realpathSync, renameSync } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, renameSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { onTerminationSignal, parseCommand, parseInteger, runMain } from "@linux-ipc/programs";
-import { isSystemError, strerror, read, writeAll, open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, close, ftruncate, unlink, PAGE_SIZE, fileTypeName, stat, S_ISDIR, S_ISREG, type Stat, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL, openRegularFile, dataRegion, fallocate } from "@linux-ipc/core";
+import { isSystemError, strerror, read, writeAll, open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, close, ftruncate, unlink, PAGE_SIZE, fileTypeName, stat, S_ISDIR, S_ISREG, type Stat, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL, openRegularFile, dataRegion, fallocate, isProcessAlive } from "@linux-ipc/core";
 
 const MiB = 1024 * 1024;
 const DEFAULT_WINDOW = 32 * MiB;
@@ -126,9 +126,29 @@ function isDanglingLink(path: string): boolean {
   }
 }
 
+/**
+ * Removes the temporary files that copies to `target` left when they were killed without a chance to
+ * clean up (SIGKILL, a crash, a power cut): `.NAME.copy-PID-HEX` whose PID no longer runs. A copy
+ * still running keeps its file. Each removal is said on stderr.
+ */
+function removeDeadCopies(folder: string, target: string): void {
+  const prefix = `.${basename(target)}.copy-`;
+  for (const name of readdirSync(folder)) {
+    const pid = name.startsWith(prefix) ? Number(/^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1] ?? 0) : 0;
+    if (pid === 0 || isProcessAlive(pid)) continue;
+    try {
+      unlink(join(folder, name));
+      process.stderr.write(`copy: removed '${join(folder, name)}', left by a copy (pid ${pid}) that was killed\n`);
+    } catch (error) {
+      if (!isSystemError(error, "ENOENT")) throw error;
+    }
+  }
+}
+
 /** Copies into a new temporary file beside `target`, then renames it over `target`. */
 async function copyThroughTemporaryFile(src: number, sourceStat: Stat, target: string, window: number): Promise<void> {
   const folder = dirname(target);
+  removeDeadCopies(folder, target);
   const temporary = join(folder, `.${basename(target)}.copy-${process.pid}-${randomBytes(4).toString("hex")}`);
   const removeTemporary = (): void => {
     try {
