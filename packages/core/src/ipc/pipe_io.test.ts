@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { bytesInPipe, readLines, writeAllAsync } from "./pipe_io.ts";
-import { O_CLOEXEC, O_NONBLOCK, F_GETPIPE_SZ, fcntl } from "../libc/fcntl.ts";
-import { readAsync } from "./pipe_io.ts";
-import { close, pipe2, write, PIPE_BUF } from "../libc/unistd.ts";
+import { bytesInPipe, readAsync, readLines, writeAllAsync } from "./pipe_io.ts";
+import { O_CLOEXEC, O_NONBLOCK, F_GETFL, F_GETPIPE_SZ, fcntl } from "../libc/fcntl.ts";
+import { close, pipe2, read, write, PIPE_BUF } from "../libc/unistd.ts";
 import { spawnWithFds } from "./process.ts";
 import { openDescriptors } from "./procfs.ts";
 import { startProgram } from "@linux-ipc/testing/vitest";
@@ -134,6 +133,37 @@ describe("a 1 MiB stream between two processes", () => {
     expect(total).toBe(1 << 20);
     expect(hash.digest("hex")).toBe(result.stdout.trim());
     expect(openDescriptors()).toEqual(before);
+  });
+});
+
+describe("readAsync", () => {
+  it("leaves a blocking descriptor blocking, so a later plain read() waits as in C instead of failing with EAGAIN", async () => {
+    const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
+    try {
+      const reading = readAsync(readEnd, new Uint8Array(16));
+      expect(fcntl(readEnd, F_GETFL) & O_NONBLOCK).toBe(0);
+      write(writeEnd, "first");
+      expect(await reading).toBe(5);
+      expect(fcntl(readEnd, F_GETFL) & O_NONBLOCK).toBe(0);
+      write(writeEnd, "second");
+      expect(read(readEnd, new Uint8Array(16))).toBe(6);
+    } finally {
+      close(readEnd);
+      close(writeEnd);
+    }
+  });
+
+  it("leaves a nonblocking descriptor nonblocking", async () => {
+    const [readEnd, writeEnd] = pipe2(O_CLOEXEC | O_NONBLOCK);
+    try {
+      const reading = readAsync(readEnd, new Uint8Array(16));
+      write(writeEnd, "x");
+      expect(await reading).toBe(1);
+      expect(fcntl(readEnd, F_GETFL) & O_NONBLOCK).toBe(O_NONBLOCK);
+    } finally {
+      close(readEnd);
+      close(writeEnd);
+    }
   });
 });
 

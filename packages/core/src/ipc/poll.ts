@@ -3,10 +3,13 @@
  * koffi. Only pipes, FIFOs, sockets and character devices can be waited on; epoll refuses regular
  * files, which are always ready, so those resolve at once.
  *
- * libuv switches a polled descriptor to O_NONBLOCK (on its open file description, which a child that
- * inherited it shares); the readers built on this handle EAGAIN accordingly.
+ * libuv switches a polled descriptor to O_NONBLOCK when it makes the handle (on its open file
+ * description, which a child that inherited it shares too). epoll does not need that flag, so the
+ * descriptor's flags are put back at once: a descriptor the caller left blocking stays blocking, and
+ * a later plain read() or write() behaves as the caller expects.
  */
 import { koffi, type PollHandle } from "../ffi/libc.ts";
+import { fcntl, F_GETFL, F_SETFL } from "../libc/fcntl.ts";
 import { fstat, S_ISCHR, S_ISFIFO, S_ISSOCK } from "../libc/sys/stat.ts";
 
 /** What to wait for: data to read (or end of file), or room to write (or no reader). */
@@ -45,7 +48,9 @@ export function waitForFd(fd: number, readiness: Readiness, options: WaitOptions
     };
     const onAbort = (): void => finish(abortError(signal!));
     signal?.addEventListener("abort", onAbort, { once: true });
+    const flags = fcntl(fd, F_GETFL);
     handle = koffi.node.poll(fd, { [readiness]: true }, () => finish());
+    fcntl(fd, F_SETFL, flags);
     if (options.ref === false) handle.unref();
   });
 }

@@ -102,6 +102,20 @@ describe("SemaphoreSet", () => {
     await expect(waiting).rejects.toThrow(/aborted/);
   });
 
+  it("takes a free semaphore in acquireAsync's first step, with one semop and no trip through the thread pool", async () => {
+    const set = createSet(2, [0, 2]);
+    // Four waits on the empty semaphore 0 hold libuv's four pool threads, so anything queued to the
+    // pool now waits behind them.
+    const blocked = [1, 2, 3, 4].map(() => set.acquireAsync(0, 1, { undo: false }));
+    const taking = set.acquireAsync(1);
+    // An async function runs synchronously up to its first await: the unit is already taken here.
+    expect(set.getValue(1)).toBe(1);
+    await taking;
+    set.release(0, 4, { undo: false });
+    await Promise.all(blocked);
+    expect(set.getValue(0)).toBe(0);
+  });
+
   it("SEM_UNDO gives back what a process killed with SIGKILL held; without it the unit stays taken", async () => {
     const set = createSet(1, 2);
     const withUndo = start("sem-holder", [String(set.id), "undo", "async"]);

@@ -45,6 +45,11 @@ import { ASYNC_SLICE_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 export async function semtimedopAsync(id: number, ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
   if (ops.length === 0) throw new RangeError("semop needs at least one operation");
   const nowait = ops.some((op) => ((op.flags ?? 0) & IPC_NOWAIT) !== 0);
+  if (options.signal?.aborted) throw abortReason(options.signal);
+  // When the operations can be done at once, one semop does them here, as the sync form would:
+  // no trip through the thread pool.
+  if (semop(id, ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })))) return true;
+  if (nowait) return false;
   const deadline = new Deadline(options.timeoutMs);
   for (;;) {
     if (options.signal?.aborted) throw abortReason(options.signal);
