@@ -105,7 +105,9 @@ describe("producer and consumer", () => {
     const reader = start(consumer, ["--key", key, "--capacity", "4096"]);
     await reader.waitForLine("waiting");
     reader.child.kill("SIGSTOP");
-    const writer = start(producer, ["--key", key, "--count", "1000"]);
+    // More messages than it could ever send: after SIGCONT the consumer may read a while before its
+    // SIGINT handler runs, and a producer that finished meanwhile would never hear of the close.
+    const writer = start(producer, ["--key", key, "--count", "100000000"]);
     const attachment = SharedMemorySegment.open(Number(key)).attach({ readOnly: true });
     try {
       const ring = Ring.attach(attachment);
