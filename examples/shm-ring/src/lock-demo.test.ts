@@ -178,7 +178,7 @@ describe("lock-demo killed with SIGKILL", () => {
     const semid = Number(setLine.split(/\s+/)[1]);
     try {
       demo.kill("SIGKILL");
-      await Promise.all(sides.map((pid) => exitWithin(pid, "a side of the killed lock-demo", 2000)));
+      await Promise.all(sides.map((pid) => exitWithin(pid, "a side of the killed lock-demo", 10_000)));
     } finally {
       for (const pid of sides) if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
     }

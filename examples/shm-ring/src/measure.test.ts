@@ -22,9 +22,9 @@ describe("measure", () => {
     const child = await until(() => childPids(program.pid)[0], "measure to start its echo child");
     strays.push(child);
     // Not program.exited: that waits for stdout to close, and the echo child holds a copy of it.
-    const killed = exitWithin(program.pid, "measure", 2000);
+    const killed = exitWithin(program.pid, "measure", 10_000);
     program.kill("SIGKILL");
     await killed;
-    await exitWithin(child, "measure's echo child", 2000);
+    await exitWithin(child, "measure's echo child", 10_000);
   });
 });
