@@ -99,7 +99,9 @@ await runMain("lock-peer", async () => {
     for (let spin = 0; ; spin++) {
       const writer = Atomics.load(words, WRITER);
       if (isMyTurn(writer)) return true;
-      if (otherDone()) return false;
+      // The other side stores its done flag after its last message: if that message came in since
+      // `writer` was read, it is this side's turn once more, to check the last reply.
+      if (otherDone()) return isMyTurn(Atomics.load(words, WRITER));
       if (spin >= SPINS) {
         await turnWord.waitAsync(writer, { timeoutMs: NAP_MS });
         // Run by lock-demo, a side whose parent is gone would wait for a turn that never comes.
