@@ -1,8 +1,8 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { compileC, cSkipReason, removeCompiled, runProgram, startCommand, startProgram, unusedIpcKey, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
-import { childPids, formatKey, isProcessAlive, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
-import { exitWithin, until } from "./test-support.ts";
+import { childPids, formatKey, isProcessAlive, processExit, SharedMemorySegment, SemaphoreSet } from "@linux-ipc/core";
+import { until } from "./test-support.ts";
 import { SEGMENT_SIZE } from "./lock-buffer.ts";
 
 const lockDemo = compiledProgram(import.meta.url, "lock-demo");
@@ -178,7 +178,7 @@ describe("lock-demo killed with SIGKILL", () => {
     const semid = Number(setLine.split(/\s+/)[1]);
     try {
       demo.kill("SIGKILL");
-      await Promise.all(sides.map((pid) => exitWithin(pid, "a side of the killed lock-demo", 10_000)));
+      await Promise.all(sides.map((pid) => processExit(pid, { timeoutMs: 10_000, what: "a side of the killed lock-demo" })));
     } finally {
       for (const pid of sides) if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
     }

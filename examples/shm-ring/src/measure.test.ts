@@ -1,7 +1,7 @@
 import { afterEach, describe, it } from "vitest";
 import { startProgram, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
-import { childPids, isProcessAlive } from "@linux-ipc/core";
-import { exitWithin, until } from "./test-support.ts";
+import { childPids, isProcessAlive, processExit } from "@linux-ipc/core";
+import { until } from "./test-support.ts";
 
 const measure = compiledProgram(import.meta.url, "measure");
 
@@ -22,9 +22,9 @@ describe("measure", () => {
     const child = await until(() => childPids(program.pid)[0], "measure to start its echo child");
     strays.push(child);
     // Not program.exited: that waits for stdout to close, and the echo child holds a copy of it.
-    const killed = exitWithin(program.pid, "measure", 10_000);
+    const killed = processExit(program.pid, { timeoutMs: 10_000, what: "measure" });
     program.kill("SIGKILL");
     await killed;
-    await exitWithin(child, "measure's echo child", 10_000);
+    await processExit(child, { timeoutMs: 10_000, what: "measure's echo child" });
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { runProgram, startProgram } from "@linux-ipc/testing/vitest";
-import { watchProcessExit } from "@linux-ipc/core";
+import { processExit } from "@linux-ipc/core";
 
 const runner = fileURLToPath(new URL("../dist-fixtures/demo-runner.js", import.meta.url));
 
@@ -25,13 +25,7 @@ describe("DemoSide", () => {
   it("ends its sides (with their cleanup) when the demo itself is killed with SIGKILL", async () => {
     const demo = startProgram(fileURLToPath(new URL("../dist-fixtures/demo-killed.js", import.meta.url)));
     const side = Number((await demo.waitForLine(/^side \d+$/)).split(" ")[1]);
-    const sideGone = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the side (pid ${side}) was still running 10 s after its demo was killed`)), 10_000);
-      watchProcessExit(side, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const sideGone = processExit(side, { timeoutMs: 10_000, what: `the side (pid ${side}) of the killed demo` });
     demo.kill("SIGKILL");
     await sideGone;
   });

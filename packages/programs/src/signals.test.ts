@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { watchProcessExit } from "@linux-ipc/core";
+import { processExit } from "@linux-ipc/core";
 import { startCommand, startProgram, useTempDir, type RunningProgram } from "@linux-ipc/testing/vitest";
 
 const program = fileURLToPath(new URL("../dist-fixtures/cli-program.js", import.meta.url));
@@ -30,17 +30,6 @@ async function waitingPid(running: RunningProgram): Promise<number> {
   const pid = Number((await running.waitForLine(/^waiting \d+$/)).split(" ")[1]);
   grandchildren.add(pid);
   return pid;
-}
-
-/** Resolves once process `pid` has ended; rejects, saying so, if it is still there after `ms`. */
-function ended(pid: number, what: string, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the program (pid ${pid}) was still running ${ms} ms after ${what}`)), ms);
-    watchProcessExit(pid, () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 let pnpmEntry: Promise<string> | null = null;
@@ -88,7 +77,7 @@ describe("a program started by its package script (exec node …)", () => {
     manager.kill(signal);
     // pnpm passes SIGINT and SIGTERM on; it dies of SIGHUP, and the kernel then hangs the program up.
     await manager.waitForLine(`cleanup after ${signal}`);
-    await ended(pid, `${signal} to pnpm`);
+    await processExit(pid, { timeoutMs: 10_000, what: `the program (pid ${pid}) after ${signal} to pnpm` });
     expect((await manager.exited).code).not.toBe(0);
   });
 
@@ -99,7 +88,7 @@ describe("a program started by its package script (exec node …)", () => {
     // npx passes SIGTERM on to its shell only, and dies of the others: the program sees a process of
     // its job end and hangs itself up.
     await npx.waitForLine("cleanup after SIGHUP");
-    await ended(pid, `${signal} to npx`);
+    await processExit(pid, { timeoutMs: 10_000, what: `the program (pid ${pid}) after ${signal} to npx` });
   });
 });
 

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { signal, SIG_DFL, SIG_IGN } from "../libc/signal.ts";
-import { watchProcessExit } from "./lifetime.ts";
+import { processExit, watchProcessExit } from "./lifetime.ts";
 import { startCommand } from "@linux-ipc/testing/vitest";
 
 const exitWithParentFixture = fileURLToPath(new URL("../../dist-fixtures/exit-with-parent.js", import.meta.url));
@@ -46,7 +46,7 @@ describe("exitWithParent", () => {
   it("has the kernel signal the process when its parent dies, even of SIGKILL", async () => {
     const parent = startCommand("sh", ["-c", `"${process.execPath}" "${exitWithParentFixture}"; echo "the shell went on"`]);
     const pid = Number((await parent.waitForLine(/^ready \d+$/)).split(" ")[1]);
-    const childGone = new Promise<void>((resolve) => watchProcessExit(pid, resolve));
+    const childGone = processExit(pid, { timeoutMs: 10_000, what: "the child whose parent was killed" });
     parent.kill("SIGKILL");
     await parent.waitForLine("SIGTERM after the parent ended");
     await childGone;

@@ -11,6 +11,7 @@ import { close } from "../libc/unistd.ts";
 import { prctl, PR_SET_PDEATHSIG } from "../libc/sys/prctl.ts";
 import { pidfd_open } from "../libc/sys/pidfd.ts";
 import { isSystemError } from "../libc/errno.ts";
+import { WaitTimeoutError } from "./timeouts.ts";
 
 /**
  * Calls `onExit` once process `pid` has ended: a pidfd polled by libuv, so no thread and no timer,
@@ -38,6 +39,35 @@ export function watchProcessExit(pid: number, onExit: () => void): () => void {
     close(fd);
   };
   return stop;
+}
+
+/** Options of `processExit`. */
+export interface ProcessExitOptions {
+  /** Gives up with a WaitTimeoutError after this many milliseconds (default: no limit). */
+  timeoutMs?: number;
+  /** Names the process in the timeout's message (default: `process <pid>`). */
+  what?: string;
+}
+
+/**
+ * Resolves once process `pid` has ended (watched as `watchProcessExit` does). With `timeoutMs`,
+ * rejects with a WaitTimeoutError if it is still running then, and stops watching.
+ */
+export function processExit(pid: number, options: ProcessExitOptions = {}): Promise<void> {
+  const { timeoutMs, what = `process ${pid}` } = options;
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = watchProcessExit(pid, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        stop();
+        reject(new WaitTimeoutError(`waiting for ${what} to end`, timeoutMs));
+      }, timeoutMs);
+    }
+  });
 }
 
 /**
