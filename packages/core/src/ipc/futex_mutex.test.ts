@@ -12,7 +12,7 @@ import { mmap } from "./mapping.ts";
 import { MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "../libc/sys/mman.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
 import { startProgram, unusedIpcKey, type RunningProgram, stopLeftoverPrograms } from "@linux-ipc/testing/vitest";
-import { waitUntilBlocked } from "./procfs.ts";
+import { futexWaitvWords, waitUntilBlocked, type KernelWait } from "./procfs.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
 
@@ -111,7 +111,8 @@ describe("futex wait and wake", () => {
       const word = new FutexWord(memory, 0);
       const waiter = start("futex-waiter", [spec, mode]);
       const address = BigInt((await waiter.waitForLine(/^waiting/)).split(" ")[1]!);
-      await waitUntilBlocked(waiter.pid, ["futex"], { anyThread: true, firstArgument: (argument) => argument === address });
+      if (mode === "sync") await waitUntilBlocked(waiter.pid, ["futex"], { firstArgument: (argument) => argument === address });
+      else await waitUntilBlocked(waiter.pid, ["futex_waitv"], { anyThread: true, match: (wait) => futexWaitvWords(wait).includes(address) });
       word.store(7);
       expect(futexWake(word.address, 1)).toBe(1);
       expect((await waiter.exited).stdout).toContain("woken 7");
@@ -150,23 +151,25 @@ describe("FutexMutex", () => {
 });
 
 describe("SIGINT during an async wait", () => {
+  // The word-waiter thread sleeps in futex_waitv with the word among its words; a System V wait
+  // sleeps in semtimedop on the set, on a semop-waiter thread.
   const sleepsOn = (line: string) => {
     const address = BigInt(line.split(" ")[1]!);
-    return (argument: bigint) => argument >= address && argument < address + 32n;
+    return (wait: KernelWait) => futexWaitvWords(wait).some((word) => word >= address && word < address + 32n);
   };
-  const cases: { kind: string; syscall: string; target: (line: string) => (argument: bigint) => boolean }[] = [
-    { kind: "futex", syscall: "futex", target: sleepsOn },
-    { kind: "ring", syscall: "futex", target: sleepsOn },
-    { kind: "named", syscall: "futex", target: sleepsOn },
-    { kind: "unnamed", syscall: "futex", target: sleepsOn },
-    { kind: "sysv", syscall: "semtimedop", target: (line) => (argument) => argument === BigInt(line.split(" ")[2]!) },
+  const cases: { kind: string; syscall: string; target: (line: string) => (wait: KernelWait) => boolean }[] = [
+    { kind: "futex", syscall: "futex_waitv", target: sleepsOn },
+    { kind: "ring", syscall: "futex_waitv", target: sleepsOn },
+    { kind: "named", syscall: "futex_waitv", target: sleepsOn },
+    { kind: "unnamed", syscall: "futex_waitv", target: sleepsOn },
+    { kind: "sysv", syscall: "semtimedop", target: (line) => (wait) => wait.firstArgument === BigInt(line.split(" ")[2]!) },
   ];
   for (const { kind, syscall, target } of cases) {
-    it(`still runs the program's cleanup (${kind} wait on a worker thread)`, async () => {
+    it(`still runs the program's cleanup (${kind} wait on a waiter thread)`, async () => {
       const key = unusedIpcKey();
       const program = start("sigint-wait", [kind, String(key)]);
       const line = await program.waitForLine(/^waiting/);
-      await waitUntilBlocked(program.pid, [syscall], { anyThread: true, firstArgument: target(line) });
+      await waitUntilBlocked(program.pid, [syscall], { anyThread: true, match: target(line) });
       program.kill("SIGINT");
       const result = await program.exited;
       expect(result.stdout).toContain("cleanup ran");

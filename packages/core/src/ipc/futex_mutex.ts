@@ -1,29 +1,29 @@
 /**
  * Futexes as objects: `FutexWord` (Atomics on one 32-bit word of shared memory, and futex sleeps on
  * it), `FutexMutex` (a lock between processes in one word, taken over from an owner that died), and
- * `futexWaitAsync` (a futex wait on a worker thread, in slices, so the event loop stays free). Why
- * futexes rather than Atomics.wait, and the rules of the protocol: see libc/linux/futex.ts.
+ * `futexWaitAsync` (a futex wait that leaves the event loop free: see word_waiter.ts). Why futexes
+ * rather than Atomics.wait, and the rules of the protocol: see libc/linux/futex.ts.
  */
 import { type Address } from "../ffi/libc.ts";
 import { Deadline } from "../libc/time.ts";
-import { futexWait, futexWaitOnceAsync, futexWake, type FutexWaitResult } from "../libc/linux/futex.ts";
+import { futexWait, futexWake, type FutexWaitResult } from "../libc/linux/futex.ts";
 import { isProcessAlive } from "./liveness.ts";
 import { type SharedMemory } from "./memory.ts";
-import { ASYNC_SLICE_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
+import { PEER_CHECK_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
+import { waitForWord } from "./word_waiter.ts";
 
 /** Options of `futexWaitAsync` and `FutexWord.waitAsync`. */
 export interface FutexWaitOptions {
   /** Gives up after this many milliseconds (default: no limit). */
   timeoutMs?: number;
-  /** Rejects with the signal's reason when it aborts (noticed between slices, within ASYNC_SLICE_MS). */
+  /** Rejects with the signal's reason as soon as it aborts. */
   signal?: AbortSignal;
 }
 
 /**
- * Like futexWait, on a worker thread, so the event loop stays free. Sleeps in slices of at most
- * ASYNC_SLICE_MS; between slices it rechecks the word (a wake that fell between two slices is not
- * lost, because the waker changed the word first) and the abort signal.
- * `current()` reads the word (e.g. `() => Atomics.load(words, index)`).
+ * Like futexWait, without blocking the event loop (see waitForWord). `current()` reads the word
+ * (e.g. `() => Atomics.load(words, index)`): when it already differs, the answer is "not-equal" at
+ * once, with no trip to the waiter thread.
  */
 export async function futexWaitAsync(
   address: Address,
@@ -31,14 +31,9 @@ export async function futexWaitAsync(
   current: () => number,
   options: FutexWaitOptions = {},
 ): Promise<FutexWaitResult> {
-  const deadline = new Deadline(options.timeoutMs);
-  for (;;) {
-    if (options.signal?.aborted) throw abortReason(options.signal);
-    if (current() >>> 0 !== expected >>> 0) return "not-equal";
-    if (deadline.expired) return "timed-out";
-    const result = await futexWaitOnceAsync(address, expected, deadline.slice(ASYNC_SLICE_MS));
-    if (result === "woken" || result === "not-equal") return result;
-  }
+  if (options.signal?.aborted) throw abortReason(options.signal);
+  if (current() >>> 0 !== expected >>> 0) return "not-equal";
+  return waitForWord(address, expected, options);
 }
 
 /** The 32-bit words of `memory` as an Int32Array (a view, shared with every other view). */
@@ -100,7 +95,7 @@ export class FutexWord {
     return futexWait(this.address, expected, timeoutMs);
   }
 
-  /** Sleeps while the word equals `expected`, on a worker thread, in bounded slices. */
+  /** Sleeps while the word equals `expected`, without blocking the event loop (see futexWaitAsync). */
   waitAsync(expected: number, options: FutexWaitOptions = {}): Promise<FutexWaitResult> {
     return futexWaitAsync(this.address, expected, () => this.load(), options);
   }
@@ -167,7 +162,7 @@ export class FutexMutex {
     for (;;) {
       const step = this.#contend();
       if (typeof step === "string") return step;
-      const result = this.word.wait(step, deadline.slice(ASYNC_SLICE_MS));
+      const result = this.word.wait(step, deadline.slice(PEER_CHECK_MS));
       if (result === "timed-out") {
         const outcome = this.#afterSlice(step, deadline, options);
         if (outcome !== null) return outcome;
@@ -175,7 +170,10 @@ export class FutexMutex {
     }
   }
 
-  /** Takes the lock without blocking the event loop (sleeps on a worker thread, in slices). */
+  /**
+   * Takes the lock without blocking the event loop (see futexWaitAsync). An abort rejects at once,
+   * with the lock not taken.
+   */
   async lockAsync(options: LockOptions & { signal?: AbortSignal } = {}): Promise<LockResult> {
     if (this.#spinForLock()) return "locked";
     const deadline = new Deadline(options.timeoutMs);
@@ -183,7 +181,7 @@ export class FutexMutex {
       if (options.signal?.aborted) throw abortReason(options.signal);
       const step = this.#contend();
       if (typeof step === "string") return step;
-      const result = await futexWaitOnceAsync(this.word.address, step, deadline.slice(ASYNC_SLICE_MS));
+      const result = await waitForWord(this.word.address, step, { timeoutMs: deadline.slice(PEER_CHECK_MS), signal: options.signal });
       if (result === "timed-out") {
         const outcome = this.#afterSlice(step, deadline, options);
         if (outcome !== null) return outcome;

@@ -3,14 +3,15 @@
  * `UnnamedSemaphore` (sem_init with pshared = 1, on a `sem_t` placed in any shared memory). The raw
  * calls are in libc/semaphore.ts.
  *
- * Waits: `wait()` blocks the thread (EINTR retried); `waitAsync()` waits on a worker thread in slices
- * of at most ASYNC_SLICE_MS (see libc/linux/futex.ts), so the event loop, signal handlers and an
- * AbortSignal are served meanwhile. A semaphore is never released (closed or destroyed) under a wait
- * in flight, where C would crash: close() and destroy() end the async waits in flight at their next
- * slice (they reject with ReleasedSemaphoreError) and release the semaphore after them.
+ * Waits: `wait()` blocks the thread (EINTR retried); `waitAsync()` leaves the event loop free. It
+ * takes part in glibc's own protocol for sem_t as one more waiter (see `semWords` below), sleeping
+ * through a word-waiter thread (word_waiter.ts), so C processes' sem_post wakes it and it competes
+ * fairly with their sem_wait. A semaphore is never released (closed or destroyed) under a wait in
+ * flight, where C would crash: close() and destroy() end the async waits in flight at once (they
+ * reject with ReleasedSemaphoreError) and release the semaphore after them.
  */
-import { type Address } from "../ffi/libc.ts";
-import { Errno, errnoError, isSystemError } from "../libc/errno.ts";
+import { koffi, type Address } from "../ffi/libc.ts";
+import { isSystemError } from "../libc/errno.ts";
 import { O_CREAT, O_EXCL } from "../libc/fcntl.ts";
 import { CLOCK_MONOTONIC, Deadline, deadlineTimespec } from "../libc/time.ts";
 import {
@@ -18,7 +19,6 @@ import {
   SEM_T_SIZE,
   SEM_VALUE_MAX,
   sem_clockwait,
-  sem_clockwaitAsync,
   sem_close,
   sem_destroy,
   sem_getvalue,
@@ -30,7 +30,25 @@ import {
   sem_wait,
 } from "../libc/semaphore.ts";
 import { type SharedMemory } from "./memory.ts";
-import { ASYNC_SLICE_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
+import { WaitTimeoutError, abortReason } from "./timeouts.ts";
+import { waitForWord } from "./word_waiter.ts";
+import { FUTEX_PRIVATE_FLAG } from "../libc/linux/futex.ts";
+
+// glibc (2.21 and later, 64-bit) keeps a sem_t as { uint64_t data; int private; ... }: the value in
+// the low 32 bits of `data` (the futex word, first on little-endian machines), the number of
+// sleeping waiters in its high 32 bits. sem_post adds one to the value and, if the waiter count is
+// not 0, FUTEX_WAKEs one sleeper on the value word. `private` is XORed into the futex operation:
+// FUTEX_PRIVATE_FLAG (128) there means shared (pshared = 1, and every named semaphore), 0 private.
+// sem_wait counts itself in, sleeps while the value is 0, and takes one with a compare-and-swap that
+// also counts itself out. An async wait does exactly that, sleeping through a waiter thread.
+const ONE_WAITER = 1n << 32n;
+const VALUE_MASK = 0xffff_ffffn;
+
+/** `data` and `private` of a glibc sem_t, as views. */
+function semWords(pointer: Address): { data: BigUint64Array; isPrivate: boolean } {
+  const buffer = koffi.view(pointer, SEM_T_SIZE);
+  return { data: new BigUint64Array(buffer, 0, 1), isPrivate: (new Int32Array(buffer, 8, 1)[0]! & FUTEX_PRIVATE_FLAG) === 0 };
+}
 
 /** Thrown when a closed or destroyed semaphore is used (C would touch unmapped memory). */
 export class ReleasedSemaphoreError extends Error {
@@ -52,6 +70,8 @@ export abstract class PosixSemaphore {
   #pointer: Address | null;
   #pendingWaits = 0;
   #releaseWhenIdle: (() => void) | null = null;
+  /** Aborted by close() or destroy(): the async waits in flight end at once. */
+  readonly #releasing = new AbortController();
   /** For messages: `semaphore '/name'` or `semaphore at offset 64`. */
   readonly label: string;
 
@@ -92,25 +112,58 @@ export abstract class PosixSemaphore {
     }
   }
 
-  /** P without blocking the event loop: waits on a worker thread, in slices. */
+  /**
+   * P without blocking the event loop. When the value is above 0 it costs what `tryWait()` costs;
+   * otherwise it sleeps until a post (from any process) lets it take one. An abort or a timeout
+   * rejects at once and leaves the value as it was.
+   */
   async waitAsync(options: SemaphoreWaitOptions & { signal?: AbortSignal } = {}): Promise<void> {
-    const pointer = this.pointer;
+    if (options.signal?.aborted) throw abortReason(options.signal);
+    if (this.tryWait()) return;
     const deadline = new Deadline(options.timeoutMs);
+    const signal = options.signal === undefined ? this.#releasing.signal : AbortSignal.any([options.signal, this.#releasing.signal]);
     this.#pendingWaits++;
+    let counted = false;
     try {
+      let { data, isPrivate } = semWords(this.pointer);
+      let seen = Atomics.add(data, 0, ONE_WAITER) + ONE_WAITER;
+      counted = true;
       for (;;) {
-        if (options.signal?.aborted) throw abortReason(options.signal);
-        if (this.#releaseWhenIdle !== null) throw new ReleasedSemaphoreError(this.label);
-        if (this.tryWait()) return;
+        if ((seen & VALUE_MASK) !== 0n) {
+          const before = Atomics.compareExchange(data, 0, seen, seen - 1n - ONE_WAITER);
+          if (before === seen) {
+            counted = false;
+            return;
+          }
+          seen = before;
+          continue;
+        }
         if (deadline.expired) throw new WaitTimeoutError(this.label, options.timeoutMs);
-        const errno = await clockwaitAsync(pointer, deadline.slice(ASYNC_SLICE_MS));
-        if (errno === 0) return;
-        if (errno !== Errno.ETIMEDOUT && errno !== Errno.EINTR) throw errnoError("sem_clockwait", { path: this.label }, errno);
+        const result = await waitForWord(this.pointer, 0, { timeoutMs: deadline.remaining(), signal, private: isPrivate });
+        if (result === "timed-out") throw new WaitTimeoutError(this.label, options.timeoutMs);
+        // The pointer getter throws if the memory holding the sem_t went away meanwhile.
+        ({ data, isPrivate } = semWords(this.pointer));
+        seen = Atomics.load(data, 0);
       }
+    } catch (error) {
+      if (this.#releasing.signal.aborted && !options.signal?.aborted) throw new ReleasedSemaphoreError(this.label);
+      throw error;
     } finally {
+      if (counted) this.#countOut();
       this.#pendingWaits--;
       if (this.#pendingWaits === 0) this.#releaseWhenIdle?.();
     }
+  }
+
+  #countOut(): void {
+    let pointer: Address;
+    try {
+      pointer = this.pointer;
+    } catch {
+      // The memory is gone from this process: nothing left to count out of.
+      return;
+    }
+    Atomics.sub(semWords(pointer).data, 0, ONE_WAITER);
   }
 
   /** P if it can be done at once: true if the value was above 0 (and is now one less). */
@@ -123,7 +176,7 @@ export abstract class PosixSemaphore {
     return sem_getvalue(this.pointer, this.label);
   }
 
-  /** Runs `release` (sem_close or sem_destroy) now, or once the async waits in flight have ended (within a slice). */
+  /** Runs `release` (sem_close or sem_destroy) now, or once the async waits in flight have ended. */
   protected releaseOnce(release: (pointer: Address) => void): void {
     if (this.#pointer === null || this.#releaseWhenIdle !== null) return;
     const pointer = this.#pointer;
@@ -131,13 +184,10 @@ export abstract class PosixSemaphore {
       this.#pointer = null;
       release(pointer);
     };
-    if (this.#pendingWaits === 0) run();
-    else this.#releaseWhenIdle = run;
+    if (this.#pendingWaits === 0) return run();
+    this.#releaseWhenIdle = run;
+    this.#releasing.abort();
   }
-}
-
-function clockwaitAsync(pointer: Address, timeoutMs: number): Promise<number> {
-  return sem_clockwaitAsync(pointer, CLOCK_MONOTONIC, deadlineTimespec(CLOCK_MONOTONIC, timeoutMs));
 }
 
 /** A named POSIX semaphore (/dev/shm/sem.<name>). */
@@ -239,20 +289,6 @@ export class UnnamedSemaphore extends PosixSemaphore {
   override get pointer(): Address {
     void this.memory.bytes;
     return super.pointer;
-  }
-
-  /**
-   * P without blocking the event loop; keeps the memory's view alive while a worker thread may
-   * touch the sem_t.
-   */
-  override async waitAsync(options: SemaphoreWaitOptions & { signal?: AbortSignal } = {}): Promise<void> {
-    // Holding the view keeps the mapping's placeholder alive while a worker thread may touch the sem_t.
-    const view = this.memory.bytes;
-    try {
-      await super.waitAsync(options);
-    } finally {
-      void view.byteLength;
-    }
   }
 
   /** sem_destroy(3); async waits in flight here end first. No other process may be waiting on it. Idempotent. */

@@ -5,7 +5,7 @@
  * use it to act once a process (or one of its threads) really sleeps in a futex or semtimedop, and
  * to check for descriptor leaks.
  */
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, readdirSync, readlinkSync } from "node:fs";
 import { sleep } from "./timeouts.ts";
 
 /** The few system calls the examples wait in, by number (they differ between architectures). */
@@ -17,6 +17,7 @@ const SYSCALL_NAMES: Readonly<Record<string, ReadonlyMap<number, string>>> = {
     [202, "futex"],
     [220, "semtimedop"],
     [257, "openat"],
+    [449, "futex_waitv"],
   ]),
   arm64: new Map([
     [63, "read"],
@@ -24,6 +25,7 @@ const SYSCALL_NAMES: Readonly<Record<string, ReadonlyMap<number, string>>> = {
     [56, "openat"],
     [98, "futex"],
     [192, "semtimedop"],
+    [449, "futex_waitv"],
   ]),
 };
 
@@ -37,6 +39,11 @@ export interface KernelWait {
   wchan: string;
   /** The system call's first argument (a descriptor, a futex word's address, a semaphore set's id), or null. */
   firstArgument: bigint | null;
+  /** All six argument registers of the system call (empty when in none). */
+  arguments: readonly bigint[];
+  /** The process id and the thread id it was read from. */
+  pid: number;
+  tid: number;
 }
 
 function readProc(pid: number, tid: number, file: string): string | null {
@@ -55,12 +62,37 @@ export function kernelWait(pid: number, tid = pid): KernelWait | null {
   if (stat === null || syscallLine === null || wchan === null) return null;
   // The command name in parentheses may itself contain spaces and parentheses: the state follows the last ")".
   const state = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0]!;
-  const [numberField, argumentField] = syscallLine.trim().split(" ");
+  const [numberField, ...argumentFields] = syscallLine.trim().split(" ");
   const number = Number(numberField);
   const inCall = Number.isInteger(number) && number >= 0;
   const syscall = inCall ? (SYSCALL_NAMES[process.arch]?.get(number) ?? `#${number}`) : null;
-  const firstArgument = inCall && argumentField !== undefined ? BigInt(argumentField) : null;
-  return { state, syscall, wchan: wchan.trim(), firstArgument };
+  const args = inCall ? argumentFields.slice(0, 6).map((field) => BigInt(field)) : [];
+  return { state, syscall, wchan: wchan.trim(), firstArgument: args[0] ?? null, arguments: args, pid, tid };
+}
+
+/**
+ * The word addresses a thread sleeping in futex_waitv waits on, read from the array it passed (in
+ * /proc/PID/mem, which needs ptrace access: the same user, or root). Empty for any other call.
+ */
+export function futexWaitvWords(wait: KernelWait): bigint[] {
+  if (wait.syscall !== "futex_waitv") return [];
+  const [array, count] = wait.arguments as [bigint, bigint];
+  // struct futex_waitv is { u64 val; u64 uaddr; u32 flags; u32 __reserved; } (libc/linux/futex.ts).
+  const bytes = Buffer.alloc(Number(count) * 24);
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${wait.pid}/mem`, "r");
+  } catch {
+    return [];
+  }
+  try {
+    readSync(fd, bytes, 0, bytes.length, array);
+  } catch {
+    return [];
+  } finally {
+    closeSync(fd);
+  }
+  return Array.from({ length: Number(count) }, (_, index) => bytes.readBigUInt64LE(index * 24 + 8));
 }
 
 /** Options of `waitUntilBlocked`. */
@@ -73,6 +105,8 @@ export interface WaitUntilBlockedOptions {
   anyThread?: boolean;
   /** Also require the call's first argument to match (the futex word's address, the semaphore set's id). */
   firstArgument?: (argument: bigint) => boolean;
+  /** Also require this of the wait (e.g. `futexWaitvWords(wait).includes(address)`). */
+  match?: (wait: KernelWait) => boolean;
 }
 
 function threadIds(pid: number): number[] {
@@ -89,10 +123,10 @@ function threadIds(pid: number): number[] {
  * it was doing.
  */
 export async function waitUntilBlocked(pid: number, syscalls: readonly string[], options: WaitUntilBlockedOptions = {}): Promise<KernelWait> {
-  const { timeoutMs = 10_000, signal, anyThread = false, firstArgument = () => true } = options;
+  const { timeoutMs = 10_000, signal, anyThread = false, firstArgument = () => true, match = () => true } = options;
   const deadline = Date.now() + timeoutMs;
   const blocked = (wait: KernelWait | null): boolean =>
-    wait !== null && wait.state === "S" && wait.syscall !== null && syscalls.includes(wait.syscall) && wait.firstArgument !== null && firstArgument(wait.firstArgument);
+    wait !== null && wait.state === "S" && wait.syscall !== null && syscalls.includes(wait.syscall) && wait.firstArgument !== null && firstArgument(wait.firstArgument) && match(wait);
   for (;;) {
     const now = kernelWait(pid);
     if (now === null || now.state === "Z") throw new Error(`process ${pid} ended before it blocked in ${syscalls.join("/")}()`);

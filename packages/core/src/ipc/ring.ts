@@ -13,16 +13,16 @@
  * in (no allocation either); `receive()` copies one out (through one small view object).
  *
  * Every wait has a sync form (blocks the thread; sleeps in slices of PEER_CHECK_MS to check the
- * peer) and an async form (sleeps on a worker thread, in the same slices, so the event loop stays
- * free; see libc/linux/futex.ts).
+ * peer) and an async form (the same slices, slept by a word-waiter thread so the event loop stays
+ * free; see word_waiter.ts).
  */
 import { FutexMutex } from "./futex_mutex.ts";
 import { type SharedMemory } from "./memory.ts";
-import { ASYNC_SLICE_MS } from "./timeouts.ts";
-import { WAKE_ALL, futexWaitOnce, futexWaitOnceAsync, futexWake } from "../libc/linux/futex.ts";
+import { WAKE_ALL, futexWaitOnce, futexWake } from "../libc/linux/futex.ts";
+import { waitForWord } from "./word_waiter.ts";
 import { isProcessAlive, ownStartTime } from "./liveness.ts";
 import { allowedCpus } from "./procfs.ts";
-import { WaitTimeoutError, abortReason } from "./timeouts.ts";
+import { PEER_CHECK_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { Deadline } from "../libc/time.ts";
 import { type Address } from "../ffi/libc.ts";
 
@@ -42,8 +42,6 @@ export const RECORD_ALIGNMENT = 8;
 export const PAD_LENGTH = 0xffffffff;
 /** The smallest data area a ring accepts, in bytes. */
 export const MIN_CAPACITY = 64;
-/** How often (at least) a waiting side checks that its peer process is alive. */
-export const PEER_CHECK_MS = ASYNC_SLICE_MS;
 /**
  * How long a waiting side spins on Atomics.load before it sleeps, by default. When this process and
  * every peer it waits for may run only on the same one CPU (their affinity masks, looked at again
@@ -148,7 +146,7 @@ export interface RingWaitOptions {
 
 /** Options of the ring's async waits. */
 export interface RingAsyncWaitOptions extends RingWaitOptions {
-  /** Stops waiting: the promise rejects with the signal's reason (noticed within PEER_CHECK_MS). */
+  /** Stops waiting: the promise rejects with the signal's reason as soon as it aborts. */
   signal?: AbortSignal;
 }
 
@@ -467,7 +465,7 @@ class Waiter {
       if (options.signal?.aborted) throw abortReason(options.signal);
       const seq = this.#prepare(moved);
       if (seq === null) return;
-      if ((await futexWaitOnceAsync(this.#seqAddress, seq, deadline.slice(PEER_CHECK_MS))) === "timed-out") {
+      if ((await waitForWord(this.#seqAddress, seq, { timeoutMs: deadline.slice(PEER_CHECK_MS), signal: options.signal })) === "timed-out") {
         if (moved()) return;
         check();
         if (deadline.expired) throw new WaitTimeoutError(what, options.timeoutMs);

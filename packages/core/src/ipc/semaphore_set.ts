@@ -7,9 +7,9 @@
  * when it exits, however it exits, so a holder killed with SIGKILL does not leave the lock taken.
  *
  * Waits: `acquire` blocks the thread (semtimedop, EINTR retried with the time left);
- * `acquireAsync` waits on a worker thread in slices of at most ASYNC_SLICE_MS (see
- * libc/linux/futex.ts), so the event loop, signal handlers and an AbortSignal are served while it
- * waits. SEM_UNDO works from worker threads too: the undo list belongs to the process.
+ * `acquireAsync` first tries once without waiting, then waits on a semop-waiter thread
+ * (semop_waiter.ts), so the event loop, signal handlers and an AbortSignal are served while it
+ * waits. SEM_UNDO works from those threads too: the undo list belongs to the process.
  */
 import { checkInteger } from "../ffi/checks.ts";
 import { Errno, SystemError, errnoError } from "../libc/errno.ts";
@@ -32,15 +32,16 @@ import {
   semop,
   semStat,
   semtimedop,
-  semtimedopOnceAsync,
   type SemidDsSnapshot,
   type SemOp,
 } from "../libc/sys/sem.ts";
-import { ASYNC_SLICE_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
+import { WaitTimeoutError, abortReason } from "./timeouts.ts";
+import { semopWhenPossible } from "./semop_waiter.ts";
 
 /**
- * semtimedop on a worker thread, in slices of at most ASYNC_SLICE_MS. Resolves true once the
- * operations are done, false at the timeout. Rejects with the signal's reason when it aborts.
+ * semtimedop without blocking the event loop. Resolves true once the operations are done, false at
+ * the timeout; rejects with the signal's reason when it aborts (at once, the semaphores left as they
+ * were). When the operations can be done at once, it costs what one semop costs.
  */
 export async function semtimedopAsync(id: number, ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
   if (ops.length === 0) throw new RangeError("semop needs at least one operation");
@@ -49,16 +50,8 @@ export async function semtimedopAsync(id: number, ops: readonly SemOp[], options
   // When the operations can be done at once, one semop does them here, as the sync form would:
   // no trip through the thread pool.
   if (semop(id, ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })))) return true;
-  if (nowait) return false;
-  const deadline = new Deadline(options.timeoutMs);
-  for (;;) {
-    if (options.signal?.aborted) throw abortReason(options.signal);
-    const errno = await semtimedopOnceAsync(id, ops, deadline.slice(ASYNC_SLICE_MS));
-    if (errno === 0) return true;
-    if (errno === Errno.EINTR) continue;
-    if (errno !== Errno.EAGAIN) throw errnoError("semtimedop", { path: `id ${id}` }, errno);
-    if (nowait || deadline.expired) return false;
-  }
+  if (nowait || options.timeoutMs === 0) return false;
+  return semopWhenPossible(id, ops, options);
 }
 
 /** Options of `SemaphoreSet.acquire` and `lock`. */

@@ -1,14 +1,14 @@
 /**
  * Timeouts and cancellation shared by the object layer's waits: the error a timed-out wait throws,
- * what an aborted one rejects with, how long an async wait may hold a worker thread, and `sleep`.
+ * what an aborted one rejects with, how often a wait looks for a peer that died, and `sleep`.
  * (The monotonic `Deadline` itself is in libc/time.ts, where the timed C calls use it too.)
  */
 
 /**
- * The longest an async wait holds a worker thread before it gives the thread back and re-queues
- * (see libc/linux/futex.ts: koffi's async calls run on the libuv thread pool, 4 threads by default).
+ * How often (at least) a waiting side looks whether the process it waits for is alive: a process
+ * that dies holding a lock, or with its side of a ring open, wakes nobody.
  */
-export const ASYNC_SLICE_MS = 100;
+export const PEER_CHECK_MS = 100;
 
 /** Thrown when a wait with a timeout runs out of time. Shaped like a SystemError for ETIMEDOUT. */
 export class WaitTimeoutError extends Error {

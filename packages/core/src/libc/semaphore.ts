@@ -146,21 +146,6 @@ export function sem_clockwait(sem: Address, clock: number, abstime: TimespecValu
 }
 
 /**
- * One sem_clockwait(3) on a worker thread (koffi async). Resolves with 0 once the semaphore is
- * taken, else with the errno (ETIMEDOUT, EINTR…). The `sem_t` must stay valid until it settles.
- *
- * @see https://man7.org/linux/man-pages/man3/sem_wait.3.html
- */
-export function sem_clockwaitAsync(sem: Address, clock: number, abstime: TimespecValue): Promise<number> {
-  return new Promise((resolve, reject) => {
-    sem_clockwait_c.async(sem, clock, abstime, (error: unknown, result: number) => {
-      if (error) reject(error);
-      else resolve(result === 0 ? 0 : lastErrno());
-    });
-  });
-}
-
-/**
  * sem_getvalue(3): the current value (0 while processes wait: glibc never reports waiters as
  * negative).
  *

@@ -17,16 +17,16 @@
  * - A waker changes the word (or another word the sleeper rechecks) BEFORE calling wake; the sleeper
  *   passes the value it last saw, and the kernel refuses to sleep if the word differs ("not-equal").
  * - Every wake may be spurious: recheck the condition after each return.
- * - The operations here never use FUTEX_PRIVATE_FLAG, so they work on memory shared between processes.
+ * - FUTEX_WAIT and FUTEX_WAKE here never use FUTEX_PRIVATE_FLAG, so they work on memory shared
+ *   between processes (futex_waitv takes the flag per word, for the words woken privately).
  *
- * Sync waits block the thread (and the event loop, signal handlers included) for up to their
- * timeout. Async waits run on koffi's worker threads (the libuv thread pool, 4 threads by default):
- * a sleeping async wait occupies one of them, so each async wait of the object layer sleeps in
- * slices of at most `ASYNC_SLICE_MS` (ipc/timeouts.ts), giving the thread back between slices; that
- * bounds how long a signal's cleanup, an abort or fs work behind it can be held up.
+ * The waits here block the calling thread (and its event loop, signal handlers included) for up to
+ * their timeout. The async waits of the object layer sleep on word-waiter threads instead, several
+ * words per futex_waitv call (ipc/word_waiter.ts).
  */
 import { checkInteger } from "../../ffi/checks.ts";
 import { libc, lastErrno, type Address } from "../../ffi/libc.ts";
+import { defineStruct } from "../../ffi/struct.ts";
 import { Errno, errnoError } from "../errno.ts";
 import { Deadline, Timespec, timespecFromMs, type TimespecValue } from "../time.ts";
 
@@ -53,6 +53,26 @@ export const WAKE_ALL = 0x7fffffff;
 const futex_c = libc.func(
   `long syscall(long number, void *uaddr, int futex_op, uint32_t val, const ${Timespec.name} *timeout, void *uaddr2, uint32_t val3)`,
 );
+
+/** futex_waitv flag of one waiter: the word is 32 bits (the only size Linux has). */
+export const FUTEX_32 = 2;
+/** The most waiters one futex_waitv call takes. */
+export const FUTEX_WAITV_MAX = 128;
+/** The syscall number of futex_waitv (Linux 5.16): the same in the generic table and on x86_64. */
+export const SYS_futex_waitv = 449;
+
+/** `struct futex_waitv` of <linux/futex.h>: one word futex_waitv sleeps on. */
+export const FutexWaitv = defineStruct("futex_waitv", {
+  /** The value the word must hold for the sleep to begin (compared as 32 bits with FUTEX_32). */
+  val: "uint64",
+  /** The word's address. */
+  uaddr: "uint64",
+  /** FUTEX_32, plus FUTEX_PRIVATE_FLAG for a word woken with the private operations. */
+  flags: "uint32",
+  __reserved: "uint32",
+});
+
+const futex_waitv_c = libc.func(`long syscall(long number, void *waiters, uint32_t nr_futexes, uint32_t flags, const ${Timespec.name} *timeout, int clockid)`);
 
 /** How one futex sleep ended. "woken" may be spurious; "not-equal" means the word had already changed. */
 export type FutexWaitResult = "woken" | "not-equal" | "timed-out";
@@ -91,22 +111,29 @@ export function futexWaitOnce(address: Address, expected: number, timeoutMs?: nu
 }
 
 /**
- * FUTEX_WAIT once on a worker thread. Keep `timeoutMs` short (see ASYNC_SLICE_MS).
- *
- * @see https://man7.org/linux/man-pages/man2/futex.2.html
+ * How a futex_waitv call ended: the index of a word that was woken (another may have been woken or
+ * changed too), or why it did not sleep or stopped sleeping.
  */
-export function futexWaitOnceAsync(address: Address, expected: number, timeoutMs: number): Promise<FutexWaitOnceResult> {
-  checkExpected(expected);
-  return new Promise((resolve, reject) => {
-    futex_c.async(SYS_futex, address, FUTEX_WAIT, expected >>> 0, timespecFromMs(timeoutMs), null, 0, (error: unknown, result: number | bigint) => {
-      if (error) return reject(error);
-      try {
-        resolve(waitResult(Number(result), lastErrno()));
-      } catch (failure) {
-        reject(failure);
-      }
-    });
-  });
+export type FutexWaitvResult = number | "not-equal" | "timed-out" | "interrupted";
+
+/**
+ * futex_waitv(2): sleeps until one of `count` words described by the `struct futex_waitv` array in
+ * `waiters` is woken, provided every word holds its expected value when the call begins ("not-equal"
+ * otherwise, without saying which). `deadline` is absolute on `clock` (null: no limit). EFAULT (a
+ * word not mapped), EINVAL and ENOSYS (a kernel older than 5.16) throw.
+ *
+ * @see https://man7.org/linux/man-pages/man2/futex_waitv.2.html
+ */
+export function futexWaitv(waiters: Uint8Array, count: number, deadline: TimespecValue | null = null, clock = 1): FutexWaitvResult {
+  checkInteger(count, "count", 1, FUTEX_WAITV_MAX);
+  if (waiters.byteLength < count * FutexWaitv.size) throw new RangeError(`${count} waiters need ${count * FutexWaitv.size} bytes; the array has ${waiters.byteLength}`);
+  const result = Number(futex_waitv_c(SYS_futex_waitv, waiters, count, 0, deadline, clock));
+  if (result >= 0) return result;
+  const errno = lastErrno();
+  if (errno === Errno.EAGAIN) return "not-equal";
+  if (errno === Errno.ETIMEDOUT) return "timed-out";
+  if (errno === Errno.EINTR) return "interrupted";
+  throw errnoError("futex_waitv", undefined, errno);
 }
 
 /**

@@ -181,24 +181,6 @@ export function semtimedop(id: number, ops: readonly SemOp[], timeoutMs?: number
 }
 
 /**
- * One semtimedop(2) call on a worker thread (koffi async), waiting at most `timeoutMs`. Resolves
- * with 0 when the operations are done, else with the errno (EAGAIN at the timeout, EINTR, EIDRM…).
- * The loop that waits in slices, `semtimedopAsync`, is in ipc/semaphore_set.ts.
- *
- * @see https://man7.org/linux/man-pages/man2/semtimedop.2.html
- */
-export function semtimedopOnceAsync(id: number, ops: readonly SemOp[], timeoutMs: number): Promise<number> {
-  checkInt32(id, "id");
-  const sops = toSembufs(ops);
-  return new Promise((resolve, reject) => {
-    semtimedop_c.async(id, sops, sops.length, timespecFromMs(timeoutMs), (error: unknown, result: number) => {
-      if (error) reject(error);
-      else resolve(result === 0 ? 0 : lastErrno());
-    });
-  });
-}
-
-/**
  * semctl(2) for the commands whose argument is an int value, or that take none.
  *
  * @see https://man7.org/linux/man-pages/man2/semctl.2.html
