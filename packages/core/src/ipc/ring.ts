@@ -272,6 +272,7 @@ export class Ring {
    * for room that never comes. A RingFormatError names the field and its value.
    */
   static attach(memory: SharedMemory, offset = 0): Ring {
+    if (!Number.isInteger(offset) || offset < 0 || offset % 64 !== 0) throw new RangeError(`a ring starts at a multiple of 64 bytes (offset ${String(offset)})`);
     const bytes = memory.bytes;
     if (offset + RING_HEADER_SIZE > bytes.byteLength) throw new RingFormatError(`no ring here: the memory is smaller than a ring header (${RING_HEADER_SIZE} bytes)`);
     const header = new Int32Array(bytes.buffer, bytes.byteOffset + offset, RING_HEADER_SIZE >> 2);
