@@ -12,15 +12,19 @@ import { mmap } from "./mapping.ts";
 import { MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE } from "../libc/sys/mman.ts";
 import { WaitTimeoutError } from "./timeouts.ts";
 import { startProgram, unusedIpcKey, type RunningProgram, stopLeftoverPrograms } from "@linux-ipc/testing/vitest";
+import { removeObjectsAt } from "../../fixtures/remove-at-key.ts";
 import { futexWaitvWords, waitUntilBlocked, type KernelWait } from "./procfs.ts";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
 
 const segments: SharedMemorySegment[] = [];
+/** Keys a program created objects under: removed after each test in case the program died without its cleanup. */
+const programKeys: number[] = [];
 afterEach(async () => {
   // Programs first: a segment is removed only once nothing can be using it.
   await stopLeftoverPrograms(0);
   for (const segment of segments.splice(0)) segment.remove();
+  for (const key of programKeys.splice(0)) removeObjectsAt(key);
 });
 
 function sharedSegment(): { spec: string; memory: ReturnType<SharedMemorySegment["attach"]> } {
@@ -167,6 +171,7 @@ describe("SIGINT during an async wait", () => {
   for (const { kind, syscall, target } of cases) {
     it(`still runs the program's cleanup (${kind} wait on a waiter thread)`, async () => {
       const key = unusedIpcKey();
+      programKeys.push(key);
       const program = start("sigint-wait", [kind, String(key)]);
       const line = await program.waitForLine(/^waiting/);
       await waitUntilBlocked(program.pid, [syscall], { anyThread: true, match: target(line) });

@@ -17,6 +17,7 @@ import { futexWaitvWords, kernelWait } from "./procfs.ts";
 import { waitForWord } from "./word_waiter.ts";
 import { sleep } from "./timeouts.ts";
 import { manyWaitsLayout } from "../../fixtures/many-waits-layout.ts";
+import { removeObjectsAt } from "../../fixtures/remove-at-key.ts";
 import { compileC, cSkipReason, removeCompiled, startProgram, stopLeftoverPrograms, unusedIpcKey, type RunningProgram } from "@linux-ipc/testing/vitest";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
@@ -70,6 +71,7 @@ describe("a thousand pending waits in another process", () => {
 
   async function startAndArm(): Promise<{ program: RunningProgram; key: number }> {
     const key = unusedIpcKey();
+    cleanups.push(() => removeObjectsAt(key));
     const program = startProgram(fixture("many-waits"), [String(key), String(COUNT), String(SYSV)]);
     const base = BigInt((await program.waitForLine(/^waiting/)).split(" ")[1]!);
     const expected: bigint[] = [];
