@@ -13,6 +13,7 @@ import { struct_stat } from "./sys/stat.ts";
 import { Sembuf, SemidDs, Semun } from "./sys/sem.ts";
 import { SEM_T_SIZE } from "./semaphore.ts";
 import { Timespec } from "./time.ts";
+import { Pollfd } from "./poll.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {
@@ -55,6 +56,7 @@ const structs: CStruct[] = [
   },
   { cType: "sem_t", headers: ["semaphore.h"], size: SEM_T_SIZE, offsets: { __size: 0, __align: 0 } },
   { cType: "struct timespec", headers: ["time.h"], size: Timespec.size, offsets: Timespec.offsets },
+  { cType: "struct pollfd", headers: ["poll.h"], size: Pollfd.size, offsets: Pollfd.offsets },
   {
     cType: "struct stat",
     headers: ["sys/stat.h"],
