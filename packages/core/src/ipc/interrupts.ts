@@ -35,7 +35,7 @@
 import { isMainThread } from "node:worker_threads";
 import { constants } from "node:os";
 import { type SystemError } from "../libc/errno.ts";
-import { pthread_sigmask, sigdelset, sigfillset, SIG_BLOCK, SIG_SETMASK } from "../libc/signal.ts";
+import { pthread_sigmask, sigdelset, sigfillset, SIGSET_T_SIZE, SIG_BLOCK, SIG_SETMASK } from "../libc/signal.ts";
 
 const TERMINATION_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 // The kernel sends a fault to the thread that caused it, blocked or not (and then kills the process
@@ -49,6 +49,9 @@ const FAULTS = ["SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS"] as
 export const INTERRUPTIBLE_SLICE_MS = 3_600_000;
 
 let allButTermination: Uint8Array | null = null;
+// The mask to restore, and how many sleeps are under way (one wait's sleep may hold another's).
+const maskBefore = new Uint8Array(SIGSET_T_SIZE);
+let sleeping = 0;
 
 /** Whether an EINTR ends a sync wait here (see the module comment). */
 function interruptsEndWaits(): boolean {
@@ -56,6 +59,11 @@ function interruptsEndWaits(): boolean {
 }
 
 const unchanged: Disposable = { [Symbol.dispose]() {} };
+const restore: Disposable = {
+  [Symbol.dispose]() {
+    if (--sleeping === 0) pthread_sigmask(SIG_SETMASK, maskBefore);
+  },
+};
 
 /**
  * Brackets the sleeping part of a sync wait (`using sleeping = interruptibleSleep()`): while
@@ -69,8 +77,9 @@ export function interruptibleSleep(): Disposable {
     for (const name of [...TERMINATION_SIGNALS, ...FAULTS]) sigdelset(set, constants.signals[name]);
     allButTermination = set;
   }
-  const previous = pthread_sigmask(SIG_BLOCK, allButTermination);
-  return { [Symbol.dispose]: () => void pthread_sigmask(SIG_SETMASK, previous) };
+  if (sleeping === 0) pthread_sigmask(SIG_BLOCK, allButTermination, maskBefore);
+  sleeping++;
+  return restore;
 }
 
 /**

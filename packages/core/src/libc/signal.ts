@@ -68,17 +68,18 @@ export function sigdelset(set: Uint8Array, signum: number): void {
 
 /**
  * pthread_sigmask(3): changes which signals are blocked in the calling thread (`how`: SIG_BLOCK,
- * SIG_UNBLOCK or SIG_SETMASK with `set`; null only reads) and returns the mask it had. A signal sent
- * to the process while this thread blocks it goes to another thread that does not, or waits.
+ * SIG_UNBLOCK or SIG_SETMASK with `set`; null only reads), and stores the mask it had in `oldset`
+ * when given. A signal sent to the process while this thread blocks it goes to another thread that
+ * does not, or waits.
  *
  * @see https://man7.org/linux/man-pages/man3/pthread_sigmask.3.html
  */
-export function pthread_sigmask(how: number, set: Uint8Array | null): Uint8Array {
+export function pthread_sigmask(how: number, set: Uint8Array | null, oldset: Uint8Array | null = null): void {
   checkInt32(how, "how");
-  if (set !== null && set.byteLength < SIGSET_T_SIZE) throw new RangeError(`a sigset_t takes ${SIGSET_T_SIZE} bytes, not ${set.byteLength}`);
-  const old = new Uint8Array(SIGSET_T_SIZE);
+  for (const buffer of [set, oldset]) {
+    if (buffer !== null && buffer.byteLength < SIGSET_T_SIZE) throw new RangeError(`a sigset_t takes ${SIGSET_T_SIZE} bytes, not ${buffer.byteLength}`);
+  }
   // It returns the error number instead of setting errno.
-  const errno = pthread_sigmask_c(how, set, old) as number;
+  const errno = pthread_sigmask_c(how, set, oldset) as number;
   if (errno !== 0) throw new SystemError(errno, "pthread_sigmask");
-  return old;
 }
