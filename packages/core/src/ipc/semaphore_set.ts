@@ -284,6 +284,8 @@ export class SemaphoreSet {
 /** semtimedop for the sync waits: EINTR waits again with the time left, or ends the wait (see ipc/interrupts.ts). */
 function semtimedopSync(id: number, ops: readonly SemOp[], timeoutMs: number | undefined): boolean {
   const deadline = new Deadline(timeoutMs);
+  // Operations that can be done at once take one semop, without the signal mask of a sleep.
+  if (semop(id, ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })))) return true;
   using sleeping = interruptibleSleep();
   for (;;) {
     try {
