@@ -13,9 +13,11 @@
  * The policy, C's EINTR made usable from JavaScript:
  * - When this process listens (`process.on`) for SIGINT, SIGTERM or SIGHUP, a sync wait that one of
  *   them interrupts throws a SystemError with code EINTR, having done nothing (no semaphore taken,
- *   no byte read). The stack unwinds, and the listener runs once the event loop does: a program
- *   lets it run before it reports the error (`runMain` of the programs' layer awaits a macrotask
- *   first), so its cleanup runs and it ends as its listener decides.
+ *   no byte read). The kernel hands a signal sent to the process to its main thread when that
+ *   thread sleeps and does not block it, so that is the sleep it interrupts. The stack unwinds, and
+ *   the listener runs once the event loop polls: a program lets it run before it reports the error
+ *   (`runMain` of the programs' layer waits for the next turn's check phase), so its cleanup runs
+ *   and it ends as its listener decides.
  * - No other signal ends a wait, even one with a listener: SIGCHLD (libuv handles it once a child has
  *   been spawned), SIGWINCH (Node listens to it when stdout is a terminal), SIGUSR2… While such a
  *   wait sleeps, its thread blocks every signal but those three and the faults, so the kernel hands
