@@ -16,6 +16,7 @@ export * from "./libc/sys/shm.ts";
 export * from "./libc/sys/sem.ts";
 export * from "./libc/linux/futex.ts";
 export * from "./libc/signal.ts";
+export * from "./libc/poll.ts";
 export * from "./libc/sys/prctl.ts";
 export * from "./libc/sys/pidfd.ts";
 export * from "./ffi/struct.ts";

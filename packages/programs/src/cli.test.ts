@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { parseCommand, parseInteger, UsageError, HelpRequested, describeFailure } from "./cli.ts";
-import { SystemError } from "@linux-ipc/core";
-import { runProgram } from "@linux-ipc/testing/vitest";
+import { SystemError, waitUntilBlocked } from "@linux-ipc/core";
+import { runProgram, startProgram } from "@linux-ipc/testing/vitest";
 
 const spec = {
   name: "tool",
@@ -81,6 +81,15 @@ describe("runMain in a real program", () => {
   it("exits 1 with one line for a failing system call", async () => {
     const result = await runProgram(program, ["/nonexistent/file"]);
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: "cli-program: open '/nonexistent/file': No such file or directory\n" });
+  });
+
+  it("lets the signal that ended a sync wait with EINTR reach the program's listener, which cleans up and ends it by that signal", async () => {
+    const running = startProgram(program, ["/etc/hostname", "--sync-wait"]);
+    const waiting = await running.waitForLine(/^waiting \d+$/);
+    // glibc's poll() is the ppoll system call on arm64.
+    await waitUntilBlocked(running.pid, ["poll", "ppoll"]);
+    running.kill("SIGTERM");
+    expect(await running.exited).toMatchObject({ signal: "SIGTERM", stderr: "", stdout: `opened /etc/hostname\n${waiting}\ncleanup after SIGTERM\n` });
   });
 
 });

@@ -5,8 +5,8 @@
  * Nothing here calls process.exit: a program ends when its work and its handles are done.
  */
 import { parseArgs } from "node:util";
-import { SystemError, exitWithParent, strerror } from "@linux-ipc/core";
-import { END_WITH_PARENT_ENV, endWithPackageManager, keepSignalsIgnoredAtStart } from "./signals.ts";
+import { SystemError, exitWithParent, isSystemError, strerror } from "@linux-ipc/core";
+import { END_WITH_PARENT_ENV, afterSignalListeners, endWithPackageManager, keepSignalsIgnoredAtStart } from "./signals.ts";
 
 /**
  * One option of a program. `mode` is permission bits written in octal (`600`, `0600`, `0o600`),
@@ -194,7 +194,11 @@ export function describeFailure(programName: string, error: unknown): string {
 /**
  * Runs a program's main: --help prints and exits 0; a usage error prints the message and the usage on
  * stderr and exits 1; any other error prints one line on stderr and exits with `failureCode` (1), or
- * the `exitCode` the error carries. The exit code is set, never forced, so cleanup still runs.
+ * the `exitCode` the error carries. The exit code is set, never forced, so cleanup still runs. An
+ * EINTR is reported only after the signal listeners have run (`afterSignalListeners`): core's sync
+ * waits throw it when a termination signal the program listens for interrupts them, and the
+ * listener (`onTerminationSignal`) then runs its cleanup and ends the program by that signal, with
+ * nothing printed.
  */
 export async function runMain(programName: string, main: () => Promise<number | void> | number | void): Promise<void> {
   startInInvokingFolder();
@@ -205,6 +209,7 @@ export async function runMain(programName: string, main: () => Promise<number | 
     const code = await main();
     if (typeof code === "number") process.exitCode = code;
   } catch (error) {
+    if (isSystemError(error, "EINTR")) await afterSignalListeners();
     if (error instanceof HelpRequested) {
       process.stdout.write(`${error.text}\n`);
       process.exitCode = 0;

@@ -80,12 +80,24 @@ export function endWithPackageManager(): void {
 }
 
 /**
+ * Resolves once the listeners of the signals that have come so far have run: libuv reads signals
+ * when it polls for I/O, which the check phase of the current turn of the event loop may not follow
+ * (code that runs from an I/O callback, as an ES module's top level does, is past its turn's poll),
+ * so this waits for the check phase of the next turn.
+ */
+export function afterSignalListeners(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/**
  * Runs `cleanup` on SIGINT, SIGTERM or SIGHUP, then ends the process by the same signal (default
  * disposition restored and the signal raised again), so the parent sees how it ended, as with a C
  * program. A second signal arriving while cleanup runs is ignored rather than allowed to kill the
  * process half-way through it. A signal the program was started with ignored (under `nohup`, or as
  * a background job of a script, through the `run` launcher) stays ignored. Returns a function that
- * removes the handlers.
+ * removes the handlers once the signals that have come are handled (`afterSignalListeners`): a
+ * signal that ended a sync wait of core with EINTR still awaits its listener while the error unwinds
+ * through the `finally` blocks where programs stop handling signals.
  */
 export function onTerminationSignal(cleanup: (signal: NodeJS.Signals) => void): () => void {
   const signals = TERMINATION_SIGNALS.filter((name) => !signalsIgnoredAtStart().has(name));
@@ -104,5 +116,5 @@ export function onTerminationSignal(cleanup: (signal: NodeJS.Signals) => void): 
     for (const signal of signals) process.off(signal, handler);
   };
   for (const signal of signals) process.on(signal, handler);
-  return remove;
+  return () => void afterSignalListeners().then(remove);
 }

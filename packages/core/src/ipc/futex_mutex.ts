@@ -5,8 +5,10 @@
  * rather than Atomics.wait, and the rules of the protocol: see libc/linux/futex.ts.
  */
 import { type Address } from "../ffi/libc.ts";
+import { Errno, SystemError } from "../libc/errno.ts";
 import { Deadline } from "../libc/time.ts";
-import { futexWait, futexWake, type FutexWaitResult } from "../libc/linux/futex.ts";
+import { futexWaitOnce, futexWake, type FutexWaitResult } from "../libc/linux/futex.ts";
+import { INTERRUPTIBLE_SLICE_MS, interrupted, interruptibleSleep } from "./interrupts.ts";
 import { isProcessAlive } from "./liveness.ts";
 import { type SharedMemory } from "./memory.ts";
 import { PEER_CHECK_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
@@ -90,9 +92,19 @@ export class FutexWord {
     return Atomics.compareExchange(this.#word, 0, expected, replacement);
   }
 
-  /** Sleeps while the word equals `expected` (see futexWait). Blocks the thread. */
+  /**
+   * Sleeps while the word equals `expected`, up to `timeoutMs` (default: no limit), blocking the
+   * thread. Throws a SystemError EINTR (syscall `futex`) when SIGINT, SIGTERM or SIGHUP interrupts it
+   * in a program that listens for them, so that the listener can run (see ipc/interrupts.ts).
+   */
   wait(expected: number, timeoutMs?: number): FutexWaitResult {
-    return futexWait(this.address, expected, timeoutMs);
+    using sleeping = interruptibleSleep();
+    const deadline = new Deadline(timeoutMs);
+    for (;;) {
+      const result = futexWaitOnce(this.address, expected, deadline.slice(INTERRUPTIBLE_SLICE_MS));
+      if (result === "interrupted") interrupted(new SystemError(Errno.EINTR!, "futex"));
+      else if (result !== "timed-out" || deadline.expired) return result;
+    }
   }
 
   /** Sleeps while the word equals `expected`, without blocking the event loop (see futexWaitAsync). */
@@ -155,7 +167,10 @@ export class FutexMutex {
     return this.word.compareExchange(0, this.#me) === 0;
   }
 
-  /** Takes the lock, spinning briefly, then sleeping. Throws WaitTimeoutError after `timeoutMs`. */
+  /**
+   * Takes the lock, spinning briefly, then sleeping. Throws WaitTimeoutError after `timeoutMs`, and
+   * EINTR without the lock as `FutexWord.wait` does.
+   */
   lock(options: LockOptions = {}): LockResult {
     if (this.#spinForLock()) return "locked";
     const deadline = new Deadline(options.timeoutMs);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { bytesInPipe, readAsync, readLines, writeAllAsync } from "./pipe_io.ts";
+import { bytesInPipe, readAsync, readLines, readSync, writeAllAsync } from "./pipe_io.ts";
 import { O_CLOEXEC, O_NONBLOCK, F_GETFL, F_GETPIPE_SZ, fcntl } from "../libc/fcntl.ts";
 import { close, pipe2, read, write, PIPE_BUF } from "../libc/unistd.ts";
 import { spawnWithFds } from "./process.ts";
@@ -183,5 +183,26 @@ describe("bytesInPipe", () => {
 
   it("fails with a system error on something that is not open", () => {
     expect(() => bytesInPipe(987654)).toThrow(expect.objectContaining({ code: "EBADF", syscall: "ioctl" }));
+  });
+});
+
+describe("readSync", () => {
+  it("waits for each chunk of a stream from another process, O_NONBLOCK or not, and reads 0 at end of file", async () => {
+    const [readEnd, writeEnd] = pipe2(O_CLOEXEC | O_NONBLOCK);
+    const writer = startProgram(fixture("pipe-stream-writer"), [String(1 << 20), "54321"], { fds: [writeEnd] });
+    close(writeEnd);
+    const hash = createHash("sha256");
+    let total = 0;
+    try {
+      const buffer = new Uint8Array(65536);
+      for (let n; (n = readSync(readEnd, buffer)) > 0; total += n) hash.update(buffer.subarray(0, n));
+      expect(fcntl(readEnd, F_GETFL) & O_NONBLOCK).toBe(O_NONBLOCK);
+    } finally {
+      close(readEnd);
+    }
+    const result = await writer.exited;
+    expect(result.code).toBe(0);
+    expect(total).toBe(1 << 20);
+    expect(hash.digest("hex")).toBe(result.stdout.trim());
   });
 });

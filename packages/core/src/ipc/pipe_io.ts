@@ -10,7 +10,9 @@
  */
 import { koffi, libc, type ByteBuffer } from "../ffi/libc.ts";
 import { check, isSystemError, SystemError } from "../libc/errno.ts";
+import { poll, POLLIN } from "../libc/poll.ts";
 import { read, write } from "../libc/unistd.ts";
+import { interrupted, interruptibleSleep } from "./interrupts.ts";
 import { waitForFd } from "./poll.ts";
 
 /** Options of `readAsync`. */
@@ -36,6 +38,39 @@ export async function readAsync(fd: number, buffer: ByteBuffer, offset = 0, leng
   }
 }
 
+
+/**
+ * read(2) that blocks the thread until the descriptor is readable, whether it is O_NONBLOCK or not,
+ * then reads: the byte count, 0 at end of file. It sleeps in poll(2), which a signal interrupts,
+ * not in read(2), which the kernel restarts after Node's handlers: when SIGINT, SIGTERM or SIGHUP
+ * comes in a program that listens for them, it throws a SystemError EINTR (syscall `poll`) having
+ * read nothing, so that the listener can run (see ipc/interrupts.ts). Meant for pipes, FIFOs and
+ * sockets with one reader; a regular file is always readable.
+ */
+export function readSync(fd: number, buffer: ByteBuffer, offset = 0, length?: number): number {
+  for (;;) {
+    waitUntilReadable(fd);
+    try {
+      return read(fd, buffer, offset, length);
+    } catch (error) {
+      // An O_NONBLOCK descriptor that another reader emptied first.
+      if (!isSystemError(error, "EAGAIN")) throw error;
+    }
+  }
+}
+
+function waitUntilReadable(fd: number): void {
+  using sleeping = interruptibleSleep();
+  for (;;) {
+    try {
+      poll([{ fd, events: POLLIN }], -1);
+      return;
+    } catch (error) {
+      if (!isSystemError(error, "EINTR")) throw error;
+      interrupted(error);
+    }
+  }
+}
 
 /** ioctl request: the number of unread bytes in a pipe, FIFO or socket (same value on x86_64 and arm64). */
 export const FIONREAD = 0x541b;

@@ -3,7 +3,7 @@
  * `UnnamedSemaphore` (sem_init with pshared = 1, on a `sem_t` placed in any shared memory). The raw
  * calls are in libc/semaphore.ts.
  *
- * Waits: `wait()` blocks the thread (EINTR retried); `waitAsync()` leaves the event loop free. It
+ * Waits: `wait()` blocks the thread (EINTR: see wait); `waitAsync()` leaves the event loop free. It
  * takes part in glibc's own protocol for sem_t as one more waiter (see `semWords` below), sleeping
  * through a word-waiter thread (word_waiter.ts), so C processes' sem_post wakes it and it competes
  * fairly with their sem_wait. A semaphore is never released (closed or destroyed) under a wait in
@@ -27,8 +27,8 @@ import {
   sem_post,
   sem_trywait,
   sem_unlink,
-  sem_wait,
 } from "../libc/semaphore.ts";
+import { INTERRUPTIBLE_SLICE_MS, interrupted, interruptibleSleep } from "./interrupts.ts";
 import { type SharedMemory } from "./memory.ts";
 import { WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { waitForWord } from "./word_waiter.ts";
@@ -96,18 +96,25 @@ export abstract class PosixSemaphore {
     sem_post(this.pointer, this.label);
   }
 
-  /** P: subtracts one, waiting while the value is 0. Throws WaitTimeoutError after `timeoutMs`. */
+  /**
+   * P: subtracts one, waiting while the value is 0, blocking the thread. Throws WaitTimeoutError after
+   * `timeoutMs`, and a SystemError EINTR (syscall `sem_clockwait`), without taking the semaphore,
+   * when SIGINT, SIGTERM or SIGHUP interrupts it in a program that listens for them, so that the
+   * listener can run (see ipc/interrupts.ts). It sleeps in sem_clockwait, whose timeout makes the
+   * kernel report the signal, never in sem_wait, which the kernel would restart.
+   */
   wait(options: SemaphoreWaitOptions = {}): void {
     const pointer = this.pointer;
-    const abstime = options.timeoutMs === undefined ? null : deadlineTimespec(CLOCK_MONOTONIC, options.timeoutMs);
+    if (this.tryWait()) return;
+    using sleeping = interruptibleSleep();
+    const deadline = new Deadline(options.timeoutMs);
     for (;;) {
       try {
-        if (abstime === null) sem_wait(pointer, this.label);
-        else if (!sem_clockwait(pointer, CLOCK_MONOTONIC, abstime, this.label)) throw new WaitTimeoutError(this.label, options.timeoutMs);
-        return;
+        if (sem_clockwait(pointer, CLOCK_MONOTONIC, deadlineTimespec(CLOCK_MONOTONIC, deadline.slice(INTERRUPTIBLE_SLICE_MS)), this.label)) return;
+        if (deadline.expired) throw new WaitTimeoutError(this.label, options.timeoutMs);
       } catch (error) {
-        if (isSystemError(error, "EINTR")) continue;
-        throw error;
+        if (!isSystemError(error, "EINTR")) throw error;
+        interrupted(error);
       }
     }
   }

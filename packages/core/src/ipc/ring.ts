@@ -6,6 +6,10 @@
  * detection of a peer process that died. The byte layout and the protocol are in RING.md, precise
  * enough for a C program to join (the ring tests run C producers and consumers against it).
  *
+ * The sync waits (peek, receive, reserve, send, flush) throw a SystemError EINTR, having taken or
+ * published nothing, when SIGINT, SIGTERM or SIGHUP interrupts them in a program that listens for
+ * it, so that its listener can run (see ipc/interrupts.ts).
+ *
  * Reading and writing copy nothing but what the caller copies: `reserve()` returns where to write a
  * message in `writer.data` and `commit()` publishes it; `peek()` returns the length of the next
  * message, at `reader.offset` in `reader.data`, and `release()` gives its bytes back. None of them
@@ -17,6 +21,7 @@
  * free; see word_waiter.ts).
  */
 import { FutexMutex } from "./futex_mutex.ts";
+import { interrupted, interruptibleSleep } from "./interrupts.ts";
 import { type SharedMemory } from "./memory.ts";
 import { WAKE_ALL, futexWaitOnce, futexWake } from "../libc/linux/futex.ts";
 import { waitForWord } from "./word_waiter.ts";
@@ -24,6 +29,7 @@ import { isProcessAlive, ownStartTime } from "./liveness.ts";
 import { allowedCpus } from "./procfs.ts";
 import { PEER_CHECK_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { Deadline } from "../libc/time.ts";
+import { Errno, SystemError } from "../libc/errno.ts";
 import { type Address } from "../ffi/libc.ts";
 
 /** The bytes 'R' 'i' 'n' 'g' read as a little-endian uint32. */
@@ -446,11 +452,14 @@ class Waiter {
 
   wait(moved: () => boolean, check: () => void, what: string, options: RingWaitOptions): void {
     if (this.spin(moved)) return;
+    using sleeping = interruptibleSleep();
     const deadline = new Deadline(options.timeoutMs);
     for (;;) {
       const seq = this.#prepare(moved);
       if (seq === null) return;
-      if (futexWaitOnce(this.#seqAddress, seq, deadline.slice(PEER_CHECK_MS)) === "timed-out") {
+      const result = futexWaitOnce(this.#seqAddress, seq, deadline.slice(PEER_CHECK_MS));
+      if (result === "interrupted") interrupted(new SystemError(Errno.EINTR!, "futex"));
+      if (result === "timed-out") {
         if (moved()) return;
         check();
         if (deadline.expired) throw new WaitTimeoutError(what, options.timeoutMs);

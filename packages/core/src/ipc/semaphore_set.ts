@@ -6,13 +6,14 @@
  * SEM_UNDO (the default for acquire/release here) makes the kernel reverse a process's operations
  * when it exits, however it exits, so a holder killed with SIGKILL does not leave the lock taken.
  *
- * Waits: `acquire` blocks the thread (semtimedop, EINTR retried with the time left);
+ * Waits: `acquire` blocks the thread (semtimedop; on EINTR it waits again with the time left, or
+ * throws EINTR when the program listens for SIGINT, SIGTERM or SIGHUP: see ipc/interrupts.ts);
  * `acquireAsync` first tries once without waiting, then waits on a semop-waiter thread
  * (semop_waiter.ts), so the event loop, signal handlers and an AbortSignal are served while it
  * waits. SEM_UNDO works from those threads too: the undo list belongs to the process.
  */
 import { checkInteger } from "../ffi/checks.ts";
-import { Errno, SystemError, errnoError } from "../libc/errno.ts";
+import { Errno, SystemError, errnoError, isSystemError } from "../libc/errno.ts";
 import { Deadline } from "../libc/time.ts";
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID, IPC_STAT, IPC_SET, IpcPerm, formatKey } from "../libc/sys/ipc.ts";
 import {
@@ -35,6 +36,7 @@ import {
   type SemidDsSnapshot,
   type SemOp,
 } from "../libc/sys/sem.ts";
+import { interrupted, interruptibleSleep } from "./interrupts.ts";
 import { WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { semopWhenPossible } from "./semop_waiter.ts";
 
@@ -196,9 +198,13 @@ export class SemaphoreSet {
     return semctl(this.id, num, GETZCNT);
   }
 
-  /** Atomic semop over several semaphores (see semtimedop). */
+  /**
+   * Atomic semop over several semaphores, blocking the thread (see semtimedop): false at the
+   * timeout. Throws EINTR, having done nothing, when SIGINT, SIGTERM or SIGHUP interrupts it in a
+   * program that listens for them, so that the listener can run (see ipc/interrupts.ts).
+   */
   op(ops: readonly SemOp[], timeoutMs?: number): boolean {
-    return semtimedop(this.id, ops, timeoutMs);
+    return semtimedopSync(this.id, ops, timeoutMs);
   }
 
   /** Atomic semop over several semaphores without blocking the event loop (see semtimedopAsync). */
@@ -206,9 +212,12 @@ export class SemaphoreSet {
     return semtimedopAsync(this.id, ops, options);
   }
 
-  /** P: subtracts `count` from semaphore `num`, waiting while that would go below 0. */
+  /**
+   * P: subtracts `count` from semaphore `num`, waiting while that would go below 0. Throws
+   * WaitTimeoutError after `timeoutMs`, and EINTR as `op` does.
+   */
   acquire(num = 0, count = 1, options: AcquireOptions = {}): void {
-    if (!semtimedop(this.id, [{ num, op: -checkAcquireCount(count), flags: undoFlag(options) }], options.timeoutMs)) {
+    if (!semtimedopSync(this.id, [{ num, op: -checkAcquireCount(count), flags: undoFlag(options) }], options.timeoutMs)) {
       throw new WaitTimeoutError(`semaphore ${num} of set ${this.id}`, options.timeoutMs);
     }
   }
@@ -262,6 +271,22 @@ export class SemaphoreSet {
       if (!(error instanceof SystemError && (error.code === "EINVAL" || error.code === "EIDRM"))) throw error;
     }
     this.#removed = true;
+  }
+}
+
+/** semtimedop for the sync waits: EINTR waits again with the time left, or ends the wait (see ipc/interrupts.ts). */
+function semtimedopSync(id: number, ops: readonly SemOp[], timeoutMs: number | undefined): boolean {
+  const deadline = new Deadline(timeoutMs);
+  // Operations that can be done at once take one semop, without the signal mask of a sleep.
+  if (semop(id, ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })))) return true;
+  using sleeping = interruptibleSleep();
+  for (;;) {
+    try {
+      return semtimedop(id, ops, timeoutMs === undefined ? undefined : deadline.remaining());
+    } catch (error) {
+      if (!isSystemError(error, "EINTR")) throw error;
+      interrupted(error);
+    }
   }
 }
 

@@ -14,6 +14,7 @@ import { Sembuf, SemidDs, Semun } from "./sys/sem.ts";
 import { SEM_T_SIZE } from "./semaphore.ts";
 import { Timespec } from "./time.ts";
 import { FutexWaitv } from "./linux/futex.ts";
+import { Pollfd } from "./poll.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {
@@ -57,6 +58,7 @@ const structs: CStruct[] = [
   { cType: "sem_t", headers: ["semaphore.h"], size: SEM_T_SIZE, offsets: { __size: 0, __align: 0 } },
   { cType: "struct timespec", headers: ["time.h"], size: Timespec.size, offsets: Timespec.offsets },
   { cType: "struct futex_waitv", headers: ["linux/futex.h"], size: FutexWaitv.size, offsets: FutexWaitv.offsets },
+  { cType: "struct pollfd", headers: ["poll.h"], size: Pollfd.size, offsets: Pollfd.offsets },
   {
     cType: "struct stat",
     headers: ["sys/stat.h"],

@@ -112,7 +112,9 @@ export function sem_post(sem: Address, path?: string): void {
 }
 
 /**
- * sem_wait(3): subtracts one, waiting while the value is 0. Throws EINTR when a signal handler ran.
+ * sem_wait(3): subtracts one, waiting while the value is 0. Throws EINTR when a signal handler
+ * installed without SA_RESTART ran; after Node's handlers (libuv's, with SA_RESTART) the kernel
+ * goes on sleeping, so `wait()` of ipc/posix_semaphore.ts sleeps in sem_clockwait instead.
  *
  * @see https://man7.org/linux/man-pages/man3/sem_wait.3.html
  */

@@ -99,8 +99,9 @@ function timeoutArgument(timeoutMs: number | undefined): TimespecValue | null {
 
 /**
  * FUTEX_WAIT once: sleeps while the word at `address` holds `expected` (compared as uint32), for at
- * most `timeoutMs` (relative; undefined sleeps until woken). A signal handler interrupting the sleep
- * gives "interrupted" (EINTR).
+ * most `timeoutMs` (relative; undefined sleeps until woken). A signal handler interrupting a sleep
+ * with a timeout gives "interrupted" (EINTR); one without a timeout the kernel restarts after a
+ * handler installed with SA_RESTART, as Node's are.
  *
  * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */
@@ -138,7 +139,9 @@ export function futexWaitv(waiters: Uint8Array, count: number, deadline: Timespe
 
 /**
  * Sleeps while the word at `address` holds `expected`, up to `timeoutMs` (undefined: no limit).
- * EINTR is retried with the time left. Returns as soon as the kernel says why it returned.
+ * EINTR is retried with the time left. Returns as soon as the kernel says why it returned. No signal
+ * listener runs while it sleeps: `FutexWord.wait` is the form that lets a SIGINT, SIGTERM or SIGHUP
+ * listener run.
  *
  * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */

@@ -11,7 +11,7 @@ import { checkInt16, checkInt32, checkInteger, checkKey, checkUint16 } from "../
 import { koffi, libc, lastErrno } from "../../ffi/libc.ts";
 import { defineStruct, type SnapshotOf } from "../../ffi/struct.ts";
 import { Errno, check, errnoError } from "../errno.ts";
-import { Deadline, Timespec, timespecFromMs, type TimespecValue } from "../time.ts";
+import { Timespec, timespecFromMs, type TimespecValue } from "../time.ts";
 import { IpcPerm, IPC_STAT, formatKey } from "./ipc.ts";
 
 /** Flag for semop: undo the operation when the process exits. */
@@ -144,40 +144,35 @@ export function semget(key: number, nsems: number, flags: number): number {
 
 /**
  * semop(2): performs every operation in `ops` atomically (all or none). Returns false when
- * IPC_NOWAIT was given and it would have blocked (EAGAIN). EINTR is retried.
+ * IPC_NOWAIT was given and it would have blocked (EAGAIN). Throws EINTR, having done nothing, when
+ * a signal handler interrupted its sleep: the kernel never restarts semop (signal(7)).
  *
  * @see https://man7.org/linux/man-pages/man2/semop.2.html
  */
 export function semop(id: number, ops: readonly SemOp[]): boolean {
   checkInt32(id, "id");
   const sops = toSembufs(ops);
-  for (;;) {
-    if ((semop_c(id, sops, sops.length) as number) === 0) return true;
-    const errno = lastErrno();
-    if (errno === Errno.EINTR) continue;
-    if (errno === Errno.EAGAIN) return false;
-    throw errnoError("semop", identified(id), errno);
-  }
+  if ((semop_c(id, sops, sops.length) as number) === 0) return true;
+  const errno = lastErrno();
+  if (errno === Errno.EAGAIN) return false;
+  throw errnoError("semop", identified(id), errno);
 }
 
 /**
  * semtimedop(2): like semop, giving up after `timeoutMs` (undefined: no limit). Returns false on
- * timeout (or EAGAIN with IPC_NOWAIT). EINTR is retried with the time left.
+ * timeout (or EAGAIN with IPC_NOWAIT). Throws EINTR as semop does (`SemaphoreSet` waits again with
+ * the time left, or ends the wait: see ipc/interrupts.ts).
  *
  * @see https://man7.org/linux/man-pages/man2/semtimedop.2.html
  */
 export function semtimedop(id: number, ops: readonly SemOp[], timeoutMs?: number): boolean {
   checkInt32(id, "id");
   const sops = toSembufs(ops);
-  const deadline = new Deadline(timeoutMs);
-  for (;;) {
-    const timeout: TimespecValue | null = timeoutMs === undefined ? null : timespecFromMs(deadline.remaining());
-    if ((semtimedop_c(id, sops, sops.length, timeout) as number) === 0) return true;
-    const errno = lastErrno();
-    if (errno === Errno.EINTR) continue;
-    if (errno === Errno.EAGAIN) return false;
-    throw errnoError("semtimedop", identified(id), errno);
-  }
+  const timeout: TimespecValue | null = timeoutMs === undefined ? null : timespecFromMs(timeoutMs);
+  if ((semtimedop_c(id, sops, sops.length, timeout) as number) === 0) return true;
+  const errno = lastErrno();
+  if (errno === Errno.EAGAIN) return false;
+  throw errnoError("semtimedop", identified(id), errno);
 }
 
 /**

@@ -1,0 +1,66 @@
+// Programs blocked in each kind of sync wait, ended by real signals from this process: a termination
+// signal the program listens for ends the wait with EINTR, its listener cleans up and the program dies
+// of that signal, leaving nothing behind; a SIGUSR2 that it also listens for does not end the wait.
+import { describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { SharedMemorySegment } from "./shared_memory.ts";
+import { SemaphoreSet } from "./semaphore_set.ts";
+import { waitUntilBlocked } from "./procfs.ts";
+import { sleep } from "./timeouts.ts";
+import { startProgram, unusedIpcKey, useTempDir } from "@linux-ipc/testing/vitest";
+
+const fixture = fileURLToPath(new URL("../../dist-fixtures/sync-wait-signal.js", import.meta.url));
+const dir = useTempDir("interrupts-");
+
+/** Resolves once no SIGUSR2 sent to process `pid` is pending any more: some thread has taken it. */
+async function takenSigusr2(pid: number): Promise<void> {
+  const SIGUSR2_BIT = 1n << 11n;
+  const pending = (): boolean =>
+    readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("ShdPnd:") || line.startsWith("SigPnd:"))
+      .some((line) => (BigInt(`0x${line.split(/\s+/)[1]}`) & SIGUSR2_BIT) !== 0n);
+  const deadline = Date.now() + 10_000;
+  while (pending()) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still had SIGUSR2 pending after 10 s`);
+    await sleep(1);
+  }
+}
+
+describe("a sync wait in a program that listens for termination signals", () => {
+  const cases: { kind: string; signal: NodeJS.Signals }[] = [
+    { kind: "sysv", signal: "SIGINT" },
+    { kind: "futex", signal: "SIGTERM" },
+    { kind: "mutex", signal: "SIGHUP" },
+    { kind: "named", signal: "SIGINT" },
+    { kind: "unnamed", signal: "SIGTERM" },
+    { kind: "ring-receive", signal: "SIGHUP" },
+    { kind: "ring-send", signal: "SIGINT" },
+    { kind: "pipe", signal: "SIGTERM" },
+    { kind: "fifo", signal: "SIGHUP" },
+  ];
+  for (const { kind, signal } of cases) {
+    it(`ends on ${signal} with the program's cleanup, and goes on after a SIGUSR2 (${kind})`, async () => {
+      const key = unusedIpcKey();
+      const fifo = dir.file("fifo");
+      const program = startProgram(fixture, [kind, String(key), fifo]);
+      const line = await program.waitForLine(/^waiting /);
+      const [, syscall, from, to] = line.split(" ") as [string, string, string?, string?];
+      // glibc's poll() is the ppoll system call on arm64.
+      const calls = syscall === "poll" ? ["poll", "ppoll"] : [syscall];
+      const asleep = { firstArgument: (argument: bigint) => from === undefined || (argument >= BigInt(from) && argument < BigInt(to!)) };
+      await waitUntilBlocked(program.pid, calls, asleep);
+      program.kill("SIGUSR2");
+      await takenSigusr2(program.pid);
+      await waitUntilBlocked(program.pid, calls, asleep);
+      program.kill(signal);
+      const result = await program.exited;
+      expect(result).toMatchObject({ signal, stderr: "", stdout: `${line}\nSIGUSR2 handled\ncleanup ran ${signal}\n` });
+      expect(() => SharedMemorySegment.open(key)).toThrow(/ENOENT/);
+      expect(() => SemaphoreSet.open(key)).toThrow(/ENOENT/);
+      expect(existsSync(`/dev/shm/sem.ipc-test-${key.toString(16)}`)).toBe(false);
+      expect(existsSync(fifo)).toBe(false);
+    });
+  }
+});
