@@ -196,7 +196,14 @@ export class FutexMutex {
       if (options.signal?.aborted) throw abortReason(options.signal);
       const step = this.#contend();
       if (typeof step === "string") return step;
-      const result = await waitForWord(this.word.address, step, { timeoutMs: deadline.slice(PEER_CHECK_MS), signal: options.signal });
+      let result: FutexWaitResult;
+      try {
+        result = await waitForWord(this.word.address, step, { timeoutMs: deadline.slice(PEER_CHECK_MS), signal: options.signal });
+      } catch (error) {
+        // unlock() wakes one sleeper: if that was this wait, the wake passes to the next one.
+        if (this.word.load() === 0) this.word.wake(1);
+        throw error;
+      }
       if (result === "timed-out") {
         const outcome = this.#afterSlice(step, deadline, options);
         if (outcome !== null) return outcome;

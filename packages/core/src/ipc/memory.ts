@@ -13,6 +13,7 @@
 import { koffi, libc, type Address } from "../ffi/libc.ts";
 import { type StructLayout, type StructView, type FieldSpec } from "../ffi/struct.ts";
 import { pageRoundUp } from "../libc/unistd.ts";
+import { releaseWordWaits } from "./word_waiter.ts";
 import { mmap, munmap, MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../libc/sys/mman.ts";
 
 // memmove rather than memcpy: the two ranges may be the same mapping.
@@ -146,11 +147,13 @@ export abstract class MappedMemory implements Disposable {
   }
 
   /**
-   * Releases the memory. With no view ever made, `releaseUnviewed` unmaps or detaches at once; else
-   * the range is replaced by a placeholder (see the module comment). Idempotent.
+   * Releases the memory. Async waits on its words end first (rejected with ReleasedMemoryError).
+   * With no view ever made, `releaseUnviewed` unmaps or detaches at once; else the range is replaced
+   * by a placeholder (see the module comment). Idempotent.
    */
   protected releaseRange(releaseUnviewed: () => void): void {
     if (this.#released) return;
+    releaseWordWaits(this.address, pageRoundUp(this.length), () => new ReleasedMemoryError(this.kind));
     if (this.#bytes === null) releaseUnviewed();
     else installPlaceholder(this.address, pageRoundUp(this.length));
     this.#released = true;

@@ -31,8 +31,8 @@ import {
 import { INTERRUPTIBLE_SLICE_MS, interrupted, interruptibleSleep } from "./interrupts.ts";
 import { type SharedMemory } from "./memory.ts";
 import { WaitTimeoutError, abortReason } from "./timeouts.ts";
-import { waitForWord } from "./word_waiter.ts";
-import { FUTEX_PRIVATE_FLAG } from "../libc/linux/futex.ts";
+import { releaseWordWaits, waitForWord } from "./word_waiter.ts";
+import { FUTEX_PRIVATE_FLAG, futexWake } from "../libc/linux/futex.ts";
 
 // glibc (2.21 and later, 64-bit) keeps a sem_t as { uint64_t data; int private; ... }: the value in
 // the low 32 bits of `data` (the futex word, first on little-endian machines), the number of
@@ -162,6 +162,10 @@ export abstract class PosixSemaphore {
     }
   }
 
+  /**
+   * Leaves glibc's waiter count without taking a unit (abort, timeout, close). sem_post wakes one
+   * waiter: if that was this wait, the wake passes to the next, as a woken waiter that gives up must.
+   */
   #countOut(): void {
     let pointer: Address;
     try {
@@ -170,7 +174,9 @@ export abstract class PosixSemaphore {
       // The memory is gone from this process: nothing left to count out of.
       return;
     }
-    Atomics.sub(semWords(pointer).data, 0, ONE_WAITER);
+    const { data, isPrivate } = semWords(pointer);
+    const after = Atomics.sub(data, 0, ONE_WAITER) - ONE_WAITER;
+    if ((after & VALUE_MASK) !== 0n && after >> 32n !== 0n) futexWake(pointer, 1, isPrivate);
   }
 
   /** P if it can be done at once: true if the value was above 0 (and is now one less). */
@@ -189,6 +195,7 @@ export abstract class PosixSemaphore {
     const pointer = this.#pointer;
     const run = (): void => {
       this.#pointer = null;
+      releaseWordWaits(pointer, SEM_T_SIZE, () => new ReleasedSemaphoreError(this.label));
       release(pointer);
     };
     if (this.#pendingWaits === 0) return run();

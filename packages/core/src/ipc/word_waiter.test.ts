@@ -165,6 +165,17 @@ describe("an abort", () => {
     });
   });
 
+  it("comes with the release of the memory: the waits on its words reject, and no thread sleeps on them afterwards", async () => {
+    const memory = segment().attach();
+    const word = new FutexWord(memory, 0);
+    const waiting = word.waitAsync(0);
+    await until("the word is armed", () => sleepers(process.pid).words.has(word.address));
+    memory.detach();
+    // Checked right after detach returns: the waiter thread has already dropped the word.
+    expect(sleepers(process.pid).words.has(word.address)).toBe(false);
+    await expect(waiting).rejects.toMatchObject({ code: "ERR_IPC_MEMORY_RELEASED" });
+  });
+
   it("and a timeout of 0 answer without a trip to a thread", async () => {
     using memory = segment().attach();
     expect(await waitForWord(memory.address, 0, { timeoutMs: 0 })).toBe("timed-out");

@@ -22,7 +22,11 @@ import { abortReason } from "./timeouts.ts";
 export interface WordWaiterThreadData {
   /** The port messages come and go through. */
   port: MessagePort;
-  /** The control word: an Int32 the starting thread increments, then wakes, after posting a message. */
+  /**
+   * Two Int32 words: the control word, which the starting thread increments (then wakes) after
+   * posting a message, and the applied word, where the thread stores the control value it has read
+   * the messages up to (then notifies).
+   */
   control: SharedArrayBuffer;
 }
 
@@ -31,6 +35,10 @@ export type WatchedWord = [id: number, address: Address, expected: number, isPri
 
 /** Why a waiter thread reported a word: woken, holding another value already, or not mapped (EFAULT). */
 export type WordOutcome = "woken" | "not-equal" | "fault";
+
+/** Where the control word and the applied word are in the shared control buffer. */
+export const CONTROL = 0;
+export const APPLIED = 1;
 
 /** The words one waiter thread sleeps on: the control word takes the first slot of each futex_waitv call. */
 export const WORDS_PER_THREAD = FUTEX_WAITV_MAX - 1;
@@ -130,6 +138,26 @@ function unwatch(watch: Watch): void {
   watch.thread.remove(watch.id);
 }
 
+/**
+ * Before memory is unmapped or detached: ends every pending wait on a word in
+ * [address, address + length) with `error`, and returns once the waiter threads have dropped those
+ * words. A thread never sleeps on a released range afterwards, where a new mapping could land and it
+ * would swallow wakes meant for other sleepers.
+ */
+export function releaseWordWaits(address: Address, length: number, error: () => Error): void {
+  const end = address + BigInt(length);
+  for (const watch of [...watchesById.values()]) {
+    if (watch.address < address || watch.address >= end) continue;
+    unwatch(watch);
+    const settlement: Settlement = { error: error() };
+    for (const listener of [...watch.listeners]) listener.settle(settlement);
+  }
+  for (const thread of threads) {
+    thread.flush();
+    thread.awaitApplied(1000);
+  }
+}
+
 function forget(watch: Watch): void {
   watchesById.delete(watch.id);
   watchesByKey.delete(watch.key);
@@ -158,7 +186,7 @@ class WaiterThread {
   watchCount = 0;
   readonly #worker: Worker;
   readonly #port: MessagePort;
-  readonly #control = new Int32Array(new SharedArrayBuffer(4));
+  readonly #control = new Int32Array(new SharedArrayBuffer(8));
   readonly #controlAddress = toAddress(this.#control);
   #added: WatchedWord[] = [];
   #removed: number[] = [];
@@ -205,17 +233,37 @@ class WaiterThread {
   #queueFlush(): void {
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(() => {
-      this.#flushQueued = false;
-      this.#port.postMessage({ add: this.#added, remove: this.#removed });
-      this.#added = [];
-      this.#removed = [];
-      this.#wake();
-    });
+    queueMicrotask(() => this.flush());
+  }
+
+  flush(): void {
+    if (!this.#flushQueued) return;
+    this.#flushQueued = false;
+    this.#port.postMessage({ add: this.#added, remove: this.#removed });
+    this.#added = [];
+    this.#removed = [];
+    this.#wake();
+  }
+
+  /**
+   * Blocks until the thread has read every message posted so far (it does so before it sleeps
+   * again), or `timeoutMs` passed (a thread that died reads nothing). Waits on the starting thread
+   * with Atomics.wait: only memory release calls it, and the thread answers within microseconds.
+   */
+  awaitApplied(timeoutMs: number): void {
+    const posted = Atomics.load(this.#control, CONTROL);
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const applied = Atomics.load(this.#control, APPLIED);
+      if (((applied - posted) | 0) >= 0) return;
+      const left = end - performance.now();
+      if (left <= 0) return;
+      Atomics.wait(this.#control, APPLIED, applied, left);
+    }
   }
 
   #wake(): void {
-    Atomics.add(this.#control, 0, 1);
+    Atomics.add(this.#control, CONTROL, 1);
     futexWake(this.#controlAddress, 1);
   }
 

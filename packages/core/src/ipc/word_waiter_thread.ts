@@ -14,6 +14,10 @@ import { toAddress } from "../ffi/libc.ts";
 import { FUTEX_32, FUTEX_PRIVATE_FLAG, FUTEX_WAITV_MAX, FutexWaitv, futexWaitOnce, futexWaitv } from "../libc/linux/futex.ts";
 import type { WatchedWord, WordOutcome, WordWaiterThreadData } from "./word_waiter.ts";
 
+// The same indexes as word_waiter.ts's CONTROL and APPLIED (this thread must not load that module).
+const CONTROL = 0;
+const APPLIED = 1;
+
 const { port, control: controlBuffer } = workerData as WordWaiterThreadData;
 const control = new Int32Array(controlBuffer);
 const waiters = new Uint8Array(FUTEX_WAITV_MAX * FutexWaitv.size);
@@ -24,8 +28,10 @@ FutexWaitv.setBigInt(slots[0]!, "uaddr", toAddress(control));
 slots[0]!.flags = FUTEX_32;
 
 for (;;) {
-  const seen = Atomics.load(control, 0);
+  const seen = Atomics.load(control, CONTROL);
   if (!drainMessages()) break;
+  Atomics.store(control, APPLIED, seen);
+  Atomics.notify(control, APPLIED);
   const ids = arm(seen);
   let result: ReturnType<typeof futexWaitv>;
   try {
@@ -52,8 +58,9 @@ function drainMessages(): boolean {
   for (let message = receiveMessageOnPort(port); message !== undefined; message = receiveMessageOnPort(port)) {
     const { add = [], remove = [], stop = false } = message.message as { add?: WatchedWord[]; remove?: number[]; stop?: boolean };
     if (stop) return false;
-    for (const id of remove) watched.delete(id);
+    // A wait started and ended in one turn of the starting thread's loop comes in both lists.
     for (const word of add) watched.set(word[0], word);
+    for (const id of remove) watched.delete(id);
   }
   return true;
 }

@@ -17,8 +17,9 @@
  * - A waker changes the word (or another word the sleeper rechecks) BEFORE calling wake; the sleeper
  *   passes the value it last saw, and the kernel refuses to sleep if the word differs ("not-equal").
  * - Every wake may be spurious: recheck the condition after each return.
- * - FUTEX_WAIT and FUTEX_WAKE here never use FUTEX_PRIVATE_FLAG, so they work on memory shared
- *   between processes (futex_waitv takes the flag per word, for the words woken privately).
+ * - FUTEX_WAIT here never uses FUTEX_PRIVATE_FLAG, so it works on memory shared between processes;
+ *   futex_waitv takes the flag per word, and `futexWake` on request, for words woken privately (a
+ *   process-private sem_t).
  *
  * The waits here block the calling thread (and its event loop, signal handlers included) for up to
  * their timeout. The async waits of the object layer sleep on word-waiter threads instead, several
@@ -155,13 +156,14 @@ export function futexWait(address: Address, expected: number, timeoutMs?: number
 }
 
 /**
- * FUTEX_WAKE: wakes up to `count` sleepers on the word at `address`; returns how many woke.
+ * FUTEX_WAKE: wakes up to `count` sleepers on the word at `address`; returns how many woke. With
+ * `isPrivate`, FUTEX_WAKE_PRIVATE: only sleepers of this process that waited with the private flag.
  *
  * @see https://man7.org/linux/man-pages/man2/futex.2.html
  */
-export function futexWake(address: Address, count = 1): number {
+export function futexWake(address: Address, count = 1, isPrivate = false): number {
   checkInteger(count, "count", 0, WAKE_ALL);
-  const result = Number(futex_c(SYS_futex, address, FUTEX_WAKE, count, null, null, 0));
+  const result = Number(futex_c(SYS_futex, address, FUTEX_WAKE | (isPrivate ? FUTEX_PRIVATE_FLAG : 0), count, null, null, 0));
   if (result === -1) throw errnoError("futex");
   return result;
 }
