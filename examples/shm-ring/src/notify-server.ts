@@ -9,7 +9,8 @@
  * - P13 printed the segment once a second whether or not the client had written: it printed the
  *   same string twice or missed one whenever the two clocks drifted. Here each string the client
  *   writes is printed exactly once, as soon as it is written, and the server uses no CPU while it
- *   waits (it sleeps in semtimedop on a worker thread, so Ctrl-C still runs its cleanup);
+ *   waits (`acquireAsync` sleeps in semtimedop on a waiter thread of core, so the event loop stays
+ *   free and Ctrl-C still runs its cleanup);
  * - the two semaphores make the segment a one-slot shmfifo: the client writes only after the server
  *   has read the previous string (READ starts at 1, WRITTEN at 0);
  * - the key is given with --key instead of ftok("./tmp"), and SIGINT/SIGTERM/SIGHUP remove the
