@@ -99,7 +99,6 @@ export function overheadTable(results: Results["overhead"]): string {
 const conditionLabel: Record<LoopCondition, string> = {
   idle: "idle: no wait pending",
   pending: `${PENDING_TOTAL.toLocaleString("en-US")} waits pending`,
-  resolved: "after: all resolved",
 };
 
 export function eventLoopTable(waiting: WaitingResults): string {
@@ -135,7 +134,7 @@ function waitingSections(waiting: WaitingResults | null): string[] {
   return [
     `Event loop with ${PENDING_TOTAL.toLocaleString("en-US")} async waits pending in the bench (${posix} POSIX semaphores, ${futex} futex words, ${ring} ring readers, ` +
       `${sysv} System V semaphores): each operation timed one at a time (vs idle: this median ÷ the idle median)`,
-    `${eventLoopTable(waiting)}\n\nevery wait resolved ${number3(waiting.resolveMs)} ms after the first post, none before`,
+    `${eventLoopTable(waiting)}\n\nevery wait resolved ${withRange(waiting.resolveMs, number3)} ms after the first post, none before, in each of ${waiting.resolveMs.n} rounds`,
     "Uncontended waits, the semaphore free: a loop of acquire + release (vs sync: async ÷ sync)",
     uncontendedTable(waiting),
   ];

@@ -108,7 +108,7 @@ function eventLoopTarget(results: Results): TargetCheck {
   if (pairs.length > 0 && results.waiting) {
     check.measured =
       pairs.map(({ operation, idle, loaded, factor }) => `${operation} ${microseconds(loaded.median.median)} µs against ${microseconds(idle.median.median)} µs idle (${ratio(factor)})`).join("; ") +
-      `; all ${pending} resolved ${number3(results.waiting.resolveMs)} ms after the first post, none before`;
+      `; all ${pending} resolved ${number3(results.waiting.resolveMs.median)} ms after the first post (median of ${results.waiting.resolveMs.n} rounds), none before`;
     check.met = pairs.every(({ factor }) => factor <= 2);
   }
   return check;

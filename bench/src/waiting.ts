@@ -3,10 +3,9 @@
  * process itself.
  *
  * - Event loop under load: `fs.promises.readFile` of a small file and a `setImmediate` round, each
- *   timed one at a time, with no wait pending, then with PENDING_TOTAL async waits pending (POSIX
- *   semaphores, futex words, ring readers and a few System V semaphores, all in this process), then
- *   again once every wait has been resolved. The waits are resolved by posting everything: each must
- *   resolve then, and none before.
+ *   timed one at a time, with no wait pending and with PENDING_TOTAL async waits pending (POSIX
+ *   semaphores, futex words, ring readers and a few System V semaphores, all in this process). The
+ *   waits are then resolved by posting everything: each must resolve then, and none before.
  * - Uncontended waits: an async acquire that finds the semaphore free against the sync one, in a
  *   loop of acquire + release, batches of the two alternating.
  *
@@ -38,8 +37,11 @@ import { track } from "./cleanup.ts";
 import type { Plan } from "./measure.ts";
 import { latencySummary, spread, type Spread } from "./stats.ts";
 
-/** The mechanisms whose round trips this section's targets read, the blocking pipe among them as a reference. */
-export const WAITING_MECHANISMS = ["pipe", "pipe-readAsync", "ring-memfd-async", "ring-memfd-async-sleep", "sem-sysv-async"];
+/**
+ * The mechanisms whose round trips this section reads: the async ones, and the blocking forms of
+ * the same pipe and ring beside them, so that what waiting asynchronously costs shows in one run.
+ */
+export const WAITING_MECHANISMS = ["pipe", "pipe-readAsync", "ring-memfd", "ring-memfd-sleep", "ring-memfd-async", "ring-memfd-async-sleep", "sem-sysv-async"];
 
 /**
  * The waits pending at once. System V semaphores are a few: each pending one holds a thread of its
@@ -56,7 +58,7 @@ const SEM_T_BYTES = 32;
 /** How long the posts may take to resolve every wait before the measure fails. */
 const RESOLVE_TIMEOUT_MS = 10_000;
 
-export type LoopCondition = "idle" | "pending" | "resolved";
+export type LoopCondition = "idle" | "pending";
 
 export interface LoopTrial {
   /** Operations timed (fewer than asked when the trial ran out of time). */
@@ -91,8 +93,8 @@ export interface UncontendedSeries {
 export interface WaitingResults {
   pending: typeof PENDING;
   loop: LoopSeries[];
-  /** Milliseconds from the first post until every pending wait had resolved. */
-  resolveMs: number;
+  /** Milliseconds from the first post until every pending wait had resolved, one value per round. */
+  resolveMs: Spread;
   uncontended: UncontendedSeries[];
 }
 
@@ -376,6 +378,11 @@ async function measureUncontended(plan: Plan, progress: (what: string) => void):
 /**
  * Every measure of the section. `directory` holds the small file read; the process should run where
  * it was started (not pinned), as a program would: the waiter threads share the CPUs it may use.
+ *
+ * The event loop is measured in rounds, one per repeat: idle trials, then PENDING_TOTAL waits
+ * started, trials with them pending, and every wait resolved. Alternating the two conditions lets
+ * drift in the machine's load (readFile runs on libuv's pool threads, which other processes'
+ * threads compete with) touch both alike.
  */
 export async function measureWaiting(plan: Plan, directory: string, progress: (what: string) => void): Promise<WaitingResults> {
   const file = join(directory, "small-file");
@@ -383,40 +390,45 @@ export async function measureWaiting(plan: Plan, directory: string, progress: (w
   const timed = operations(file);
   const counts = new Map<Operation, number>();
   for (const operation of timed) counts.set(operation, await countFor(operation.run, plan.trialSeconds));
-  const loop: LoopSeries[] = [];
-  const measureLoop = async (condition: LoopCondition): Promise<void> => {
+  const trials = new Map<string, LoopTrial[]>();
+  const measureLoop = async (condition: LoopCondition, round: number): Promise<void> => {
     for (const operation of timed) {
-      progress(`waiting: ${operation.operation}, ${condition === "pending" ? `${PENDING_TOTAL} waits pending` : condition}`);
+      progress(`waiting: round ${round + 1}: ${operation.operation}, ${condition === "pending" ? `${PENDING_TOTAL} waits pending` : "idle"}`);
       const count = counts.get(operation)!;
-      // A warm-up trial, thrown away: the first after a change of condition pays for it.
+      // A warm-up, thrown away: the first operations after a change of condition pay for it.
       await loopTrial(operation.run, Math.ceil(count / 4), plan.trialSeconds);
-      const trials: LoopTrial[] = [];
-      for (let r = 0; r < plan.repeats; r++) trials.push(await loopTrial(operation.run, count, 4 * plan.trialSeconds));
-      loop.push({
-        operation: operation.operation,
-        description: operation.description,
-        condition,
-        trials,
-        median: spread(trials.map((trial) => trial.median)),
-        p99: spread(trials.map((trial) => trial.p99)),
-      });
+      const key = `${operation.operation} ${condition}`;
+      trials.set(key, [...(trials.get(key) ?? []), await loopTrial(operation.run, count, 4 * plan.trialSeconds)]);
     }
   };
 
-  await measureLoop("idle");
-  progress(`waiting: starting ${PENDING_TOTAL} waits`);
-  const pending = await startPendingWaits();
-  let resolveMs: number;
-  try {
-    await measureLoop("pending");
-    const early = pending.settled();
-    if (early !== 0) throw new Error(`${early} of ${PENDING_TOTAL} pending waits ended before anything was posted`);
-    progress(`waiting: posting to resolve the ${PENDING_TOTAL} waits`);
-    resolveMs = await pending.resolveAll();
-  } finally {
-    await pending.release();
+  const resolveMs: number[] = [];
+  for (let round = 0; round < plan.repeats; round++) {
+    await measureLoop("idle", round);
+    progress(`waiting: round ${round + 1}: starting ${PENDING_TOTAL} waits`);
+    const pending = await startPendingWaits();
+    try {
+      await measureLoop("pending", round);
+      const early = pending.settled();
+      if (early !== 0) throw new Error(`${early} of ${PENDING_TOTAL} pending waits ended before anything was posted`);
+      resolveMs.push(await pending.resolveAll());
+    } finally {
+      await pending.release();
+    }
   }
-  await measureLoop("resolved");
+  const loop = timed.flatMap((operation) =>
+    (["idle", "pending"] as const).map((condition): LoopSeries => {
+      const mine = trials.get(`${operation.operation} ${condition}`)!;
+      return {
+        operation: operation.operation,
+        description: operation.description,
+        condition,
+        trials: mine,
+        median: spread(mine.map((trial) => trial.median)),
+        p99: spread(mine.map((trial) => trial.p99)),
+      };
+    }),
+  );
   const uncontended = await measureUncontended(plan, progress);
-  return { pending: PENDING, loop, resolveMs, uncontended };
+  return { pending: PENDING, loop, resolveMs: spread(resolveMs), uncontended };
 }
