@@ -134,7 +134,9 @@ function waitingSections(waiting: WaitingResults | null): string[] {
   return [
     `Event loop with ${PENDING_TOTAL.toLocaleString("en-US")} async waits pending in the bench (${posix} POSIX semaphores, ${futex} futex words, ${ring} ring readers, ` +
       `${sysv} System V semaphores): each operation timed one at a time (vs idle: this median ÷ the idle median)`,
-    `${eventLoopTable(waiting)}\n\nevery wait resolved ${withRange(waiting.resolveMs, number3)} ms after the first post, none before, in each of ${waiting.resolveMs.n} rounds`,
+    `${eventLoopTable(waiting)}\n\n` +
+      `every wait resolved ${withRange(waiting.resolveMs, number3)} ms after the first post, none before, in each of ${waiting.resolveMs.n} rounds; ` +
+      `pending, the first round's waits added ${waiting.added.threads} threads and ${mebibytes(waiting.added.rssBytes)} MiB of RSS`,
     "Uncontended waits, the semaphore free: a loop of acquire + release (vs sync: async ÷ sync)",
     uncontendedTable(waiting),
   ];

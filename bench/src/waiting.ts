@@ -14,7 +14,7 @@
  * blocking pipe of the same run.
  */
 import { setMaxListeners } from "node:events";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -95,6 +95,11 @@ export interface WaitingResults {
   loop: LoopSeries[];
   /** Milliseconds from the first post until every pending wait had resolved, one value per round. */
   resolveMs: Spread;
+  /**
+   * Threads and resident memory the first round's waits added to the process, once pending: the
+   * waiter threads core started (later rounds reuse them).
+   */
+  added: { threads: number; rssBytes: number };
   uncontended: UncontendedSeries[];
 }
 
@@ -403,10 +408,14 @@ export async function measureWaiting(plan: Plan, directory: string, progress: (w
   };
 
   const resolveMs: number[] = [];
+  const threads = (): number => readdirSync("/proc/self/task").length;
+  let added = { threads: 0, rssBytes: 0 };
   for (let round = 0; round < plan.repeats; round++) {
     await measureLoop("idle", round);
     progress(`waiting: round ${round + 1}: starting ${PENDING_TOTAL} waits`);
+    const before = { threads: threads(), rssBytes: process.memoryUsage().rss };
     const pending = await startPendingWaits();
+    if (round === 0) added = { threads: threads() - before.threads, rssBytes: process.memoryUsage().rss - before.rssBytes };
     try {
       await measureLoop("pending", round);
       const early = pending.settled();
@@ -430,5 +439,5 @@ export async function measureWaiting(plan: Plan, directory: string, progress: (w
     }),
   );
   const uncontended = await measureUncontended(plan, progress);
-  return { pending: PENDING, loop, resolveMs: spread(resolveMs), uncontended };
+  return { pending: PENDING, loop, resolveMs: spread(resolveMs), added, uncontended };
 }
