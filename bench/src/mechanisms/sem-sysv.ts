@@ -43,14 +43,14 @@ class Slot {
     this.#empty = empty;
   }
 
-  /** Writes `message` once the slot is free (`taking turns`: the caller knows it is). */
+  /** Writes `message` once the slot is free: a side `takingTurns` knows it is, and does not wait. */
   async put(message: Uint8Array, takingTurns: boolean): Promise<void> {
     if (!takingTurns) await this.#set.acquireAsync(this.#empty, 1, noUndo);
     this.#bytes.set(message);
     this.#set.release(this.#full, 1, noUndo);
   }
 
-  /** Copies the next message of `size` bytes into `into`, waiting for it. */
+  /** Copies the next message of `size` bytes into `into`, waiting for it; frees the slot unless `takingTurns` (the answer will). */
   async take(into: Uint8Array, size: number, takingTurns: boolean): Promise<void> {
     await this.#set.acquireAsync(this.#full, 1, noUndo);
     into.set(this.#bytes.subarray(0, size));
