@@ -29,7 +29,7 @@ describe("pnpm bench --quick", () => {
       run.closeStdin();
       const result = await run.exited;
       expect(result.code, result.stderr).toBe(0);
-      for (const heading of ["Streaming throughput", "Ping-pong round trip", "Per-call overhead", "filecopy of a", "Targets of the issue"]) {
+      for (const heading of ["Streaming throughput", "Ping-pong round trip", "Per-call overhead", "Event loop with", "Uncontended waits", "filecopy of a", "Targets of the issue"]) {
         expect(result.stdout).toContain(heading);
       }
 
@@ -53,9 +53,16 @@ describe("pnpm bench --quick", () => {
       // Every mechanism is either measured or reported as not available, in every placement.
       const measured = new Set(results.latency.map((series) => series.name));
       const skipped = new Set(results.unavailable.map((entry) => entry.name));
-      for (const name of ["pipe", "fifo", "unix-socket", "process.send", "child-stdout"]) expect(measured.has(name), name).toBe(true);
-      for (const name of ["ring-sysv", "ring-memfd"]) expect(measured.has(name) || skipped.has(name), name).toBe(true);
-      expect(results.targets).toHaveLength(6);
+      for (const name of ["pipe", "fifo", "unix-socket", "process.send", "child-stdout", "sem-sysv-async"]) expect(measured.has(name), name).toBe(true);
+      for (const name of ["ring-sysv", "ring-memfd", "ring-memfd-async"]) expect(measured.has(name) || skipped.has(name), name).toBe(true);
+      expect(results.waiting?.loop.map((series) => `${series.operation} ${series.condition}`)).toEqual([
+        "readFile idle",
+        "readFile pending",
+        "setImmediate idle",
+        "setImmediate pending",
+      ]);
+      expect(results.waiting?.uncontended).toHaveLength(4);
+      expect(results.targets).toHaveLength(10);
 
       const svg = readFileSync(join(out.path, "latest.svg"), "utf8");
       expect(svg.startsWith("<svg ")).toBe(true);

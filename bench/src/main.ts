@@ -23,11 +23,12 @@ import { fullReport, header } from "./report.ts";
 import type { Results } from "./results.ts";
 import { chart } from "./svg.ts";
 import { evaluateTargets } from "./targets.ts";
+import { measureWaiting, WAITING_MECHANISMS } from "./waiting.ts";
 
 const resultsDirectory = fileURLToPath(new URL("../results/", import.meta.url));
 /** A quick run's files go to results/tmp/ (ignored by git), so they never replace a full run's. */
 const quickResultsDirectory = join(resultsDirectory, "tmp");
-const sections = ["c", "ipc", "overhead", "filecopy"] as const;
+const sections = ["c", "ipc", "overhead", "waiting", "filecopy"] as const;
 const placementChoices = ["both", "one-cpu", "two-cpus", "unpinned"] as const;
 
 const spec = {
@@ -54,7 +55,9 @@ const spec = {
     only: {
       type: "string",
       value: "LIST",
-      description: `comma-separated parts to run: ${sections.join(", ")}, or mechanism names (${mechanisms.map((m) => m.name).join(", ")})`,
+      description:
+        `comma-separated parts to run: ${sections.join(", ")} (waiting brings c and the mechanisms ${WAITING_MECHANISMS.join(", ")}), ` +
+        `or mechanism names (${mechanisms.map((m) => m.name).join(", ")})`,
     },
   },
   details:
@@ -74,9 +77,11 @@ await runMain("bench", async () => {
   if (!placementChoices.includes(placementChoice)) {
     throw new UsageError(`bench: --placement must be one of ${placementChoices.join(", ")}, not '${placementChoice}'`, usageText(spec));
   }
-  const mechanismNames = wanted?.filter((part) => mechanisms.some((m) => m.name === part)) ?? [];
+  // The waiting section's round trips are mechanisms, read against the C references.
+  const waiting = wanted?.includes("waiting") ? WAITING_MECHANISMS : [];
+  const mechanismNames = [...new Set([...(wanted?.filter((part) => mechanisms.some((m) => m.name === part)) ?? []), ...waiting])];
   const runs = (section: (typeof sections)[number]): boolean =>
-    wanted === null || wanted.includes(section) || (section === "ipc" && mechanismNames.length > 0);
+    wanted === null || wanted.includes(section) || (section === "ipc" && mechanismNames.length > 0) || (section === "c" && waiting.length > 0);
 
   const quick = values.quick;
   const plan: Plan = quick
@@ -128,6 +133,7 @@ await runMain("bench", async () => {
       latency: [],
       overhead: [],
       filecopy: [],
+      waiting: null,
       targets: [],
     };
     process.stdout.write(`${header(results)}\n\n`);
@@ -172,6 +178,11 @@ await runMain("bench", async () => {
       });
     }
     unpin();
+    if (runs("waiting")) {
+      await attempt("waiting", async () => {
+        results.waiting = await measureWaiting(plan, directory, progress);
+      });
+    }
     removeDirectory();
     if (runs("filecopy")) {
       await attempt("filecopy", async () => {

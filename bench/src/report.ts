@@ -1,8 +1,9 @@
-/** The console report (also pasted into the README): header, four tables, targets, notes. */
+/** The console report (also pasted into the README): header, the tables, targets, notes. */
 import type { FileCopySeries } from "./filecopy.ts";
 import { mebibytes, megabytesPerSecond, microseconds, nanoseconds, number3, ratio, table, withRange } from "./format.ts";
 import type { LatencySeries, StreamSeries } from "./measure.ts";
 import type { Results, TargetCheck } from "./results.ts";
+import { PENDING_TOTAL, type LoopCondition, type WaitingResults } from "./waiting.ts";
 
 const sizeLabel = (size: number): string => (size >= 1024 ? `${size / 1024} KiB` : `${size} B`);
 
@@ -95,6 +96,52 @@ export function overheadTable(results: Results["overhead"]): string {
   return table(["call", "through", "ns/call", "vs built-in", "vs C"], rows);
 }
 
+const conditionLabel: Record<LoopCondition, string> = {
+  idle: "idle: no wait pending",
+  pending: `${PENDING_TOTAL.toLocaleString("en-US")} waits pending`,
+};
+
+export function eventLoopTable(waiting: WaitingResults): string {
+  const rows = waiting.loop.map((series) => {
+    const idle = waiting.loop.find((other) => other.operation === series.operation && other.condition === "idle");
+    return [
+      series.operation,
+      conditionLabel[series.condition],
+      withRange(series.median, microseconds),
+      withRange(series.p99, microseconds),
+      idle && series !== idle ? ratio(series.median.median / idle.median.median) : "",
+    ];
+  });
+  return table(["operation", "condition", "median µs", "p99 µs", "vs idle"], rows);
+}
+
+export function uncontendedTable(waiting: WaitingResults): string {
+  const rows = waiting.uncontended.map((series) => {
+    const sync = waiting.uncontended.find((other) => other.group === series.group && other.form === "sync");
+    return [
+      series.group,
+      series.name,
+      withRange(series.perPair, nanoseconds),
+      series.form === "async" && sync ? ratio(series.perPair.median / sync.perPair.median) : "",
+    ];
+  });
+  return table(["semaphore", "loop of", "ns/pair", "vs sync"], rows);
+}
+
+function waitingSections(waiting: WaitingResults | null): string[] {
+  if (waiting === null) return ["Async waits: event loop under load, uncontended waits", "  (not measured)"];
+  const { posix, futex, ring, sysv } = waiting.pending;
+  return [
+    `Event loop with ${PENDING_TOTAL.toLocaleString("en-US")} async waits pending in the bench (${posix} POSIX semaphores, ${futex} futex words, ${ring} ring readers, ` +
+      `${sysv} System V semaphores): each operation timed one at a time (vs idle: this median ÷ the idle median)`,
+    `${eventLoopTable(waiting)}\n\n` +
+      `every wait resolved ${withRange(waiting.resolveMs, number3)} ms after the first post, none before, in each of ${waiting.resolveMs.n} rounds; ` +
+      `pending, the first round's waits added ${waiting.added.threads} threads and ${mebibytes(waiting.added.rssBytes)} MiB of RSS`,
+    "Uncontended waits, the semaphore free: a loop of acquire + release (vs sync: async ÷ sync)",
+    uncontendedTable(waiting),
+  ];
+}
+
 export function fileCopyTable(all: FileCopySeries[]): string {
   const c = all.find((series) => series.name === "C mmap+memcpy");
   const rows = all.map((series) => [
@@ -123,6 +170,7 @@ export function fullReport(results: Results): string {
     latencyTable(results.latency),
     "Per-call overhead (vs built-in: core ÷ Node; vs C: ÷ the bare system call in C)",
     overheadTable(results.overhead),
+    ...waitingSections(results.waiting),
     `filecopy of a ${fileSize} file, page cache warm, whole program runs (vs C: ÷ the C whole-file copy)`,
     results.filecopy.length > 0 ? fileCopyTable(results.filecopy) : "  (not measured)",
     "Targets of the issue",

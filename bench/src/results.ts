@@ -4,6 +4,7 @@ import type { FileCopySeries } from "./filecopy.ts";
 import type { Machine } from "./machine.ts";
 import type { LatencySeries, Plan, StreamSeries } from "./measure.ts";
 import type { OverheadSeries } from "./overhead.ts";
+import type { WaitingResults } from "./waiting.ts";
 
 export interface TargetCheck {
   /** The target, in words. */
@@ -31,5 +32,7 @@ export interface Results {
   latency: LatencySeries[];
   overhead: OverheadSeries[];
   filecopy: FileCopySeries[];
+  /** The event loop under pending async waits, and uncontended waits (null: not measured). */
+  waiting: WaitingResults | null;
   targets: TargetCheck[];
 }

@@ -11,7 +11,7 @@ const WIDTH = 980;
 const FONT = `font-family="DejaVu Sans, Arial, sans-serif"`;
 const PALETTES: Record<string, string[]> = {
   c: ["#333333", "#777777", "#aaaaaa"],
-  core: ["#1f5fbf", "#3f9fdf", "#14866d", "#5cb85c", "#7a5195", "#17becf", "#2c3e9e", "#9bc53d"],
+  core: ["#1f5fbf", "#3f9fdf", "#14866d", "#5cb85c", "#7a5195", "#17becf", "#2c3e9e", "#9bc53d", "#b8860b", "#e377c2", "#6b8e23"],
   node: ["#d9534f", "#f0883e", "#c9a227", "#a0522d"],
 };
 

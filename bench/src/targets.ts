@@ -1,7 +1,8 @@
 /** The issue's targets, read against one run's results. */
 import { mebibytes, megabytesPerSecond, microseconds, nanoseconds, number3, ratio } from "./format.ts";
-import type { LatencySeries, StreamSeries } from "./measure.ts";
+import { referenceNames, type LatencySeries, type StreamSeries } from "./measure.ts";
 import type { Results, TargetCheck } from "./results.ts";
+import { PENDING_TOTAL } from "./waiting.ts";
 
 const GIB = 2 ** 30;
 const RING_NAMES = ["ring-sysv", "ring-memfd"];
@@ -95,6 +96,80 @@ function overheadTarget(results: Results): TargetCheck {
   return check;
 }
 
+function eventLoopTarget(results: Results): TargetCheck {
+  const pending = PENDING_TOTAL.toLocaleString("en-US");
+  const check: TargetCheck = { target: `${pending} pending async waits: fs.promises.readFile and a setImmediate round within 2× of idle`, measured: "not measured", met: null };
+  const loop = results.waiting?.loop ?? [];
+  const pairs = (["readFile", "setImmediate"] as const).flatMap((operation) => {
+    const idle = loop.find((series) => series.operation === operation && series.condition === "idle");
+    const loaded = loop.find((series) => series.operation === operation && series.condition === "pending");
+    return idle && loaded ? [{ operation, idle, loaded, factor: loaded.median.median / idle.median.median }] : [];
+  });
+  if (pairs.length > 0 && results.waiting) {
+    check.measured =
+      pairs.map(({ operation, idle, loaded, factor }) => `${operation} ${microseconds(loaded.median.median)} µs against ${microseconds(idle.median.median)} µs idle (${ratio(factor)})`).join("; ") +
+      `; all ${pending} resolved ${number3(results.waiting.resolveMs.median)} ms after the first post (median of ${results.waiting.resolveMs.n} rounds), none before`;
+    check.met = pairs.every(({ factor }) => factor <= 2);
+  }
+  return check;
+}
+
+/** A round trip's median against another's in the same placement, for the targets below. */
+function roundTripFactor(results: Results, name: string, reference: string, placement: string): { series: LatencySeries; against: LatencySeries; factor: number } | null {
+  const series = results.latency.find((s) => s.name === name && s.placement === placement);
+  const against = results.latency.find((s) => s.name === reference && s.placement === placement);
+  return series && against ? { series, against, factor: series.median.median / against.median.median } : null;
+}
+
+/**
+ * Async round trips, both sides awaiting: pipe readAsync is judged on 1 CPU, where a blocking pipe
+ * is at its fastest and any extra hop shows; the ring on 2 CPUs, against one cross-CPU futex
+ * wake-up each way. Both async rings are judged: the default one (which spins first) and the one
+ * that sleeps at once, whose every wait goes through the word-waiter thread.
+ */
+function asyncRoundTripTargets(results: Results): TargetCheck[] {
+  const pipe: TargetCheck = { target: "pipe readAsync round trip within 2× of the blocking pipe on 1 CPU", measured: "not measured: pipe and pipe-readAsync on 1 CPU", met: null };
+  const found = roundTripFactor(results, "pipe-readAsync", "pipe", "1 CPU");
+  if (found) {
+    pipe.measured = `${microseconds(found.series.median.median)} µs against ${microseconds(found.against.median.median)} µs (${ratio(found.factor)})`;
+    pipe.met = found.factor <= 2;
+  }
+  const ring: TargetCheck = { target: "ring's async round trip within 1.5× of the C futex ping-pong on 2 CPUs", measured: "not measured: an async ring and C futex on 2 CPUs", met: null };
+  const rings = ["ring-memfd-async", "ring-memfd-async-sleep"].flatMap((name) => roundTripFactor(results, name, referenceNames.futex, "2 CPUs") ?? []);
+  if (rings.length > 0) {
+    ring.measured =
+      rings.map(({ series, factor }) => `${series.name} ${microseconds(series.median.median)} µs (${ratio(factor)})`).join("; ") +
+      ` against ${microseconds(rings[0]!.against.median.median)} µs`;
+    ring.met = rings.every(({ factor }) => factor <= 1.5);
+  }
+  return [pipe, ring];
+}
+
+function uncontendedTarget(results: Results): TargetCheck {
+  const check: TargetCheck = { target: "uncontended acquireAsync within 1.5× of the sync acquire", measured: "not measured", met: null };
+  const series = results.waiting?.uncontended ?? [];
+  const factor = (group: string): { async: number; sync: number; factor: number } | null => {
+    const sync = series.find((s) => s.group === group && s.form === "sync");
+    const async = series.find((s) => s.group === group && s.form === "async");
+    return sync && async ? { async: async.perPair.median, sync: sync.perPair.median, factor: async.perPair.median / sync.perPair.median } : null;
+  };
+  const sysv = factor("System V");
+  const posix = factor("POSIX");
+  if (sysv) {
+    check.measured = `System V acquireAsync + release ${nanoseconds(sysv.async)} ns against acquire + release ${nanoseconds(sysv.sync)} ns (${ratio(sysv.factor)})`;
+    if (posix) check.measured += `; POSIX waitAsync + post ${nanoseconds(posix.async)} ns against wait + post ${nanoseconds(posix.sync)} ns (${ratio(posix.factor)}, not judged)`;
+    check.met = sysv.factor <= 1.5;
+  }
+  return check;
+}
+
 export function evaluateTargets(results: Results): TargetCheck[] {
-  return [...fileCopyTargets(results), ...ringTargets(results), overheadTarget(results)];
+  return [
+    ...fileCopyTargets(results),
+    ...ringTargets(results),
+    overheadTarget(results),
+    eventLoopTarget(results),
+    ...asyncRoundTripTargets(results),
+    uncontendedTarget(results),
+  ];
 }

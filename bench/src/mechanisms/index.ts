@@ -3,6 +3,7 @@ import { fifoMechanism } from "./fifo.ts";
 import { nodeIpcMechanism } from "./node-ipc.ts";
 import { pipeMechanism } from "./pipe.ts";
 import { ringMechanism } from "./ring.ts";
+import { semSysvMechanism } from "./sem-sysv.ts";
 import { socketMechanism } from "./socket.ts";
 import { stdoutMechanism } from "./stdout.ts";
 import type { Mechanism } from "./types.ts";
@@ -15,6 +16,9 @@ export const mechanisms: readonly Mechanism[] = [
   ringMechanism("ring-sysv", "sysv"),
   ringMechanism("ring-memfd", "memfd"),
   ringMechanism("ring-memfd-sleep", "memfd", { spinMicros: 0 }),
+  ringMechanism("ring-memfd-async", "memfd", {}, "async"),
+  ringMechanism("ring-memfd-async-sleep", "memfd", { spinMicros: 0 }, "async"),
+  semSysvMechanism,
   nodeIpcMechanism("process.send", "json"),
   nodeIpcMechanism("process.send-advanced", "advanced"),
   stdoutMechanism,

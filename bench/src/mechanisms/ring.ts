@@ -2,8 +2,10 @@
  * The shared-memory ring channel of @linux-ipc/core (issue 6), over a System V segment or a
  * memfd mapping: two rings in one piece of memory, "down" (bench → peer) and "up" (peer → bench),
  * each of RING_CAPACITY data bytes, driven through the ring's blocking forms (send / receive: spin
- * briefly, then sleep on a futex). Each message is copied in by the sender and out by the receiver,
- * the two copies the seed documents count for shared memory, as the C spin reference does.
+ * briefly, then sleep on a futex) or, on both sides, its async forms (sendAsync / receiveAsync: the
+ * same spin, then a sleep on a word-waiter thread with the event loop free). Each message is copied
+ * in by the sender and out by the receiver, the two copies the seed documents count for shared
+ * memory, as the C spin reference does.
  *
  * The ring module is loaded when the bench runs: where it is missing or lacks this API, the ring
  * mechanisms are reported as not available and skipped.
@@ -20,6 +22,8 @@ import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
 export const RING_CAPACITY = 2 ** 20;
 
 type Memory = "sysv" | "memfd";
+/** The ring's blocking send / receive, or sendAsync / receiveAsync on both sides. */
+export type RingWaiting = "blocking" | "async";
 type RingModule = { Ring: typeof RingClass };
 
 let module: Promise<RingModule | string> | null = null;
@@ -95,6 +99,49 @@ function peerEnd({ sender, receiver, release }: Ends): PeerEnd {
   };
 }
 
+// The async ends are written apart from the blocking ones: a blocking loop must not pay for a
+// promise per message that it does not use.
+function asyncHostEnd({ sender, receiver, release }: Ends): HostEnd {
+  const buffer = new Uint8Array(RING_CAPACITY);
+  const take = async (size: number): Promise<void> => {
+    const length = await receiver.receiveAsync(buffer);
+    if (length !== size) throw new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
+  };
+  return {
+    async receive(size, count) {
+      for (let i = 0; i < count; i++) await take(size);
+    },
+    async pingPong(size, count, samples) {
+      const message = new Uint8Array(size).fill(0x70);
+      for (let i = 0; i < count; i++) {
+        const sent = performance.now();
+        await sender.sendAsync(message);
+        await take(size);
+        samples[i] = (performance.now() - sent) / 1e3;
+      }
+    },
+    close: release,
+  };
+}
+
+function asyncPeerEnd({ sender, receiver, release }: Ends): PeerEnd {
+  const buffer = new Uint8Array(RING_CAPACITY);
+  return {
+    async send(size, count) {
+      const message = new Uint8Array(size).fill(0x78);
+      for (let i = 0; i < count; i++) await sender.sendAsync(message);
+    },
+    async echo(_size, count) {
+      for (let i = 0; i < count; i++) {
+        const length = await receiver.receiveAsync(buffer);
+        if (length < 0) throw new Error("the bench closed the ring");
+        await sender.sendAsync(buffer.subarray(0, length));
+      }
+    },
+    close: release,
+  };
+}
+
 /** This side's ends: the bench writes "down" and reads "up"; the peer the other way round. */
 function ends(api: RingModule, memory: Mapping | Attachment, side: "host" | "peer", create: boolean, tuning: WaitTuning, release: () => void): Ends {
   const { upOffset } = layout(api);
@@ -117,19 +164,25 @@ function ends(api: RingModule, memory: Mapping | Attachment, side: "host" | "pee
 
 /**
  * `tuning` is the ring's own WaitTuning: the default spins 50 µs before sleeping; { spinMicros: 0 }
- * sleeps on the futex at once, which shows what the spinning buys and what it costs.
+ * sleeps on the futex at once, which shows what the spinning buys and what it costs. A ring that
+ * sleeps, or waits asynchronously, has its round trip read against C's futex ping-pong: an async
+ * wait that does not spin it out ends in a futex wake-up too.
  */
-export function ringMechanism(name: string, memory: Memory, tuning: WaitTuning = {}): Mechanism {
-  const waits = tuning.spinMicros === 0 ? "sleeping on the futex at once (spinMicros 0)" : "spinning, then sleeping on a futex";
+export function ringMechanism(name: string, memory: Memory, tuning: WaitTuning = {}, waiting: RingWaiting = "blocking"): Mechanism {
+  const sleeper = waiting === "blocking" ? "a futex" : "a word-waiter thread";
+  const waits = tuning.spinMicros === 0 ? `sleeping on ${sleeper} at once (spinMicros 0)` : `spinning, then sleeping on ${sleeper}`;
+  const forms = waiting === "blocking" ? "blocking send/receive" : "sendAsync/receiveAsync on both sides";
+  const hostEndOf = waiting === "blocking" ? hostEnd : asyncHostEnd;
+  const peerEndOf = waiting === "blocking" ? peerEnd : asyncPeerEnd;
   return {
     name,
     description:
       memory === "sysv"
-        ? `core ring over a System V segment (shmget IPC_PRIVATE + shmat), blocking send/receive, ${waits}`
-        : `core ring over a memfd (memfd_create + mmap MAP_SHARED, fd passed to the peer), blocking send/receive, ${waits}`,
+        ? `core ring over a System V segment (shmget IPC_PRIVATE + shmat), ${forms}, ${waits}`
+        : `core ring over a memfd (memfd_create + mmap MAP_SHARED, fd passed to the peer), ${forms}, ${waits}`,
     family: "core",
     reference: "spin",
-    ...(tuning.spinMicros === 0 ? { latencyReference: "futex" as const } : {}),
+    ...(tuning.spinMicros === 0 || waiting === "async" ? { latencyReference: "futex" as const } : {}),
     async unavailable() {
       const loaded = await loadRing();
       return typeof loaded === "string" ? loaded : null;
@@ -151,7 +204,7 @@ export function ringMechanism(name: string, memory: Memory, tuning: WaitTuning =
         try {
           const host = ends(api, mine, "host", true, tuning, () => mine.detach());
           const peer = context.startPeer({ args: [memory, String(segment.id)] });
-          return await whenReady(peer, hostEnd(host));
+          return await whenReady(peer, hostEndOf(host));
         } catch (error) {
           mine.detach();
           throw error;
@@ -165,7 +218,7 @@ export function ringMechanism(name: string, memory: Memory, tuning: WaitTuning =
         const mine = mapping;
         const host = ends(api, mine, "host", true, tuning, () => mine.unmap());
         const peer = context.startPeer({ fds: [fd], args: [memory, String(total)] });
-        return await whenReady(peer, hostEnd(host));
+        return await whenReady(peer, hostEndOf(host));
       } catch (error) {
         mapping?.unmap();
         throw error;
@@ -177,12 +230,12 @@ export function ringMechanism(name: string, memory: Memory, tuning: WaitTuning =
       const api = await ringApi();
       if (kind === "sysv") {
         const attachment = SharedMemorySegment.fromId(Number(detail)).attach();
-        return peerEnd(ends(api, attachment, "peer", false, tuning, () => attachment.detach()));
+        return peerEndOf(ends(api, attachment, "peer", false, tuning, () => attachment.detach()));
       }
       if (fd === undefined) throw new Error("ring over memfd: the peer needs the memfd as a descriptor");
       const mapping = mmap(Number(detail), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
       close(fd);
-      return peerEnd(ends(api, mapping, "peer", false, tuning, () => mapping.unmap()));
+      return peerEndOf(ends(api, mapping, "peer", false, tuning, () => mapping.unmap()));
     },
   };
 }
