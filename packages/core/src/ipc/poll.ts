@@ -1,7 +1,18 @@
 /**
  * Waiting for a descriptor without holding a thread: libuv's poll handle (epoll underneath), through
- * koffi. Only pipes, FIFOs, sockets and character devices can be waited on; epoll refuses regular
- * files, which are always ready, so those resolve at once.
+ * koffi. Pipes, FIFOs, sockets, character devices and the descriptors Linux makes on an anonymous
+ * inode (eventfd, timerfd, signalfd, inotify, pidfd) can be waited on; epoll refuses regular files,
+ * directories and block devices, which are always ready, so those resolve at once. WAITING-fds.md
+ * says why it is built so.
+ *
+ * Two lifetimes of handle:
+ * - `waitForFd` makes a handle for one wait and closes it when the wait ends: the caller keeps the
+ *   descriptor and may close it at any time between waits.
+ * - `FdWaiter` keeps one handle for every wait on its descriptor, stopped only when an event finds
+ *   nobody waiting. libuv keeps a handle's descriptor number registered until the handle is closed,
+ *   and aborts the process when that number comes back as another descriptor under it, so a waiter
+ *   must be closed before its descriptor: `AsyncFd` (pipe_io.ts) owns both and closes them in that
+ *   order, which is why the waiter itself is not part of the public API.
  *
  * libuv switches a polled descriptor to O_NONBLOCK when it makes the handle (on its open file
  * description, which a child that inherited it shares too). epoll does not need that flag, so the
@@ -10,33 +21,76 @@
  */
 import { koffi, type PollHandle } from "../ffi/libc.ts";
 import { fcntl, F_GETFL, F_SETFL } from "../libc/fcntl.ts";
-import { fstat, S_ISCHR, S_ISFIFO, S_ISSOCK } from "../libc/sys/stat.ts";
+import { fstat, S_IFBLK, S_IFDIR, S_IFMT, S_IFREG } from "../libc/sys/stat.ts";
+import { abortReason } from "./timeouts.ts";
 
 /** What to wait for: data to read (or end of file), or room to write (or no reader). */
 export type Readiness = "readable" | "writable";
 
 /** Options of `waitForFd`. */
 export interface WaitOptions {
-  /** Rejects with an AbortError-like error when the signal aborts. */
+  /** Rejects with the signal's reason (an AbortError if it has none) when the signal aborts. */
   signal?: AbortSignal;
   /** Keeps the process alive while waiting (default true). */
   ref?: boolean;
 }
 
-/**
- * Whether epoll can wait on `fd` (a pipe, FIFO, socket or character device); regular files are
- * always ready.
- */
-export function isPollable(fd: number): boolean {
-  const { mode } = fstat(fd);
-  return S_ISFIFO(mode) || S_ISSOCK(mode) || S_ISCHR(mode);
+/** Thrown by the waits, reads and writes of an `AsyncFd` that has been closed, pending ones included. */
+export class ClosedDescriptorError extends Error {
+  /** Tells this error apart from a SystemError. */
+  readonly code = "ERR_IPC_DESCRIPTOR_CLOSED";
+  /** The descriptor's number when it was open. */
+  readonly fd: number;
+  constructor(fd: number) {
+    super(`descriptor ${fd} has been closed`);
+    this.fd = fd;
+  }
 }
 
-/** Resolves when `fd` is readable (data or end of file) or writable (room, or the reader is gone). */
+/**
+ * Whether epoll can wait on `fd`: anything but a regular file, a directory or a block device, which
+ * are always ready. (An eventfd's or a pidfd's anonymous inode has no file type at all.)
+ */
+export function isPollable(fd: number): boolean {
+  const type = fstat(fd).mode & S_IFMT;
+  return type !== S_IFREG && type !== S_IFDIR && type !== S_IFBLK;
+}
+
+// koffi 3.3 calls back with (status, events); its .d.ts declares the events alone (hence the casts
+// to never below). status < 0 is libuv's UV_EBADF after an EPOLLERR (a pipe whose reader left, say),
+// and libuv has then stopped the handle by itself.
+type PollCallback = (status: number, events: { readable: boolean; writable: boolean }) => void;
+
+/** koffi.node.poll, leaving the descriptor's flags as they were (see the module comment). */
+function pollHandle(fd: number, readiness: { readable: boolean; writable: boolean }, callback: PollCallback): PollHandle {
+  const flags = fcntl(fd, F_GETFL);
+  try {
+    return koffi.node.poll(fd, readiness, callback as never);
+  } finally {
+    fcntl(fd, F_SETFL, flags);
+  }
+}
+
+const READABLE = 1;
+const WRITABLE = 2;
+const bit = (readiness: Readiness): number => (readiness === "readable" ? READABLE : WRITABLE);
+const asOptions = (events: number): { readable: boolean; writable: boolean } => ({ readable: (events & READABLE) !== 0, writable: (events & WRITABLE) !== 0 });
+
+/** The persistent waiter of each descriptor that has one (per thread: each has its own event loop). */
+const waiters = new Map<number, FdWaiter>();
+
+/**
+ * Resolves when `fd` is readable (data or end of file) or writable (room, or the reader is gone).
+ * A descriptor owned by an `AsyncFd` is waited on through its persistent handle; any other gets a
+ * handle for this wait alone, closed when it ends, so the caller may close the descriptor afterwards.
+ * Closing it while the wait is pending is an error libuv may not survive.
+ */
 export function waitForFd(fd: number, readiness: Readiness, options: WaitOptions = {}): Promise<void> {
+  const waiter = waiters.get(fd);
+  if (waiter !== undefined) return waiter.wait(readiness, options);
   if (!isPollable(fd)) return Promise.resolve();
   const { signal } = options;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
   return new Promise<void>((resolve, reject) => {
     let handle: PollHandle | null = null;
     const finish = (error?: Error): void => {
@@ -46,17 +100,202 @@ export function waitForFd(fd: number, readiness: Readiness, options: WaitOptions
       if (error) reject(error);
       else resolve();
     };
-    const onAbort = (): void => finish(abortError(signal!));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const flags = fcntl(fd, F_GETFL);
-    handle = koffi.node.poll(fd, { [readiness]: true }, () => finish());
-    fcntl(fd, F_SETFL, flags);
+    const onAbort = (): void => finish(abortReason(signal!));
+    handle = pollHandle(fd, asOptions(bit(readiness)), () => finish());
     if (options.ref === false) handle.unref();
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 
-function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  return Object.assign(new Error("The operation was aborted"), { name: "AbortError", code: "ABORT_ERR" });
+/** What `FdWaiter.attempt` returns when the call would have blocked: the waiter waits again. */
+export const WOULD_BLOCK = -1;
+
+interface PendingWait {
+  readonly bit: number;
+  readonly ref: boolean;
+  /** Runs when the descriptor is reported ready: a result, or WOULD_BLOCK to go on waiting. */
+  readonly attempt: () => number;
+  readonly resolve: (result: number) => void;
+  readonly reject: (error: Error) => void;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
+}
+
+const ready = (): number => 0;
+
+/**
+ * Every wait on one descriptor, through one libuv poll handle made at the first wait that needs it.
+ *
+ * The handle stays started after a readable wait ends: a reader that finds the pipe empty again
+ * waits again at once, and restarting costs two epoll_ctl calls each time. It is stopped when an
+ * event comes that nobody waits for (data that nobody is reading yet, say), and unref'd whenever
+ * no wait is pending, so a started handle never keeps the process alive by itself. Writable waits
+ * are dropped as soon as none is pending, since a pipe with room would report it on every turn.
+ *
+ * Must be closed before its descriptor (see the module comment).
+ */
+export class FdWaiter implements Disposable {
+  /** The descriptor waited on. */
+  readonly fd: number;
+  #handle: PollHandle | null = null;
+  /** What the handle is started for (READABLE | WRITABLE); 0 while stopped. */
+  #events = 0;
+  #refed = true;
+  /** How many pending waits keep the process alive. */
+  #refs = 0;
+  #pollable: boolean | undefined;
+  #closed = false;
+  readonly #pending: PendingWait[] = [];
+  readonly #onEvent: PollCallback = (status, events) => this.#dispatch(status, events);
+
+  constructor(fd: number) {
+    const existing = waiters.get(fd);
+    if (existing !== undefined) throw new Error(`descriptor ${fd} is already waited on by an AsyncFd`);
+    this.fd = fd;
+    waiters.set(fd, this);
+  }
+
+  /** Whether epoll can wait on the descriptor (see `isPollable`), asked once. */
+  get pollable(): boolean {
+    this.#pollable ??= isPollable(this.fd);
+    return this.#pollable;
+  }
+
+  /** Whether `close` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** As `waitForFd`, through this waiter's handle. Rejects with ClosedDescriptorError once closed. */
+  async wait(readiness: Readiness, options: WaitOptions = {}): Promise<void> {
+    if (this.pollable) await this.attempt(readiness, ready, options);
+    else if (this.#closed) throw new ClosedDescriptorError(this.fd);
+  }
+
+  /**
+   * Waits until the descriptor is reported ready, then runs `attempt` (a read or write that does not
+   * block) right there in libuv's callback, and resolves with what it returns, or goes on waiting if
+   * it returns WOULD_BLOCK (another reader took the data). What `attempt` throws rejects. One turn of
+   * the event loop and one promise per wait, whoever waits. Only for a pollable descriptor.
+   */
+  attempt(readiness: Readiness, attempt: () => number, options: WaitOptions = {}): Promise<number> {
+    if (this.#closed) return Promise.reject(new ClosedDescriptorError(this.fd));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<number>((resolve, reject) => {
+      const wait: PendingWait = { bit: bit(readiness), ref: options.ref !== false, attempt, resolve, reject, signal, onAbort: null };
+      try {
+        this.#start(this.#events | wait.bit);
+      } catch (error) {
+        reject(error as Error);
+        return;
+      }
+      this.#add(wait);
+      if (signal !== undefined) {
+        wait.onAbort = () => {
+          this.#remove(wait);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener("abort", wait.onAbort, { once: true });
+      }
+    });
+  }
+
+  /**
+   * Rejects the pending waits with ClosedDescriptorError and closes the handle: libuv forgets the
+   * descriptor before this returns, so the descriptor may be closed next. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    waiters.delete(this.fd);
+    this.#handle?.close();
+    this.#handle = null;
+    this.#events = 0;
+    for (const wait of this.#pending.splice(0)) this.#settle(wait, new ClosedDescriptorError(this.fd));
+    this.#refs = 0;
+  }
+
+  /** Closes the waiter, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #start(events: number): void {
+    if (events === this.#events) return;
+    if (this.#handle === null) {
+      this.#handle = pollHandle(this.fd, asOptions(events), this.#onEvent);
+      this.#refed = true;
+    } else if (events === 0) {
+      this.#handle.stop();
+    } else {
+      this.#handle.start(asOptions(events), this.#onEvent as never);
+    }
+    this.#events = events;
+  }
+
+  #dispatch(status: number, events: { readable: boolean; writable: boolean }): void {
+    if (status < 0) this.#events = 0;
+    const fired = status < 0 ? READABLE | WRITABLE : (events.readable ? READABLE : 0) | (events.writable ? WRITABLE : 0);
+    let unwanted = fired & this.#events;
+    let stillWanted = 0;
+    const pending = this.#pending;
+    let kept = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const wait = pending[i]!;
+      if ((wait.bit & fired) !== 0) {
+        unwanted &= ~wait.bit;
+        let result: number;
+        try {
+          result = wait.attempt();
+        } catch (error) {
+          this.#settle(wait, error as Error);
+          continue;
+        }
+        if (result !== WOULD_BLOCK) {
+          this.#settle(wait, result);
+          continue;
+        }
+      }
+      pending[kept++] = wait;
+      stillWanted |= wait.bit;
+    }
+    pending.length = kept;
+    if (this.#closed) return;
+    // libuv stops the handle after an error: started again only for the waits still pending.
+    // Otherwise readable stays started (see the class comment), writable only while wanted.
+    this.#start(status < 0 ? stillWanted : (this.#events & ~unwanted & READABLE) | (stillWanted & WRITABLE));
+    this.#updateRef();
+  }
+
+  #add(wait: PendingWait): void {
+    this.#pending.push(wait);
+    if (wait.ref) this.#refs++;
+    this.#updateRef();
+  }
+
+  #remove(wait: PendingWait): void {
+    const index = this.#pending.indexOf(wait);
+    if (index === -1) return;
+    this.#pending.splice(index, 1);
+    if (wait.ref) this.#refs--;
+    this.#updateRef();
+  }
+
+  /** Ends a wait that has left #pending: resolves it with a result or rejects it with an error. */
+  #settle(wait: PendingWait, outcome: number | Error): void {
+    if (wait.ref) this.#refs--;
+    if (wait.onAbort !== null) wait.signal!.removeEventListener("abort", wait.onAbort);
+    if (typeof outcome === "number") wait.resolve(outcome);
+    else wait.reject(outcome);
+  }
+
+  /** The handle keeps the process alive while a wait that asked for it (`ref`, the default) is pending. */
+  #updateRef(): void {
+    const wanted = this.#refs > 0;
+    if (this.#handle === null || wanted === this.#refed) return;
+    if (wanted) this.#handle.ref();
+    else this.#handle.unref();
+    this.#refed = wanted;
+  }
 }
