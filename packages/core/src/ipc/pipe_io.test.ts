@@ -3,10 +3,10 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AsyncFd, bytesInPipe, readAsync, readLines, writeAllAsync } from "./pipe_io.ts";
-import { ClosedDescriptorError } from "./poll.ts";
+import { ClosedDescriptorError, waitForFd } from "./poll.ts";
 import { libc } from "../ffi/libc.ts";
 import { check } from "../libc/errno.ts";
-import { open, O_CLOEXEC, O_NONBLOCK, O_RDONLY, F_GETFL, F_GETPIPE_SZ, fcntl } from "../libc/fcntl.ts";
+import { open, O_CLOEXEC, O_NONBLOCK, O_RDONLY, F_DUPFD_CLOEXEC, F_GETFL, F_GETPIPE_SZ, fcntl } from "../libc/fcntl.ts";
 import { close, pipe2, read, write, PIPE_BUF } from "../libc/unistd.ts";
 import { spawnWithFds } from "./process.ts";
 import { openDescriptors } from "./procfs.ts";
@@ -156,6 +156,32 @@ describe("readAsync", () => {
     } finally {
       close(readEnd);
       close(writeEnd);
+    }
+  });
+
+  it("is not fooled when a number it waited on comes back as another pipe while the old pipe lives on", async () => {
+    const [readEnd, writeEnd] = pipe2();
+    // A copy keeps the old pipe open, and with it the epoll entry of the aborted wait, still armed.
+    const copy = fcntl(readEnd, F_DUPFD_CLOEXEC, 100);
+    const controller = new AbortController();
+    const abandoned = readAsync(readEnd, new Uint8Array(16), 0, undefined, { signal: controller.signal });
+    controller.abort(new Error("given up"));
+    await expect(abandoned).rejects.toThrow("given up");
+    close(readEnd);
+    const [again, writeAgain] = pipe2();
+    try {
+      expect(again).toBe(readEnd);
+      const buffer = new Uint8Array(16);
+      const reading = readAsync(again, buffer);
+      // The old entry reports under the same number, in the same epoll_wait as the copy's own wait:
+      // the read finds nothing and waits on.
+      write(writeEnd, "old");
+      await waitForFd(copy, "readable");
+      write(writeAgain, "new");
+      expect(await reading).toBe(3);
+      expect(Buffer.from(buffer.subarray(0, 3)).toString()).toBe("new");
+    } finally {
+      for (const fd of [copy, writeEnd, again, writeAgain]) close(fd);
     }
   });
 
@@ -323,16 +349,16 @@ describe("AsyncFd", () => {
   it("resolves hundreds of reads pending at once on different pipes, each with its own data, and leaves no descriptor open", async () => {
     const before = openDescriptors();
     const pipes = Array.from({ length: 300 }, () => pipe2());
-    const readers = pipes.map(([readEnd]) => new AsyncFd(readEnd));
+    // Every third one read with readAsync, in the thread's epoll set; the rest through an AsyncFd each.
+    const readers = pipes.map(([readEnd], i) => (i % 3 === 2 ? null : new AsyncFd(readEnd)));
     try {
       const buffers = pipes.map(() => new Uint8Array(16));
-      // Every third one through readAsync, a handle for its one wait, the rest through their AsyncFd.
-      const reads = readers.map((reader, i) => (i % 3 === 2 ? readAsync(reader.fd, buffers[i]!) : reader.read(buffers[i]!)));
+      const reads = readers.map((reader, i) => reader?.read(buffers[i]!) ?? readAsync(pipes[i]![0], buffers[i]!));
       for (let i = pipes.length - 1; i >= 0; i--) write(pipes[i]![1], `pipe ${i}`);
       const counts = await Promise.all(reads);
       expect(counts.map((count, i) => Buffer.from(buffers[i]!.subarray(0, count)).toString())).toEqual(pipes.map((_, i) => `pipe ${i}`));
     } finally {
-      for (const reader of readers) reader.close();
+      readers.forEach((reader, i) => (reader === null ? close(pipes[i]![0]) : reader.close()));
       for (const [, writeEnd] of pipes) close(writeEnd);
     }
     expect(openDescriptors()).toEqual(before);

@@ -1,8 +1,8 @@
 /**
  * Reading and writing pipes, FIFOs and sockets from the event loop: `AsyncFd` (a descriptor it owns,
  * waited on through one persistent libuv poll handle) and the free functions `readAsync` and
- * `writeAllAsync` (a descriptor the caller keeps, a poll handle per wait), whole messages, line
- * framing, and how many bytes a pipe holds. WAITING-fds.md says why they are built so.
+ * `writeAllAsync` (a descriptor the caller keeps, waited on in the thread's own epoll set), whole
+ * messages, line framing, and how many bytes a pipe holds. WAITING-fds.md says why they are built so.
  *
  * Every read or write is tried first without blocking and without touching the descriptor's flags:
  * preadv2/pwritev2 with RWF_NOWAIT, one system call as for the sync read(2) or write(2), so data
@@ -21,7 +21,7 @@ import { checkFd, checkSize } from "../ffi/checks.ts";
 import { koffi, lastErrno, libc, type ByteBuffer } from "../ffi/libc.ts";
 import { check, Errno, isSystemError, SystemError } from "../libc/errno.ts";
 import { close, read, write, writeAll, PIPE_BUF } from "../libc/unistd.ts";
-import { ClosedDescriptorError, FdWaiter, isPollable, waitForFd, WOULD_BLOCK, type Readiness, type WaitOptions } from "./poll.ts";
+import { ClosedDescriptorError, FdWaiter, waitForReadiness, WOULD_BLOCK, type Readiness, type WaitOptions } from "./poll.ts";
 
 /** Options of the waits in this module. */
 export interface IoOptions {
@@ -160,8 +160,9 @@ async function writeEvery(fd: number, data: ByteBuffer | string, refused: Nowait
  * there; otherwise waits on epoll (through libuv, no thread is held) until the descriptor is readable,
  * then reads. Meant for pipes, FIFOs and sockets with one reader; a regular file is read at once.
  * Resolves with the byte count, 0 at end of file. The descriptor's flags are never changed, so a
- * later plain read() blocks or not as before. Each wait makes a libuv handle and closes it; to read
- * a descriptor many times, `AsyncFd` keeps one.
+ * later plain read() blocks or not as before. The caller may close the descriptor between calls
+ * (see `waitForFd`: a call still pending would read whatever gets its number next, as in C, so abort
+ * it first); an `AsyncFd`, which owns its descriptor, waits a little faster.
  */
 export function readAsync(fd: number, buffer: ByteBuffer, offset = 0, length?: number, options: ReadAsyncOptions = {}): Promise<number> {
   checkFd(fd);
@@ -169,8 +170,7 @@ export function readAsync(fd: number, buffer: ByteBuffer, offset = 0, length?: n
   return readNowOr(fd, buffer, offset, length, refused, async (size) => {
     for (;;) {
       // A regular file is never "ready" to epoll, and RWF_NOWAIT says EAGAIN while its data is not cached.
-      if (!isPollable(fd)) return read(fd, buffer, offset, size);
-      await waitForFd(fd, "readable", options);
+      if (!(await waitForReadiness(fd, "readable", options))) return read(fd, buffer, offset, size);
       const count = tryRead(fd, buffer, offset, size, refused);
       if (count !== WOULD_BLOCK) return count;
     }
@@ -187,12 +187,9 @@ export function readAsync(fd: number, buffer: ByteBuffer, offset = 0, length?: n
 export function writeAllAsync(fd: number, data: ByteBuffer | string, options: IoOptions = {}): Promise<void> {
   checkFd(fd);
   return writeEvery(fd, data, { read: false, write: false }, async (rest) => {
-    if (!isPollable(fd)) {
-      writeAll(fd, rest);
-      return rest.byteLength;
-    }
-    await waitForFd(fd, "writable", options);
-    return 0;
+    if (await waitForReadiness(fd, "writable", options)) return 0;
+    writeAll(fd, rest);
+    return rest.byteLength;
   });
 }
 

@@ -9,6 +9,9 @@ import { useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
 const eventfd_c = libc.func("int eventfd(unsigned int initval, int flags)");
+const socketpair_c = libc.func("int socketpair(int domain, int type, int protocol, _Out_ int *sv)");
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
 
 describe("isPollable", () => {
   it("says yes for pipes and for an eventfd's anonymous inode, no for regular files and directories", () => {
@@ -49,6 +52,23 @@ describe("waitForFd", () => {
     } finally {
       close(readEnd);
       close(writeEnd);
+    }
+  });
+});
+
+describe("waitForFd on a descriptor the caller keeps", () => {
+  it("serves a readable and a writable wait on one socket: the one reported first leaves the other armed", async () => {
+    const sv = [0, 0];
+    check(socketpair_c(AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0, sv) as number, "socketpair");
+    const [mine, peer] = sv as [number, number];
+    try {
+      const readable = waitForFd(mine, "readable");
+      await waitForFd(mine, "writable");
+      write(peer, "x");
+      await readable;
+    } finally {
+      close(mine);
+      close(peer);
     }
   });
 });

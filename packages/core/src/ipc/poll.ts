@@ -5,22 +5,25 @@
  * directories and block devices, which are always ready, so those resolve at once. WAITING-fds.md
  * says why it is built so.
  *
- * Two lifetimes of handle:
- * - `waitForFd` makes a handle for one wait and closes it when the wait ends: the caller keeps the
- *   descriptor and may close it at any time between waits.
- * - `FdWaiter` keeps one handle for every wait on its descriptor, stopped only when an event finds
- *   nobody waiting. libuv keeps a handle's descriptor number registered until the handle is closed,
- *   and aborts the process when that number comes back as another descriptor under it, so a waiter
- *   must be closed before its descriptor: `AsyncFd` (pipe_io.ts) owns both and closes them in that
- *   order, which is why the waiter itself is not part of the public API.
+ * Two ways, by who owns the descriptor:
+ * - `FdWaiter` keeps one libuv handle for every wait on its descriptor, stopped only when an event
+ *   finds nobody waiting. libuv keeps a handle's descriptor number registered until the handle is
+ *   stopped or closed, and aborts the process when that number comes back as another descriptor
+ *   under it, so a waiter must be closed before its descriptor: `AsyncFd` (pipe_io.ts) owns both
+ *   and closes them in that order, which is why the waiter itself is not part of the public API.
+ * - `waitForFd` on a descriptor the caller keeps, and may close whenever it likes, adds it for one
+ *   wait to an epoll set of this thread's own, which libuv polls through one handle that is never
+ *   closed. Neither libuv nor its abort ever sees the caller's descriptor, and no flag of it is
+ *   touched.
  *
  * libuv switches a polled descriptor to O_NONBLOCK when it makes the handle (on its open file
- * description, which a child that inherited it shares too). epoll does not need that flag, so the
- * descriptor's flags are put back at once: a descriptor the caller left blocking stays blocking, and
- * a later plain read() or write() behaves as the caller expects.
+ * description, which a child that inherited it shares too). epoll does not need that flag, so an
+ * FdWaiter puts the descriptor's flags back at once: a descriptor the caller left blocking stays
+ * blocking, and a later plain read() or write() behaves as the caller expects.
  */
-import { koffi, type PollHandle } from "../ffi/libc.ts";
-import { fcntl, F_GETFL, F_SETFL } from "../libc/fcntl.ts";
+import { koffi, lastErrno, libc, type PollHandle } from "../ffi/libc.ts";
+import { check, Errno, SystemError } from "../libc/errno.ts";
+import { fcntl, F_GETFL, F_SETFL, O_CLOEXEC } from "../libc/fcntl.ts";
 import { fstat, S_IFBLK, S_IFDIR, S_IFMT, S_IFREG } from "../libc/sys/stat.ts";
 import { abortReason } from "./timeouts.ts";
 
@@ -80,31 +83,23 @@ const asOptions = (events: number): { readable: boolean; writable: boolean } => 
 const waiters = new Map<number, FdWaiter>();
 
 /**
- * Resolves when `fd` is readable (data or end of file) or writable (room, or the reader is gone).
- * A descriptor owned by an `AsyncFd` is waited on through its persistent handle; any other gets a
- * handle for this wait alone, closed when it ends, so the caller may close the descriptor afterwards.
- * Closing it while the wait is pending is an error libuv may not survive.
+ * Resolves when `fd` is readable (data or end of file) or writable (room, or the reader is gone),
+ * at once if epoll cannot wait on it (a regular file). A descriptor owned by an `AsyncFd` is waited on
+ * through its handle; any other is added for this wait to the thread's own epoll set (see the module
+ * comment): libuv never sees it, so closing it, even with a wait pending, cannot upset the event loop.
+ * A wait left pending on a closed descriptor may still wake for whatever descriptor gets its number
+ * next (a spurious wake-up); abort it first.
  */
-export function waitForFd(fd: number, readiness: Readiness, options: WaitOptions = {}): Promise<void> {
+export async function waitForFd(fd: number, readiness: Readiness, options: WaitOptions = {}): Promise<void> {
+  await waitForReadiness(fd, readiness, options);
+}
+
+/** As `waitForFd`, resolving with false, at once, when epoll cannot wait on `fd` (it is always ready). */
+export function waitForReadiness(fd: number, readiness: Readiness, options: WaitOptions = {}): Promise<boolean> {
   const waiter = waiters.get(fd);
-  if (waiter !== undefined) return waiter.wait(readiness, options);
-  if (!isPollable(fd)) return Promise.resolve();
-  const { signal } = options;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<void>((resolve, reject) => {
-    let handle: PollHandle | null = null;
-    const finish = (error?: Error): void => {
-      signal?.removeEventListener("abort", onAbort);
-      handle?.close();
-      handle = null;
-      if (error) reject(error);
-      else resolve();
-    };
-    const onAbort = (): void => finish(abortReason(signal!));
-    handle = pollHandle(fd, asOptions(bit(readiness)), () => finish());
-    if (options.ref === false) handle.unref();
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  if (waiter === undefined) return (callersSet ??= new CallersSet()).wait(fd, bit(readiness), options);
+  if (!waiter.pollable) return Promise.resolve(false);
+  return waiter.attempt(readiness, ready, options).then(() => true);
 }
 
 /** What `FdWaiter.attempt` returns when the call would have blocked: the waiter waits again. */
@@ -294,6 +289,150 @@ export class FdWaiter implements Disposable {
   #updateRef(): void {
     const wanted = this.#refs > 0;
     if (this.#handle === null || wanted === this.#refed) return;
+    if (wanted) this.#handle.ref();
+    else this.#handle.unref();
+    this.#refed = wanted;
+  }
+}
+
+const epoll_create1_c = libc.func("int epoll_create1(int flags)");
+const epoll_ctl_c = libc.func("int epoll_ctl(int epfd, int op, int fd, void *event)");
+const epoll_wait_c = libc.func("int epoll_wait(int epfd, void *events, int maxevents, int timeout)");
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_MOD = 3;
+const EPOLLIN = 0x001;
+const EPOLLOUT = 0x004;
+const EPOLLERR = 0x008;
+const EPOLLHUP = 0x010;
+const EPOLLONESHOT = 1 << 30;
+// struct epoll_event { uint32_t events; uint64_t data; } is packed on x86_64 alone.
+const EVENT_BYTES = process.arch === "x64" ? 12 : 16;
+const DATA_OFFSET = process.arch === "x64" ? 4 : 8;
+const MAX_EVENTS = 64;
+const ENOENT = Errno.ENOENT!;
+const EPERM = Errno.EPERM!;
+const EINTR = Errno.EINTR!;
+
+let callersSet: CallersSet | undefined;
+
+/**
+ * This thread's epoll set for descriptors their callers keep. Each descriptor is in it with
+ * EPOLLONESHOT: armed for one wait (EPOLL_CTL_MOD, or ADD the first time), disarmed by the kernel
+ * when it reports. A descriptor closed with its entry armed is dropped by the kernel once no process
+ * holds the file; until then the entry reports at most once more, under a number that may be
+ * another descriptor's by then: its waits try their read, find nothing, and wait again. libuv polls
+ * the set through one handle, unref'd while no wait keeps the process alive.
+ */
+class CallersSet {
+  readonly #epfd: number;
+  readonly #handle: PollHandle;
+  readonly #pending = new Map<number, PendingWait[]>();
+  #refs = 0;
+  #refed = false;
+  readonly #event = new DataView(new ArrayBuffer(EVENT_BYTES));
+  readonly #events = new DataView(new ArrayBuffer(EVENT_BYTES * MAX_EVENTS));
+
+  constructor() {
+    this.#epfd = check(epoll_create1_c(O_CLOEXEC) as number, "epoll_create1");
+    this.#handle = koffi.node.poll(this.#epfd, { readable: true }, () => this.#dispatch());
+    this.#handle.unref();
+  }
+
+  wait(fd: number, bit: number, options: WaitOptions): Promise<boolean> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<boolean>((resolve, reject) => {
+      const waits = this.#pending.get(fd) ?? [];
+      try {
+        if (!this.#arm(fd, waits.reduce((events, wait) => events | wait.bit, bit))) {
+          resolve(false);
+          return;
+        }
+      } catch (error) {
+        reject(error as Error);
+        return;
+      }
+      const wait: PendingWait = { bit, ref: options.ref !== false, attempt: ready, resolve: () => resolve(true), reject, signal, onAbort: null };
+      waits.push(wait);
+      this.#pending.set(fd, waits);
+      if (wait.ref) this.#refs++;
+      if (signal !== undefined) {
+        // The entry stays armed: it reports once more at most, to nobody.
+        wait.onAbort = () => {
+          this.#drop(fd, wait);
+          reject(abortReason(signal));
+          this.#updateRef();
+        };
+        signal.addEventListener("abort", wait.onAbort, { once: true });
+      }
+      this.#updateRef();
+    });
+  }
+
+  /** Arms `fd` for `bits`; false if epoll cannot wait on it (a regular file or a directory). */
+  #arm(fd: number, bits: number): boolean {
+    this.#event.setUint32(0, ((bits & READABLE) !== 0 ? EPOLLIN : 0) | ((bits & WRITABLE) !== 0 ? EPOLLOUT : 0) | EPOLLONESHOT, true);
+    this.#event.setInt32(DATA_OFFSET, fd, true);
+    if ((epoll_ctl_c(this.#epfd, EPOLL_CTL_MOD, fd, this.#event) as number) === 0) return true;
+    let errno = lastErrno();
+    if (errno === ENOENT) {
+      if ((epoll_ctl_c(this.#epfd, EPOLL_CTL_ADD, fd, this.#event) as number) === 0) return true;
+      errno = lastErrno();
+    }
+    if (errno === EPERM) return false;
+    throw new SystemError(errno, "epoll_ctl");
+  }
+
+  #dispatch(): void {
+    for (;;) {
+      const count = epoll_wait_c(this.#epfd, this.#events, MAX_EVENTS, 0) as number;
+      if (count < 0 && lastErrno() === EINTR) continue;
+      for (let i = 0; i < count; i++) {
+        const revents = this.#events.getUint32(i * EVENT_BYTES, true);
+        const fd = this.#events.getInt32(i * EVENT_BYTES + DATA_OFFSET, true);
+        const fired = ((revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) !== 0 ? READABLE : 0) | ((revents & (EPOLLOUT | EPOLLERR)) !== 0 ? WRITABLE : 0);
+        const left = (this.#pending.get(fd) ?? []).filter((wait) => {
+          if ((wait.bit & fired) === 0) return true;
+          this.#settle(wait);
+          return false;
+        });
+        if (left.length === 0) {
+          this.#pending.delete(fd);
+          continue;
+        }
+        this.#pending.set(fd, left);
+        // The report disarmed the entry for every wait: the others are armed again.
+        try {
+          this.#arm(fd, left.reduce((events, wait) => events | wait.bit, 0));
+        } catch (error) {
+          this.#pending.delete(fd);
+          for (const wait of left) this.#settle(wait, error as Error);
+        }
+      }
+      if (count < MAX_EVENTS) break;
+    }
+    this.#updateRef();
+  }
+
+  #drop(fd: number, wait: PendingWait): void {
+    const waits = this.#pending.get(fd);
+    const index = waits?.indexOf(wait) ?? -1;
+    if (index === -1) return;
+    waits!.splice(index, 1);
+    if (waits!.length === 0) this.#pending.delete(fd);
+    if (wait.ref) this.#refs--;
+  }
+
+  #settle(wait: PendingWait, error?: Error): void {
+    if (wait.ref) this.#refs--;
+    if (wait.onAbort !== null) wait.signal!.removeEventListener("abort", wait.onAbort);
+    if (error === undefined) wait.resolve(0);
+    else wait.reject(error);
+  }
+
+  #updateRef(): void {
+    const wanted = this.#refs > 0;
+    if (wanted === this.#refed) return;
     if (wanted) this.#handle.ref();
     else this.#handle.unref();
     this.#refed = wanted;
