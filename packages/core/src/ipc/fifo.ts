@@ -175,6 +175,9 @@ function watchOpens(path: string): AsyncFd | null {
  * the thread free: the nonblocking open is retried on each IN_OPEN of the FIFO and on a timer while
  * it fails with ENXIO on a FIFO (see the module comment). Other failures (ENOENT, EACCES, not a FIFO,
  * a UNIX socket's ENXIO) reject at once.
+ *
+ * @see https://man7.org/linux/man-pages/man7/fifo.7.html
+ * @see https://man7.org/linux/man-pages/man7/inotify.7.html
  */
 export function openFifoForWriting(path: string, options: OpenFifoForWritingOptions = {}): Promise<number> {
   const { signal, maxRetryMs = 50 } = options;

@@ -163,6 +163,8 @@ async function writeEvery(fd: number, data: ByteBuffer | string, refused: Nowait
  * later plain read() blocks or not as before. The caller may close the descriptor between calls
  * (see `waitForFd`: a call still pending would read whatever gets its number next, as in C, so abort
  * it first); an `AsyncFd`, which owns its descriptor, waits a little faster.
+ *
+ * @see https://man7.org/linux/man-pages/man2/readv.2.html (preadv2, RWF_NOWAIT)
  */
 export function readAsync(fd: number, buffer: ByteBuffer, offset = 0, length?: number, options: ReadAsyncOptions = {}): Promise<number> {
   checkFd(fd);
@@ -183,6 +185,9 @@ export function readAsync(fd: number, buffer: ByteBuffer, offset = 0, length?: n
  * goes out in a single call and arrives whole; when the pipe is full it waits on epoll until it has
  * room. With no reader left it throws EPIPE (Node ignores SIGPIPE, so the error arrives instead of
  * the signal). The descriptor's flags are never changed.
+ *
+ * @see https://man7.org/linux/man-pages/man2/readv.2.html (pwritev2, RWF_NOWAIT)
+ * @see https://man7.org/linux/man-pages/man7/pipe.7.html (PIPE_BUF)
  */
 export function writeAllAsync(fd: number, data: ByteBuffer | string, options: IoOptions = {}): Promise<void> {
   checkFd(fd);
@@ -200,6 +205,8 @@ export function writeAllAsync(fd: number, data: ByteBuffer | string, options: Io
  * calls (ClosedDescriptorError), closes the handle, then the descriptor, in the order libuv needs
  * (a poll handle outliving its descriptor aborts the process once the number is reused). Close it
  * through this object only. Its flags are never changed.
+ *
+ * @see https://man7.org/linux/man-pages/man7/epoll.7.html
  */
 export class AsyncFd implements Disposable {
   readonly #fd: number;

@@ -89,6 +89,8 @@ const waiters = new Map<number, FdWaiter>();
  * comment): libuv never sees it, so closing it, even with a wait pending, cannot upset the event loop.
  * A wait left pending on a closed descriptor may still wake for whatever descriptor gets its number
  * next (a spurious wake-up); abort it first.
+ *
+ * @see https://man7.org/linux/man-pages/man7/epoll.7.html
  */
 export async function waitForFd(fd: number, readiness: Readiness, options: WaitOptions = {}): Promise<void> {
   await waitForReadiness(fd, readiness, options);
