@@ -210,7 +210,6 @@ export class FdWaiter implements Disposable {
     this.#handle = null;
     this.#events = 0;
     for (const wait of this.#pending.splice(0)) this.#settle(wait, new ClosedDescriptorError(this.fd));
-    this.#refs = 0;
   }
 
   /** Closes the waiter, for `using`. */
