@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { isPollable, waitForFd, FdWaiter, ClosedDescriptorError } from "./poll.ts";
 import { libc } from "../ffi/libc.ts";
 import { check } from "../libc/errno.ts";
 import { open, fcntl, F_GETFL, O_CLOEXEC, O_DIRECTORY, O_NONBLOCK, O_RDONLY } from "../libc/fcntl.ts";
 import { close, pipe2, write } from "../libc/unistd.ts";
+import { openDescriptors } from "./procfs.ts";
 import { useTempDir } from "@linux-ipc/testing/vitest";
 
 const dir = useTempDir();
@@ -70,6 +73,20 @@ describe("waitForFd on a descriptor the caller keeps", () => {
       close(mine);
       close(peer);
     }
+  });
+});
+
+describe("in a Worker", () => {
+  it("waits there too, and the thread's epoll set is closed with it", async () => {
+    const before = openDescriptors();
+    // No execArgv: this process's "@linux-ipc/source" condition would have the Worker load TypeScript.
+    const worker = new Worker(fileURLToPath(new URL("../../dist-fixtures/read-in-worker.js", import.meta.url)), { execArgv: [] });
+    const code = await new Promise<number>((resolve, reject) => {
+      worker.on("exit", resolve);
+      worker.on("error", reject);
+    });
+    expect(code).toBe(0);
+    expect(openDescriptors()).toEqual(before);
   });
 });
 

@@ -25,6 +25,7 @@ import { koffi, lastErrno, libc, type PollHandle } from "../ffi/libc.ts";
 import { check, Errno, SystemError } from "../libc/errno.ts";
 import { fcntl, F_GETFL, F_SETFL, O_CLOEXEC } from "../libc/fcntl.ts";
 import { fstat, S_IFBLK, S_IFDIR, S_IFMT, S_IFREG } from "../libc/sys/stat.ts";
+import { close } from "../libc/unistd.ts";
 import { abortReason } from "./timeouts.ts";
 
 /** What to wait for: data to read (or end of file), or room to write (or no reader). */
@@ -334,9 +335,16 @@ class CallersSet {
   readonly #events = new DataView(new ArrayBuffer(EVENT_BYTES * MAX_EVENTS));
 
   constructor() {
-    this.#epfd = check(epoll_create1_c(O_CLOEXEC) as number, "epoll_create1");
-    this.#handle = koffi.node.poll(this.#epfd, { readable: true }, () => this.#dispatch());
-    this.#handle.unref();
+    const epfd = check(epoll_create1_c(O_CLOEXEC) as number, "epoll_create1");
+    const handle = koffi.node.poll(epfd, { readable: true }, () => this.#dispatch());
+    handle.unref();
+    // A Worker's end would otherwise leave the set open in the process, one descriptor per Worker.
+    process.once("exit", () => {
+      handle.close();
+      close(epfd);
+    });
+    this.#epfd = epfd;
+    this.#handle = handle;
   }
 
   wait(fd: number, bit: number, options: WaitOptions): Promise<boolean> {
