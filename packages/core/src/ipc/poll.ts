@@ -12,9 +12,9 @@
  *   under it, so a waiter must be closed before its descriptor: `AsyncFd` (pipe_io.ts) owns both
  *   and closes them in that order, which is why the waiter itself is not part of the public API.
  * - `waitForFd` on a descriptor the caller keeps, and may close whenever it likes, adds it for one
- *   wait to an epoll set of this thread's own, which libuv polls through one handle that is never
- *   closed. Neither libuv nor its abort ever sees the caller's descriptor, and no flag of it is
- *   touched.
+ *   wait to an epoll set of this thread's own, which libuv polls through one handle kept for the
+ *   thread's life. Neither libuv nor its abort ever sees the caller's descriptor, and no flag of it
+ *   is touched.
  *
  * libuv switches a polled descriptor to O_NONBLOCK when it makes the handle (on its open file
  * description, which a child that inherited it shares too). epoll does not need that flag, so an
