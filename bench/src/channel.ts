@@ -1,20 +1,20 @@
 /**
  * The control channel between the bench and a peer process: JSON lines over two anonymous pipes,
  * one each way, kept apart from the mechanism being measured. Writes are synchronous (a line is far
- * below PIPE_BUF, so it is written whole); reads wait on epoll (core's readAsync), so the event loop
+ * below PIPE_BUF, so it is written whole); reads wait on epoll (core's AsyncFd), so the event loop
  * stays free for mechanisms built on Node streams.
  */
-import { close, readAsync, writeAll } from "@linux-ipc/core";
+import { AsyncFd, close, writeAll } from "@linux-ipc/core";
 
 export class LineChannel {
-  readonly #input: number;
+  readonly #input: AsyncFd;
   readonly #output: number;
   readonly #buffer = new Uint8Array(4096);
   #text = "";
   #closed = false;
 
   constructor(input: number, output: number) {
-    this.#input = input;
+    this.#input = new AsyncFd(input);
     this.#output = output;
   }
 
@@ -31,7 +31,7 @@ export class LineChannel {
         this.#text = this.#text.slice(newline + 1);
         return JSON.parse(line) as T;
       }
-      const n = await readAsync(this.#input, this.#buffer);
+      const n = await this.#input.read(this.#buffer);
       if (n === 0) return null;
       this.#text += Buffer.from(this.#buffer.buffer, this.#buffer.byteOffset, n).toString("utf8");
     }
@@ -40,7 +40,7 @@ export class LineChannel {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    close(this.#input);
+    this.#input.close();
     close(this.#output);
   }
 }

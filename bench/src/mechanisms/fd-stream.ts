@@ -2,10 +2,11 @@
  * Both ends of a byte stream over a pair of descriptors (one to read, one to write), driven through
  * core's read/write as a C program would drive them. Two ways to wait for data:
  * - "blocking": read(2) on a blocking descriptor, the process sleeping in the kernel (event loop held);
- * - "readAsync": core's readAsync, which waits on epoll through libuv and keeps the event loop free.
+ * - "readAsync": core's AsyncFd.read, which reads at once what is there and otherwise waits on epoll
+ *   through one persistent libuv poll handle, the event loop staying free.
  * The sender always writes with blocking writeAll. Pipes and FIFOs share this code.
  */
-import { close, read, readAsync, writeAll } from "@linux-ipc/core";
+import { AsyncFd, close, read, writeAll } from "@linux-ipc/core";
 import type { HostEnd, PeerEnd } from "./types.ts";
 
 export type Waiting = "blocking" | "readAsync";
@@ -17,12 +18,14 @@ class FdStream {
   readonly #input: number;
   readonly #output: number;
   readonly #waiting: Waiting;
+  readonly #asyncInput: AsyncFd | null;
   readonly #buffer = new Uint8Array(READ_BUFFER);
 
   constructor(input: number, output: number, waiting: Waiting) {
     this.#input = input;
     this.#output = output;
     this.#waiting = waiting;
+    this.#asyncInput = waiting === "readAsync" ? new AsyncFd(input) : null;
   }
 
   /**
@@ -32,7 +35,7 @@ class FdStream {
   async drain(total: number): Promise<void> {
     for (let received = 0; received < total; ) {
       const wanted = Math.min(READ_BUFFER, total - received);
-      const n = this.#waiting === "blocking" ? read(this.#input, this.#buffer, 0, wanted) : await readAsync(this.#input, this.#buffer, 0, wanted);
+      const n = this.#asyncInput === null ? read(this.#input, this.#buffer, 0, wanted) : await this.#asyncInput.read(this.#buffer, 0, wanted);
       if (n === 0) throw new Error(`end of file after ${received} of ${total} bytes: the other side went away`);
       received += n;
     }
@@ -60,7 +63,8 @@ class FdStream {
   }
 
   close(): void {
-    close(this.#input);
+    if (this.#asyncInput === null) close(this.#input);
+    else this.#asyncInput.close();
     close(this.#output);
   }
 }

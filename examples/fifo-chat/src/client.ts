@@ -21,16 +21,16 @@
 import { lstatSync, mkdirSync, rmSync } from "node:fs";
 import { createInterface, type Interface } from "node:readline";
 import { runMain, parseCommand, onTerminationSignal, ExitError, describeFailure, describeUser } from "@linux-ipc/programs";
-import { mkfifo, openFifoForReading, openFifoForWriting, LineSplitter, readLines, writeAllAsync, close, PIPE_BUF, isSystemError } from "@linux-ipc/core";
+import { mkfifo, openFifoForReading, openFifoForWriting, LineSplitter, AsyncFd, PIPE_BUF, isSystemError } from "@linux-ipc/core";
 import { chatDirPath, helloLine, toClientPath, toServerPath } from "./protocol.ts";
 
 const REPLY_FIFO_MODE = 0o600;
 const NEWLINE = Buffer.from("\n");
 
 /** Writes one message; a server that has gone is reported in words rather than as a bare EPIPE. */
-async function send(fd: number, path: string, data: string | Buffer): Promise<void> {
+async function send(fifo: AsyncFd, path: string, data: string | Buffer): Promise<void> {
   try {
-    await writeAllAsync(fd, data);
+    await fifo.writeAll(data);
   } catch (error) {
     if (isSystemError(error, "EPIPE")) throw new ExitError(`write '${path}': Broken pipe (the server has gone)`, 1);
     throw error;
@@ -42,7 +42,7 @@ const JOIN_TIMEOUT_MS = 10_000;
 
 /** The chat's side of this client: where its messages go, and `stop()` to leave. */
 interface Chat {
-  messagesFd: number;
+  messages: AsyncFd;
   messagesPath: string;
   stop(): Promise<void>;
 }
@@ -51,7 +51,7 @@ interface Chat {
  * Joins the two-way chat (protocol.ts): makes the 0700 folder and its two FIFOs, reads `to-client`,
  * says hello on the shared FIFO, and waits for the server to open `to-server`. `stop()` undoes it.
  */
-async function joinChat(serverFifo: string, fd: number, showAnswer: (text: string) => void): Promise<Chat> {
+async function joinChat(serverFifo: string, server: AsyncFd, showAnswer: (text: string) => void): Promise<Chat> {
   const dir = chatDirPath(serverFifo, process.pid);
   try {
     // mkdir fails if the name is taken: nobody can have prepared FIFOs here to answer in the server's name.
@@ -63,16 +63,16 @@ async function joinChat(serverFifo: string, fd: number, showAnswer: (text: strin
   }
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
   const stopCleanupOnSignal = onTerminationSignal(remove);
-  let replyFd = -1;
-  let messagesFd = -1;
+  let answers: AsyncFd | null = null;
+  let messages: AsyncFd | null = null;
   const stopReading = new AbortController();
   let reading: Promise<void> = Promise.resolve();
   const stop = async (): Promise<void> => {
     // Closing to-server first tells the server this client has left before the shared FIFO closes.
-    if (messagesFd !== -1) close(messagesFd);
+    messages?.close();
     stopReading.abort();
     await reading;
-    if (replyFd !== -1) close(replyFd);
+    answers?.close();
     stopCleanupOnSignal();
     remove();
   };
@@ -80,22 +80,22 @@ async function joinChat(serverFifo: string, fd: number, showAnswer: (text: strin
     mkfifo(toClientPath(serverFifo, process.pid), REPLY_FIFO_MODE);
     mkfifo(toServerPath(serverFifo, process.pid), REPLY_FIFO_MODE);
     // Opened before the hello: the server opens its end with O_NONBLOCK, which needs a reader there.
-    replyFd = openFifoForReading(toClientPath(serverFifo, process.pid), { noFollow: true, owner: process.geteuid!() });
-    const answersFd = replyFd;
+    const answersFifo = new AsyncFd(openFifoForReading(toClientPath(serverFifo, process.pid), { noFollow: true, owner: process.geteuid!() }));
+    answers = answersFifo;
     reading = (async () => {
-      for await (const line of readLines(answersFd, { signal: stopReading.signal })) showAnswer(line);
+      for await (const line of answersFifo.readLines({ signal: stopReading.signal })) showAnswer(line);
     })().catch((error: unknown) => {
       if (!stopReading.signal.aborted) process.stderr.write(`${describeFailure("client: reading answers", error)}\n`);
     });
-    await send(fd, serverFifo, helloLine(process.pid));
+    await send(server, serverFifo, helloLine(process.pid));
     const messagesPath = toServerPath(serverFifo, process.pid);
     try {
-      messagesFd = await openFifoForWriting(messagesPath, { signal: AbortSignal.timeout(JOIN_TIMEOUT_MS) });
+      messages = new AsyncFd(await openFifoForWriting(messagesPath, { signal: AbortSignal.timeout(JOIN_TIMEOUT_MS) }));
     } catch (error) {
       if ((error as Error).name !== "TimeoutError") throw error;
       throw new ExitError(`the server did not open '${messagesPath}' within ${JOIN_TIMEOUT_MS / 1000} s: is it running with --chat, as this user or root? (its stderr says why it refused)`, 2);
     }
-    return { messagesFd, messagesPath, stop };
+    return { messages, messagesPath, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -114,9 +114,9 @@ await runMain("client", async () => {
   const path = values.fifo;
   const onTerminal = process.stdout.isTTY === true;
 
-  let fd: number;
+  let server: AsyncFd;
   try {
-    fd = await openFifoForWriting(path);
+    server = new AsyncFd(await openFifoForWriting(path));
   } catch (error) {
     throw Object.assign(error as Error, { exitCode: 2 });
   }
@@ -138,11 +138,11 @@ await runMain("client", async () => {
     if (!chat && message.byteLength > PIPE_BUF) {
       process.stderr.write(`client: this line is ${message.byteLength} bytes, more than PIPE_BUF (${PIPE_BUF}): other clients' lines may mix into it\n`);
     }
-    if (chat) await send(chat.messagesFd, chat.messagesPath, message);
-    else await send(fd, path, message);
+    if (chat) await send(chat.messages, chat.messagesPath, message);
+    else await send(server, path, message);
   };
   try {
-    if (values.chat) chat = await joinChat(path, fd, showAnswer);
+    if (values.chat) chat = await joinChat(path, server, showAnswer);
     if (process.stdin.isTTY !== true) {
       // Input from a pipe or a file goes out byte for byte, as the C writes it: cut into lines, never decoded.
       if (onTerminal) process.stdout.write("Please Enter# ");
@@ -169,7 +169,7 @@ await runMain("client", async () => {
     input?.close();
     process.stdin.destroy();
     await chat?.stop();
-    close(fd);
+    server.close();
   }
   console.log("client quit!!!");
 });

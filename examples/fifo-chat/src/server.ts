@@ -16,7 +16,8 @@
  *   A FIFO this server made is removed at the end and on SIGINT/SIGTERM/SIGHUP (the C leaves it).
  * - The FIFO is opened with O_NONBLOCK and the first writer is awaited on epoll: Node's fs.open
  *   would hold a libuv thread until a client came, and a blocking open through koffi would freeze
- *   the event loop, signal handlers included.
+ *   the event loop, signal handlers included. Each FIFO is read (and written) through an AsyncFd,
+ *   which keeps one libuv poll handle for it rather than making one per read.
  * - The `Server# ` prompt is printed only when stdout is a terminal, so piped output is one line per
  *   message. A line on stderr says which FIFO it reads, for whoever starts it.
  * - Two-way chat (protocol.ts): clients started with --chat send their messages over a FIFO of their
@@ -28,7 +29,7 @@
 import { lstatSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { runMain, parseCommand, onTerminationSignal, perrorLine, describeUser } from "@linux-ipc/programs";
-import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent, readLineBytes, writeAllAsync, close, fstat, isSystemError, SystemError, ForeignFifoError, watchProcessExit } from "@linux-ipc/core";
+import { createOrReuseFifo, openFifoForReading, tryOpenFifoForWriting, removeFifoIfPresent, AsyncFd, close, fstat, isSystemError, SystemError, ForeignFifoError, watchProcessExit } from "@linux-ipc/core";
 import { chatDirPath, parseHello, toClientPath, toServerPath } from "./protocol.ts";
 
 const CLIENT_PREFIX = Buffer.from("Client#: ");
@@ -55,8 +56,8 @@ function processUid(pid: number): number | null {
 
 /** A client that said hello and passed the checks: its two FIFOs and the loop reading its messages. */
 interface ChatClient {
-  replyFd: number;
-  messagesFd: number;
+  reply: AsyncFd;
+  messages: AsyncFd;
   reading: Promise<void>;
 }
 
@@ -98,7 +99,7 @@ class ChatClients {
       const client = this.#clients.get(pid);
       if (client === undefined) return;
       try {
-        await writeAllAsync(client.replyFd, `${text}\n`);
+        await client.reply.writeAll(`${text}\n`);
       } catch (error) {
         if (!isSystemError(error, "EPIPE")) throw error;
         this.#leave(pid, "went away (EPIPE)");
@@ -137,21 +138,22 @@ class ChatClients {
       note(`client ${pid} refused: ${reason(error)}`);
       return;
     }
-    const fd = messagesFd;
+    const reply = new AsyncFd(replyFd);
+    const messages = new AsyncFd(messagesFd);
     // Linux reports no end of file to a reader that has seen no writer yet, so a client that died
     // before opening to-server would keep this loop (and the server's end) waiting for ever. When the
     // process ends, the server opens the FIFO for writing itself, through its own descriptor (the
     // path may be gone), and closes it: the loop then reads what is buffered and sees end of file.
     const stopWatching = watchProcessExit(pid, () => {
       try {
-        const writer = tryOpenFifoForWriting(`/proc/self/fd/${fd}`);
+        const writer = tryOpenFifoForWriting(`/proc/self/fd/${messages.fd}`);
         if (writer !== null) close(writer);
       } catch (error) {
         note(`client ${pid} has ended, but its FIFO could not be closed: ${reason(error)}`);
       }
     });
     const reading = (async () => {
-      for await (const line of readLineBytes(fd)) {
+      for await (const line of messages.readLineBytes()) {
         this.#lastSpeaker = pid;
         this.#print(line);
       }
@@ -159,7 +161,7 @@ class ChatClients {
       .catch((error: unknown) => note(`reading client ${pid}: ${reason(error)}`))
       .finally(stopWatching); // before the descriptor is closed and its number reused
     // End of file: the client closed to-server, so it has left (once pending answers are out).
-    this.#clients.set(pid, { replyFd, messagesFd, reading });
+    this.#clients.set(pid, { reply, messages, reading });
     void reading.then(() => this.#enqueue(() => this.#leave(pid, "left")));
   }
 
@@ -168,9 +170,9 @@ class ChatClients {
     if (client === undefined) return;
     this.#clients.delete(pid);
     if (this.#lastSpeaker === pid) this.#lastSpeaker = null;
-    close(client.replyFd);
+    client.reply.close();
     // After EPIPE the reading loop may still run: it ends at end of file, and closes nothing itself.
-    void client.reading.then(() => close(client.messagesFd));
+    void client.reading.then(() => client.messages.close());
     note(`client ${pid} ${how}`);
   }
 
@@ -209,9 +211,9 @@ await runMain("server", async () => {
   };
   const stopCleanupOnSignal = onTerminationSignal(removeCreated);
 
-  let fd: number;
+  let fifo: AsyncFd;
   try {
-    fd = openFifoForReading(path, { noFollow: true, owner: process.geteuid!() });
+    fifo = new AsyncFd(openFifoForReading(path, { noFollow: true, owner: process.geteuid!() }));
   } catch (error) {
     stopCleanupOnSignal();
     removeCreated();
@@ -238,14 +240,14 @@ await runMain("server", async () => {
 
   try {
     prompt();
-    for await (const line of readLineBytes(fd)) {
+    for await (const line of fifo.readLineBytes()) {
       if (!clients?.receive(line.toString("utf8"))) printMessage(line);
     }
   } finally {
     answers?.close();
     if (answers) process.stdin.destroy();
     await clients?.closeAll();
-    close(fd);
+    fifo.close();
     stopCleanupOnSignal();
     removeCreated();
   }

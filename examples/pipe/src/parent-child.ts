@@ -13,11 +13,12 @@
  *   a reader sees end of file only when every write end is closed, its own included.
  * - One line per message: the parent splits what it reads at "\n". The C prints whatever each
  *   read() returned, so two messages that arrive together print as one line.
- * - Reading waits on epoll, so the event loop stays free while the child sleeps.
+ * - Reading waits on epoll (an AsyncFd, one libuv poll handle for the whole stream), so the event
+ *   loop stays free while the child sleeps.
  * - If the child fails, the parent says how it ended and exits 1 instead of printing success.
  */
 import { endingWithParent, runMain, parseCommand, ExitError, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
-import { MAX_TIMER_MS, pipe2, close, O_CLOEXEC, spawnWithFds, waitForExit, readLines } from "@linux-ipc/core";
+import { MAX_TIMER_MS, pipe2, close, O_CLOEXEC, spawnWithFds, waitForExit, AsyncFd } from "@linux-ipc/core";
 
 const childProgram = siblingProgram(import.meta.url, "child");
 
@@ -38,11 +39,12 @@ await runMain("parent-child", async () => {
   close(writeEnd);
   // A C child forked from a terminal gets the terminal's Ctrl-C too; this one is told explicitly.
   const stopForwarding = onTerminationSignal((signal) => child.kill(signal));
+  const messages = new AsyncFd(readEnd);
   try {
-    for await (const message of readLines(readEnd)) console.log(`parent get message from child : ${message}`);
+    for await (const message of messages.readLines()) console.log(`parent get message from child : ${message}`);
     console.log("child is quit!!!");
   } finally {
-    close(readEnd);
+    messages.close();
   }
 
   const { code, signal } = await exited;

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { runMain, parseCommand } from "@linux-ipc/programs";
-import { inheritedFds, close, readAsync } from "@linux-ipc/core";
+import { inheritedFds, AsyncFd } from "@linux-ipc/core";
 
 await runMain("pipe-reader", async () => {
   const { values } = parseCommand({
@@ -13,13 +13,14 @@ await runMain("pipe-reader", async () => {
     summary: "read the pipe inherited as fd 3 until end of file and say how many bytes came",
     options: { hash: { type: "boolean", description: "print the SHA-256 of what was read too" } },
   });
-  const [readEnd] = inheritedFds();
-  if (readEnd === undefined) throw new Error("no pipe to read: start it with a pipe's read end as fd 3 (spawnWithFds)");
+  const [fd] = inheritedFds();
+  if (fd === undefined) throw new Error("no pipe to read: start it with a pipe's read end as fd 3 (spawnWithFds)");
+  const readEnd = new AsyncFd(fd);
   const hash = createHash("sha256");
   const buffer = new Uint8Array(65536);
   let total = 0;
-  for (let count; (count = await readAsync(readEnd, buffer)) > 0; total += count) hash.update(buffer.subarray(0, count));
-  close(readEnd);
+  for (let count; (count = await readEnd.read(buffer)) > 0; total += count) hash.update(buffer.subarray(0, count));
+  readEnd.close();
   console.log(`read() returned 0 (end of file) after ${total} bytes`);
   if (values.hash) console.log(`sha256 ${hash.digest("hex")}`);
 });

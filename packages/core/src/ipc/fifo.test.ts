@@ -1,11 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { writeFileSync, statSync, promises as fsPromises, symlinkSync } from "node:fs";
 import { createOrReuseFifo, openFifoForReading, openFifoForWriting, tryOpenFifoForWriting, removeFifoIfPresent, NotAFifoError, ForeignFifoError } from "./fifo.ts";
 import { open, fcntl, F_GETFL, F_GETFD, FD_CLOEXEC, O_NONBLOCK, O_WRONLY } from "../libc/fcntl.ts";
-import { readAsync } from "./pipe_io.ts";
+import { AsyncFd, readAsync, readLines, writeAllAsync } from "./pipe_io.ts";
 import { close, read } from "../libc/unistd.ts";
 import { mkfifo } from "../libc/sys/stat.ts";
-import { readLines, writeAllAsync } from "./pipe_io.ts";
 import { openDescriptors } from "./procfs.ts";
 import { createServer } from "node:net";
 import { startCommand, useTempDir } from "@linux-ipc/testing/vitest";
@@ -109,6 +108,49 @@ describe("opening a FIFO", () => {
       close(writer);
     }
     expect(await cat.exited).toMatchObject({ code: 0, stdout: "to cat\n" });
+  });
+
+  it("for writing connects when a reader opens without blocking, woken by inotify with the retry timer frozen", async () => {
+    const path = dir.file("fifo");
+    mkfifo(path, 0o600);
+    const before = openDescriptors();
+    const giveUp = new AbortController();
+    const limit = setTimeout(() => giveUp.abort(new Error("no IN_OPEN woke the writer within 10 s")), 10_000);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    let reader: number | undefined;
+    try {
+      const opening = openFifoForWriting(path, { signal: giveUp.signal });
+      reader = openFifoForReading(path);
+      close(await opening);
+    } finally {
+      vi.useRealTimers();
+      clearTimeout(limit);
+      if (reader !== undefined) close(reader);
+    }
+    expect(openDescriptors()).toEqual(before);
+  });
+
+  it("through AsyncFds: a reader made before any writer waits for its data, and a writer waits for room", async () => {
+    const path = dir.file("fifo");
+    mkfifo(path, 0o600);
+    const reader = new AsyncFd(openFifoForReading(path));
+    try {
+      const buffer = new Uint8Array(65536);
+      // No writer yet: read(2) would say 0 as at end of file, this read waits.
+      const first = reader.read(buffer);
+      const writer = new AsyncFd(await openFifoForWriting(path));
+      const data = Buffer.alloc(300_000);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+      // More than the FIFO holds: the writer waits for room while this side reads.
+      const writing = writer.writeAll(data).then(() => writer.close());
+      const received = [Buffer.from(buffer.subarray(0, await first))];
+      for (let n; (n = await reader.read(buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
+      await writing;
+      expect(Buffer.concat(received).equals(data)).toBe(true);
+      expect(fcntl(reader.fd, F_GETFL) & O_NONBLOCK).toBe(O_NONBLOCK);
+    } finally {
+      reader.close();
+    }
   });
 
   it("for writing rejects at once on a missing path or a regular file", async () => {

@@ -57,3 +57,21 @@ export function poll(fds: readonly PollRequest[], timeoutMs: number): number[] {
   check(poll_c(buffer, fds.length, timeoutMs) as number, "poll");
   return fds.map((_, index) => Pollfd.at(buffer, index * Pollfd.size).revents);
 }
+
+// The one pollfd of `pollOne`: calls are synchronous, so one buffer serves them all.
+const single = new Uint8Array(Pollfd.size);
+const singleEntry = Pollfd.at(single);
+
+/**
+ * poll(2) on one descriptor, without allocating: its revents (0 at the timeout). For the hot paths
+ * that look whether a descriptor is ready before they read or write.
+ *
+ * @see https://man7.org/linux/man-pages/man2/poll.2.html
+ */
+export function pollOne(fd: number, events: number, timeoutMs: number): number {
+  singleEntry.fd = fd;
+  singleEntry.events = events;
+  singleEntry.revents = 0;
+  check(poll_c(single, 1, timeoutMs) as number, "poll");
+  return singleEntry.revents;
+}
