@@ -29,7 +29,7 @@ describe("pnpm bench --quick", () => {
       run.closeStdin();
       const result = await run.exited;
       expect(result.code, result.stderr).toBe(0);
-      for (const heading of ["Streaming throughput", "Ping-pong round trip", "Per-call overhead", "Event loop with", "Uncontended waits", "filecopy of a", "Targets of the issue"]) {
+      for (const heading of ["Streaming throughput", "Ping-pong round trip", "Per-call overhead", "Event loop with", "Uncontended waits", "filecopy of a", "The project's targets"]) {
         expect(result.stdout).toContain(heading);
       }
 

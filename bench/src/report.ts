@@ -173,7 +173,7 @@ export function fullReport(results: Results): string {
     ...waitingSections(results.waiting),
     `filecopy of a ${fileSize} file, page cache warm, whole program runs (vs C: ÷ the C whole-file copy)`,
     results.filecopy.length > 0 ? fileCopyTable(results.filecopy) : "  (not measured)",
-    "Targets of the issue",
+    "The project's targets",
     targetLines(results.targets),
   ];
   const notes = [...results.unavailable.map(({ name, reason }) => `${name}: not available: ${reason}`), ...results.notes];

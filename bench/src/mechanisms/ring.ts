@@ -1,5 +1,5 @@
 /**
- * The shared-memory ring channel of @linux-ipc/core (issue 6), over a System V segment or a
+ * The shared-memory ring channel of @linux-ipc/core, over a System V segment or a
  * memfd mapping: two rings in one piece of memory, "down" (bench → peer) and "up" (peer → bench),
  * each of RING_CAPACITY data bytes, driven through the ring's blocking forms (send / receive: spin
  * briefly, then sleep on a futex) or, on both sides, its async forms (sendAsync / receiveAsync: the
