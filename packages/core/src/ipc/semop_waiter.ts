@@ -44,12 +44,14 @@ export interface SemopReport {
   errno?: string;
 }
 
-const JOB = 0;
-const DOORBELL = 1;
-const IDLE = 0;
-const RUNNING = 1;
-const DONE = 2;
-const CANCELLED = 3;
+/** Index of the job word in a thread's state buffer, and its values (see semop_waiter_thread.ts). */
+export const JOB = 0;
+/** Index of the doorbell word, bumped and woken after each message to the thread. */
+export const DOORBELL = 1;
+export const IDLE = 0;
+export const RUNNING = 1;
+export const DONE = 2;
+export const CANCELLED = 3;
 
 // See word_waiter.ts: in the workspace the thread runs the build's copy.
 const threadUrl = new URL(import.meta.url.endsWith(".ts") ? "../../dist/ipc/semop_waiter_thread.js" : "./semop_waiter_thread.js", import.meta.url);

@@ -17,16 +17,7 @@ import { IPC_NOWAIT } from "../libc/sys/ipc.ts";
 import { semop, semtimedop, type SemOp } from "../libc/sys/sem.ts";
 import { isSystemError } from "../libc/errno.ts";
 import { toAddress } from "../ffi/libc.ts";
-import type { SemopJob, SemopOutcome, SemopReport, SemopWaiterThreadData } from "./semop_waiter.ts";
-
-// The same values as in semop_waiter.ts, which this thread must not load (it would start its own threads).
-const JOB = 0;
-const DOORBELL = 1;
-const IDLE = 0;
-const RUNNING = 1;
-const DONE = 2;
-const CANCELLED = 3;
-
+import { CANCELLED, DONE, DOORBELL, IDLE, JOB, RUNNING, type SemopJob, type SemopOutcome, type SemopReport, type SemopWaiterThreadData } from "./semop_waiter.ts";
 
 const { port, state: stateBuffer, sliceMs } = workerData as SemopWaiterThreadData;
 const state = new Int32Array(stateBuffer);

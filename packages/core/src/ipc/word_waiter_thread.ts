@@ -12,11 +12,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { toAddress } from "../ffi/libc.ts";
 import { FUTEX_32, FUTEX_PRIVATE_FLAG, FUTEX_WAITV_MAX, FutexWaitv, futexWaitOnce, futexWaitv } from "../libc/linux/futex.ts";
-import type { WatchedWord, WordOutcome, WordWaiterThreadData } from "./word_waiter.ts";
-
-// The same indexes as word_waiter.ts's CONTROL and APPLIED (this thread must not load that module).
-const CONTROL = 0;
-const APPLIED = 1;
+import { APPLIED, CONTROL, type WatchedWord, type WordOutcome, type WordWaiterThreadData } from "./word_waiter.ts";
 
 const { port, control: controlBuffer } = workerData as WordWaiterThreadData;
 const control = new Int32Array(controlBuffer);
