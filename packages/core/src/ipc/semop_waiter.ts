@@ -2,7 +2,8 @@
  * System V semaphore operations that wait without blocking the event loop and without holding a
  * thread of libuv's pool. A System V semaphore is neither a futex word nor a descriptor, and one
  * semtimedop(2) cannot wait on several sets, so each operation in flight gets a semop-waiter thread
- * of its own (a worker_threads Worker running semop_waiter_thread.ts; idle ones are reused). Up to
+ * of its own (a worker_threads Worker running semop_waiter_thread.ts; idle ones are reused, and end
+ * after IDLE_THREAD_MS unused, but for the first). Up to
  * MAX_SEMOP_THREADS run per JavaScript thread; past that, further operations retry without blocking
  * on a timer, from 1 ms up to POLL_MAX_MS apart. Why this design: WAITING.md.
  *
@@ -17,6 +18,7 @@ import { futexWake } from "../libc/linux/futex.ts";
 import { IPC_NOWAIT } from "../libc/sys/ipc.ts";
 import { semop, type SemOp } from "../libc/sys/sem.ts";
 import { abortReason, sleep } from "./timeouts.ts";
+import { IDLE_THREAD_MS } from "./word_waiter.ts";
 
 /** How long a semop-waiter thread sleeps before it looks whether its operation was cancelled. */
 export const SEMOP_SLICE_MS = 50;
@@ -74,9 +76,12 @@ let nextJobId = 1;
 function startThread(): SemopThread {
   const thread = new SemopThread();
   threads.push(thread);
-  if (threads.length === 1) process.once("exit", () => threads.forEach((each) => each.stop()));
+  if (!stopAtExit) process.once("exit", () => threads.forEach((each) => each.stop()));
+  stopAtExit = true;
   return thread;
 }
+
+let stopAtExit = false;
 
 async function pollSemop(semid: number, ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean> {
   const end = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
@@ -98,6 +103,7 @@ class SemopThread {
   /** The job in flight and how to settle it; null once settled (a cancelled job may still run). */
   #settle: ((report: SemopReport) => void) | null = null;
   #jobId = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     const { port1, port2 } = new MessageChannel();
@@ -113,6 +119,10 @@ class SemopThread {
       this.#jobId = 0;
       this.#port.unref();
       this.#settle?.(report);
+      if (this.idle && threads[0] !== this) {
+        this.#idleTimer = setTimeout(() => this.#retire(), IDLE_THREAD_MS);
+        this.#idleTimer.unref();
+      }
     });
     this.#port.unref();
   }
@@ -123,6 +133,7 @@ class SemopThread {
   }
 
   run(semid: number, ops: SemOp[], options: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean> {
+    clearTimeout(this.#idleTimer);
     const jobId = nextJobId++;
     this.#jobId = jobId;
     Atomics.store(this.#state, JOB, RUNNING);
@@ -154,6 +165,12 @@ class SemopThread {
   stop(): void {
     Atomics.store(this.#state, JOB, CANCELLED);
     this.#post({ stop: true });
+  }
+
+  #retire(): void {
+    if (!this.idle || !threads.includes(this)) return;
+    threads.splice(threads.indexOf(this), 1);
+    this.stop();
   }
 
   #post(message: object): void {

@@ -36,6 +36,12 @@ export type WatchedWord = [id: number, address: Address, expected: number, isPri
 /** Why a waiter thread reported a word: woken, holding another value already, or not mapped (EFAULT). */
 export type WordOutcome = "woken" | "not-equal" | "fault";
 
+/**
+ * How long a waiter thread other than the first may have no word to sleep on before it ends (each is
+ * a Worker of about 10 MiB; the first stays, so a program that waits now and then starts none anew).
+ */
+export const IDLE_THREAD_MS = 10_000;
+
 /** Where the control word and the applied word are in the shared control buffer. */
 export const CONTROL = 0;
 export const APPLIED = 1;
@@ -177,9 +183,12 @@ function fire(id: number, outcome: WordOutcome): void {
 function startThread(): WaiterThread {
   const thread = new WaiterThread();
   threads.push(thread);
-  if (threads.length === 1) process.once("exit", () => threads.forEach((each) => each.stop()));
+  if (!stopAtExit) process.once("exit", () => threads.forEach((each) => each.stop()));
+  stopAtExit = true;
   return thread;
 }
+
+let stopAtExit = false;
 
 /** One word-waiter thread, seen from the thread that started it. */
 class WaiterThread {
@@ -191,6 +200,7 @@ class WaiterThread {
   #added: WatchedWord[] = [];
   #removed: number[] = [];
   #flushQueued = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     const { port1, port2 } = new MessageChannel();
@@ -219,8 +229,25 @@ class WaiterThread {
 
   /** A pending wait keeps the process alive, as any pending I/O does; an idle thread does not. */
   updateRef(): void {
-    if (this.watchCount > 0) this.#port.ref();
-    else this.#port.unref();
+    if (this.watchCount > 0) {
+      this.#port.ref();
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+      return;
+    }
+    this.#port.unref();
+    if (this.#idleTimer === undefined && threads[0] !== this) {
+      this.#idleTimer = setTimeout(() => this.#retire(), IDLE_THREAD_MS);
+      this.#idleTimer.unref();
+    }
+  }
+
+  #retire(): void {
+    this.#idleTimer = undefined;
+    if (this.watchCount > 0 || !threads.includes(this)) return;
+    threads.splice(threads.indexOf(this), 1);
+    this.flush();
+    this.stop();
   }
 
   stop(): void {
