@@ -17,7 +17,7 @@ import { Errno, errnoError } from "../libc/errno.ts";
 import { futexWake } from "../libc/linux/futex.ts";
 import { IPC_NOWAIT } from "../libc/sys/ipc.ts";
 import { semop, type SemOp } from "../libc/sys/sem.ts";
-import { abortReason, sleep } from "./timeouts.ts";
+import { abortReason, sleep, startTimer } from "./timeouts.ts";
 import { IDLE_THREAD_MS } from "./word_waiter.ts";
 
 /** How long a semop-waiter thread sleeps before it looks whether its operation was cancelled. */
@@ -143,7 +143,7 @@ class SemopThread {
     return new Promise<boolean>((resolve, reject) => {
       const settle = (outcome: { done: boolean } | { error: Error }): void => {
         this.#settle = null;
-        clearTimeout(timer);
+        cancelTimer();
         signal?.removeEventListener("abort", onAbort);
         if ("error" in outcome) reject(outcome.error);
         else resolve(outcome.done);
@@ -153,7 +153,7 @@ class SemopThread {
         if (Atomics.compareExchange(this.#state, JOB, RUNNING, CANCELLED) === RUNNING) settle(outcome);
       };
       const onAbort = (): void => cancel({ error: abortReason(signal!) });
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => cancel({ done: false }), timeoutMs);
+      const cancelTimer = timeoutMs === undefined || timeoutMs === Infinity ? () => {} : startTimer(timeoutMs, () => cancel({ done: false }));
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#settle = (report) => {
         if (report.outcome === "done") settle({ done: true });

@@ -29,6 +29,26 @@ export function abortReason(signal: AbortSignal): Error {
 /** The longest delay a Node timer takes (2^31 − 1 ms, about 24.8 days): the bound of every `--interval MS`. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/**
+ * Calls `fire` after `ms` milliseconds, however long that is: Node's own timers fire after 1 ms for
+ * any delay past MAX_TIMER_MS, so a longer one is waited out in steps. The timer does not keep the
+ * process alive (the wait it bounds does, if it should). Returns the function that cancels it.
+ */
+export function startTimer(ms: number, fire: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout>;
+  const end = performance.now() + ms;
+  const arm = (delay: number): void => {
+    timer = setTimeout(() => {
+      const left = end - performance.now();
+      if (left > 0) arm(Math.min(left, MAX_TIMER_MS));
+      else fire();
+    }, delay);
+    timer.unref();
+  };
+  arm(Math.min(ms, MAX_TIMER_MS));
+  return () => clearTimeout(timer);
+}
+
 /** A promise that resolves after `ms` milliseconds: the programs' sleep(1) between ticks. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   // Node would warn and wait 1 ms instead: refuse rather than quietly not wait.

@@ -186,6 +186,24 @@ describe("an abort", () => {
   });
 });
 
+describe("a timeout", () => {
+  it("longer than Node's timers reach (2^31 ms) does not end the wait early", async () => {
+    using memory = segment().attach();
+    const set = semaphoreSet(1);
+    const word = new FutexWord(memory, 0);
+    const waits = [word.waitAsync(0, { timeoutMs: 2 ** 32 }), set.acquireAsync(0, 1, { undo: false, timeoutMs: 2 ** 32 })];
+    await until("both waits sleep", () => {
+      const now = sleepers(process.pid, set.id);
+      return now.words.has(word.address) && now.semtimedop === 1;
+    });
+    word.store(1);
+    word.wake();
+    set.release(0, 1, { undo: false });
+    expect(await waits[0]).toBe("woken");
+    expect(await waits[1]).toBeUndefined();
+  });
+});
+
 describe.skipIf(cSkipReason() !== null)("with C peers", () => {
   it("a C process's FUTEX_WAKE, sem_post and semop resolve the waits sleeping here", async () => {
     const shm = segment();

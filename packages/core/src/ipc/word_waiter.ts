@@ -16,7 +16,7 @@ import { toAddress, type Address } from "../ffi/libc.ts";
 import { checkInteger } from "../ffi/checks.ts";
 import { FUTEX_WAITV_MAX, futexWaitOnce, futexWake } from "../libc/linux/futex.ts";
 import { errnoError, Errno } from "../libc/errno.ts";
-import { abortReason } from "./timeouts.ts";
+import { abortReason, startTimer } from "./timeouts.ts";
 
 /** What a waiter thread is given in `workerData`. */
 export interface WordWaiterThreadData {
@@ -82,11 +82,11 @@ export function waitForWord(address: Address, expected: number, options: WordWai
     if (timeoutMs === 0) return Promise.resolve(futexWaitOnce(address, expected, 0) === "not-equal" ? "not-equal" : "timed-out");
   }
   return new Promise((resolve, reject) => {
-    const listener: Listener = { settle: () => {}, timer: undefined };
+    const listener: Listener = { settle: () => {}, cancelTimer: () => {} };
     const watch = watchWord(address, expected >>> 0, options.private === true);
     const onAbort = (): void => listener.settle({ error: abortReason(signal!) });
     listener.settle = (outcome) => {
-      clearTimeout(listener.timer);
+      listener.cancelTimer();
       signal?.removeEventListener("abort", onAbort);
       watch.listeners.delete(listener);
       if (watch.listeners.size === 0) unwatch(watch);
@@ -96,7 +96,7 @@ export function waitForWord(address: Address, expected: number, options: WordWai
     watch.listeners.add(listener);
     signal?.addEventListener("abort", onAbort, { once: true });
     if (timeoutMs !== undefined && timeoutMs !== Infinity) {
-      listener.timer = setTimeout(() => listener.settle({ result: "timed-out" }), timeoutMs);
+      listener.cancelTimer = startTimer(timeoutMs, () => listener.settle({ result: "timed-out" }));
     }
   });
 }
@@ -105,7 +105,7 @@ type Settlement = { result: WordWaitResult } | { error: Error };
 
 interface Listener {
   settle(outcome: Settlement): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  cancelTimer(): void;
 }
 
 /** One watched word (address, expected value, private flag) and the waits on it. */
