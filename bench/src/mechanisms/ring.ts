@@ -4,7 +4,7 @@
  * each of RING_CAPACITY data bytes, driven through the ring's blocking forms (send / receive: spin
  * briefly, then sleep on a futex) or, on both sides, its async forms (sendAsync / receiveAsync: the
  * same spin, then a sleep on a word-waiter thread with the event loop free). Each message is copied
- * in by the sender and out by the receiver, the two copies the seed documents count for shared
+ * in by the sender and out by the receiver, the two copies the tutorials count for shared
  * memory, as the C spin reference does.
  *
  * The ring module is loaded when the bench runs: where it is missing or lacks this API, the ring

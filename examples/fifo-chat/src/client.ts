@@ -132,8 +132,10 @@ await runMain("client", async () => {
     input?.prompt(true);
   };
   let chat: Chat | null = null;
-  const sendLine = async (line: Buffer): Promise<void> => {
-    const message = Buffer.concat([line, NEWLINE]);
+  // A last line without "\n" goes out without one, as the C sends what it read; the chat's protocol
+  // is made of whole lines, so there it gets one.
+  const sendLine = async (line: Buffer, hadNewline = true): Promise<void> => {
+    const message = hadNewline || chat ? Buffer.concat([line, NEWLINE]) : line;
     // Only the shared FIFO has other writers: a chat client's own to-server FIFO has none to mix with.
     if (!chat && message.byteLength > PIPE_BUF) {
       process.stderr.write(`client: this line is ${message.byteLength} bytes, more than PIPE_BUF (${PIPE_BUF}): other clients' lines may mix into it\n`);
@@ -154,7 +156,7 @@ await runMain("client", async () => {
         }
       }
       const last = splitter.flush();
-      if (last !== null) await sendLine(last);
+      if (last !== null) await sendLine(last, false);
     } else {
       // A person typing: readline edits the line and keeps the prompt in place around answers.
       // Made right before the loop that reads it: lines it parsed earlier would be lost.

@@ -1,8 +1,8 @@
 /**
- * consumer: the reading end of shmfifo (the System V shared memory FIFO of the seed documents'
- * contents, UNP vol. 2): creates a segment with a message ring in it, reads every message the
- * producers send, checks each one's sequence number and checksum, and reports what was received,
- * lost, duplicated and corrupt. It owns the segment: it removes it at the end, on SIGINT/SIGTERM,
+ * consumer: the reading end of shmfifo (the System V shared memory FIFO the tutorials list among
+ * their next topics, after UNIX Network Programming vol. 2): creates a segment with a message ring
+ * in it, reads every message the producers send, checks each one's sequence number and checksum,
+ * and reports what was received, lost, duplicated and corrupt. It owns the segment: it removes it at the end, on SIGINT/SIGTERM,
  * and when a producer dies.
  *
  * Differences from the C shmfifo, and why:

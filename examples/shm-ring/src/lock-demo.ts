@@ -3,7 +3,7 @@
  * in one 64 KiB System V segment, each reply carrying the hash of the message it answers, so each
  * side checks every reply it gets. With the lock, a System V semaphore both take with SEM_UNDO around
  * each read-and-reply, no message is ever corrupt, over many thousand rounds. With --unlocked the
- * sides only watch whose turn it is, and the corruption the seed documents warn of ("shared memory
+ * sides only watch whose turn it is, and the corruption the tutorials warn of ("shared memory
  * brings no synchronisation of its own") shows up and is counted: a side starts reading a reply
  * while the other is still writing it.
  *

@@ -3,7 +3,7 @@
  * writes `A`, `AB`, `ABC`, … into it, one letter per interval, each followed by its NUL; then
  * detaches (the server removes the segment).
  *
- * Differences from client.c, and why:
+ * Differences from the tutorial's C client (P14), and why:
  * - it never creates the segment. The C passed IPC_CREAT without permission bits, so started
  *   before the server it created a segment of mode 0 (the server's IPC_EXCL then failed with EEXIST,
  *   and the segment stayed until `ipcrm`). Here a missing segment is an error: start the server first;

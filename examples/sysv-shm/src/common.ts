@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { ExitError, UsageError, perrorLine, type OptionSpec } from "@linux-ipc/programs";
 import { MAX_TIMER_MS, SystemError, isSystemError, formatKey, SharedMemorySegment, segmentLeftover } from "@linux-ipc/core";
 
-/** The key shmwrite.c and shmread.c hard-code: `(key_t)1234`. */
+/** The key the tutorial's C shmwrite and shmread (P5/P6) hard-code: `(key_t)1234`. */
 export const TUTORIAL_KEY = 1234;
 
 /** The server/client pair's segment size and ftok project id (comm.h's SIZE and PROJ_ID). */

@@ -3,7 +3,7 @@
  * (IPC_CREAT|IPC_EXCL|0666), prints `key: <hex>` and `shm: <id>`, attaches it and prints the
  * string in it every interval while a client writes, then detaches and removes it.
  *
- * Differences from server.c, and why:
+ * Differences from the tutorial's C server (P13), and why:
  * - the ftok file defaults to `ftok-anchor` beside this package's sources, not `./tmp` relative to
  *   the directory the program was started in (which usually did not exist: ftok failed);
  * - a failed ftok names the path; a failed shmget says why (EEXIST: which id to `ipcrm -m`);

@@ -3,7 +3,7 @@
  * interval, reading the struct in the shared memory at that moment, then detaches and removes the
  * segment with shmctl(IPC_RMID).
  *
- * Differences from shmread.c, and why:
+ * Differences from the tutorial's C shmread (P6), and why:
  * - it never creates the segment. The C passed IPC_CREAT, so started before the writer it made an
  *   empty segment and printed `ip =  ,count: 0`; here a missing segment is an error naming the key.
  *   It also reported that failure with exit code 0; here it is 1;

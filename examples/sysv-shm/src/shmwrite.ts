@@ -2,7 +2,7 @@
  * P5 shmwrite: gets (or creates) the System V segment for a key, big enough for one
  * `struct Conn_stat`, attaches it, stores `{0, "127.0.0.1"}` and adds 1 to `count` every interval.
  *
- * Differences from shmwrite.c, and why:
+ * Differences from the tutorial's C shmwrite (P5), and why:
  * - the key, the number of ticks and the interval are options (defaults: 1234, 50, 1000 ms);
  * - the struct is stored before `Memory attached at` is printed, so a reader started on that line
  *   never sees the segment half set up;

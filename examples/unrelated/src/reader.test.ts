@@ -7,7 +7,7 @@ import { MESSAGE_AREA_SIZE } from "./message-area.ts";
 const reader = compiledProgram(import.meta.url, "reader");
 const dir = useTempDir("unrelated-reader-");
 
-describe("reader given something it cannot map", () => {
+describe("reader", () => {
   it("exits 1 naming a missing file", async () => {
     const path = dir.file("missing");
     const result = await runProgram(reader, [path]);
@@ -15,12 +15,12 @@ describe("reader given something it cannot map", () => {
     expect(result.stderr).toBe(`reader: open '${path}': No such file or directory\n`);
   });
 
-  it.each([0, 3, MESSAGE_AREA_SIZE - 1])("exits 1 naming a file of %i bytes, too small for the message area (no SIGBUS)", async (size) => {
-    const path = dir.file("small");
-    writeFileSync(path, Buffer.alloc(size, 0x41));
+  it("exits 1 naming an empty file, which holds no message (the C dies of SIGBUS on it)", async () => {
+    const path = dir.file("empty");
+    writeFileSync(path, "");
     const result = await runProgram(reader, [path]);
     expect(result).toMatchObject({ code: 1, signal: null, stdout: "" });
-    expect(result.stderr).toBe(`reader: '${path}' is ${size} bytes, smaller than the ${MESSAGE_AREA_SIZE}-byte message area a writer makes\n`);
+    expect(result.stderr).toBe(`reader: '${path}' is empty: it holds no message\n`);
   });
 
   it("exits 1 for a directory, and for a FIFO without waiting for a writer", async () => {
@@ -30,6 +30,20 @@ describe("reader given something it cannot map", () => {
     mkfifo(fifo, 0o600);
     const result = await runProgram(reader, [fifo]);
     expect(result).toMatchObject({ code: 1, stderr: `reader: '${fifo}' is a FIFO, not a regular file\n` });
+  });
+
+  it.each([3, MESSAGE_AREA_SIZE - 1])("reads a file of %i bytes, smaller than the message area, to its end as the C does", async (size) => {
+    const path = dir.file("small");
+    writeFileSync(path, Buffer.alloc(size, 0x41));
+    const result = await runProgram(reader, [path]);
+    expect(result).toMatchObject({ code: 0, stderr: "", stdout: `read from the mapping: ${"A".repeat(size)}\n` });
+  });
+
+  it("stops a short file's message at its NUL", async () => {
+    const path = dir.file("short");
+    writeFileSync(path, "hi\0rest");
+    const result = await runProgram(reader, [path]);
+    expect(result).toMatchObject({ code: 0, stdout: "read from the mapping: hi\n" });
   });
 
   it("reads a message area that holds no NUL up to its end", async () => {

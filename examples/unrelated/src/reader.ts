@@ -1,13 +1,14 @@
 /**
  * P3, the reader of two unrelated processes that share a file: it maps FILE and prints the string
- * the writer (P2) left at its start, up to its NUL.
+ * the writer (P2) left at its start, up to its NUL or the end of the 4000-byte message area.
  *
  * Differs from the C:
  * - The file is opened read-only and mapped PROT_READ: the reader only reads (the C asks for
  *   O_RDWR and PROT_WRITE, and so fails on a file it may not write).
- * - A missing file, a file smaller than the message area (mapping it would reach past its end, where
- *   a read raises SIGBUS), or a path that is not a regular file ends the program with exit code 1
- *   and a message naming the file.
+ * - A file shorter than the message area is read to its end, as the C reads it (the rest of its last
+ *   page reads as zeros), but only its own bytes are mapped. An empty file, where the C's first read
+ *   raises SIGBUS, a missing file, or a path that is not a regular file ends the program with exit
+ *   code 1 and a message naming the file.
  * - Line breaks inside the message are printed as \n and \r, so the output is always one line.
  */
 import { parseCommand, runMain } from "@linux-ipc/programs";
@@ -20,17 +21,15 @@ await runMain("reader", () => {
     summary: "Map FILE read-only and print the string at its start, up to its NUL (P3).",
     positionals: ["FILE"],
     options: {},
-    details: `FILE must hold at least the ${MESSAGE_AREA_SIZE}-byte message area that writer makes.`,
+    details: `Reads at most the first ${MESSAGE_AREA_SIZE} bytes (the message area writer makes); FILE must not be empty.`,
   });
   const path = positionals[0]!;
 
   const { fd, stat } = openRegularFile(path, O_RDONLY);
   let mapping: Mapping;
   try {
-    if (stat.size < MESSAGE_AREA_SIZE) {
-      throw new Error(`'${path}' is ${stat.size} bytes, smaller than the ${MESSAGE_AREA_SIZE}-byte message area a writer makes`);
-    }
-    mapping = mmap(MESSAGE_AREA_SIZE, PROT_READ, MAP_SHARED, fd, 0, { path });
+    if (stat.size === 0) throw new Error(`'${path}' is empty: it holds no message`);
+    mapping = mmap(Math.min(stat.size, MESSAGE_AREA_SIZE), PROT_READ, MAP_SHARED, fd, 0, { path });
   } finally {
     close(fd);
   }

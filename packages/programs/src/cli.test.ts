@@ -56,6 +56,22 @@ describe("parseCommand", () => {
     }
   });
 
+  it("says where the tutorial programs are described when the help names one, and only then", () => {
+    const helpOf = (summary: string): string => {
+      try {
+        parseCommand({ ...spec, summary }, ["--help"]);
+      } catch (error) {
+        return (error as HelpRequested).text;
+      }
+      throw new Error("no help");
+    };
+    const pointer = "P1…P14 are the tutorial programs: see docs/tutorials.md in the repository.";
+    expect(helpOf("P5: counts in a segment").endsWith(`\n\n${pointer}`)).toBe(true);
+    expect(helpOf("a writer (P14, with semaphores)")).toContain(pointer);
+    expect(helpOf("does a thing")).not.toContain("docs/tutorials.md");
+    expect(helpOf("uses P15 and PIPE_BUF")).not.toContain("docs/tutorials.md");
+  });
+
   it("describes failures in one line, naming the path", () => {
     expect(describeFailure("reader", new SystemError(2, "open", { path: "/x" }))).toBe("reader: open '/x': No such file or directory");
     expect(describeFailure("shmread", new SystemError(2, "shmget"))).toBe("shmread: shmget: No such file or directory");

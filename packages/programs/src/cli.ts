@@ -83,6 +83,12 @@ export function parseInteger(text: string, what: string): number {
   return value;
 }
 
+/** A tutorial program's number, P1 to P14, in a help text. */
+const TUTORIAL_PROGRAM = /\bP(?:1[0-4]|[1-9])\b/;
+
+/** Where a reader of a help text that names a tutorial program finds what it is. */
+const TUTORIAL_POINTER = "P1…P14 are the tutorial programs: see docs/tutorials.md in the repository.";
+
 export function usageText<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): string {
   const positionals = (spec.positionals ?? []).map((p) => (p.endsWith("?") ? `[${p.slice(0, -1)}]` : p));
   const synopsis = [spec.name, ...positionals, ...Object.entries(spec.options).map(([name, o]) => `[--${name}${o.type === "boolean" ? "" : ` ${o.value ?? "VALUE"}`}]`)];
@@ -95,6 +101,7 @@ export function usageText<O extends Record<string, OptionSpec>>(spec: CommandSpe
   }
   lines.push(`${"  -h, --help".padEnd(28)} show this help and exit`);
   if (spec.details) lines.push("", spec.details);
+  if (TUTORIAL_PROGRAM.test(`${spec.summary}\n${spec.details ?? ""}`)) lines.push("", TUTORIAL_POINTER);
   return lines.join("\n");
 }
 

@@ -1,5 +1,5 @@
 /**
- * `struct Conn_stat { int count; char ip[64]; }`, the record the seed tutorials' SysV and mmap
+ * `struct Conn_stat { int count; char ip[64]; }`, the record the tutorials' SysV and mmap
  * programs share (68 bytes on every Linux ABI). Declared once here for every example that uses it.
  */
 import { defineStruct } from "@linux-ipc/core";

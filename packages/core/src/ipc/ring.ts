@@ -1,5 +1,5 @@
 /**
- * A message ring (the shmfifo of the seed documents' contents) over any shared mapping: a SysV
+ * A message ring (the shmfifo the tutorials list among their next topics) over any shared mapping: a SysV
  * segment, a memfd, POSIX shm or a file. Variable-length messages, one consumer, one or several
  * producers; lock-free between the producer and the consumer (Atomics on the mapping), waits that
  * spin briefly and then sleep on a futex (an idle side uses no CPU), backpressure when full, and
