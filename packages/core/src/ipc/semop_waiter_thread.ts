@@ -13,6 +13,7 @@
  */
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { futexWaitOnce } from "../libc/linux/futex.ts";
+import { TERMINATION_CHECK_MS } from "./word_waiter.ts";
 import { IPC_NOWAIT } from "../libc/sys/ipc.ts";
 import { semop, semtimedop, type SemOp } from "../libc/sys/sem.ts";
 import { isSystemError } from "../libc/errno.ts";
@@ -41,7 +42,7 @@ function nextJob(): SemopJob | null {
       if (stop) return null;
       if (job !== undefined) return job;
     } else {
-      futexWaitOnce(doorbellAddress, rung);
+      futexWaitOnce(doorbellAddress, rung, TERMINATION_CHECK_MS);
     }
   }
 }

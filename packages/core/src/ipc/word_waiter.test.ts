@@ -274,4 +274,22 @@ describe("inside a worker_threads Worker", () => {
     expect(await ended).toBe("done");
     expect(await new Promise((resolve) => worker.once("exit", resolve))).toBe(0);
   });
+
+  it("can be terminated while its waits are pending (its waiter threads end too)", async () => {
+    const shm = segment();
+    const set = semaphoreSet(1);
+    const threadsBefore = readdirSync("/proc/self/task").length;
+    const worker = new Worker(fixture("worker-waits"), { workerData: { shmid: shm.id, semid: set.id }, execArgv: [] });
+    const waiting: string = await new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    const theirs = BigInt(waiting.split(" ")[1]!);
+    await until("the worker's waits sleep in the kernel", () => {
+      const now = sleepers(process.pid, set.id);
+      return now.words.has(theirs) && now.semtimedop === 1;
+    });
+    expect(await worker.terminate()).toBe(1);
+    await until("the Worker's threads are gone", () => readdirSync("/proc/self/task").length <= threadsBefore);
+  });
 });

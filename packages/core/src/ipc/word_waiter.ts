@@ -42,6 +42,13 @@ export type WordOutcome = "woken" | "not-equal" | "fault";
  */
 export const IDLE_THREAD_MS = 10_000;
 
+/**
+ * The longest a waiter thread sleeps in one call. When a Worker that started waiter threads is
+ * terminated, Node ends their JavaScript at its next step but waits for them, and a thread asleep in
+ * the kernel takes no step: its exit listener, which wakes them, does not always run first.
+ */
+export const TERMINATION_CHECK_MS = 200;
+
 /** Where the control word and the applied word are in the shared control buffer. */
 export const CONTROL = 0;
 export const APPLIED = 1;

@@ -12,7 +12,8 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { toAddress } from "../ffi/libc.ts";
 import { FUTEX_32, FUTEX_PRIVATE_FLAG, FUTEX_WAITV_MAX, FutexWaitv, futexWaitOnce, futexWaitv } from "../libc/linux/futex.ts";
-import { APPLIED, CONTROL, type WatchedWord, type WordOutcome, type WordWaiterThreadData } from "./word_waiter.ts";
+import { CLOCK_MONOTONIC, deadlineTimespec } from "../libc/time.ts";
+import { APPLIED, CONTROL, TERMINATION_CHECK_MS, type WatchedWord, type WordOutcome, type WordWaiterThreadData } from "./word_waiter.ts";
 
 const { port, control: controlBuffer } = workerData as WordWaiterThreadData;
 const control = new Int32Array(controlBuffer);
@@ -31,7 +32,7 @@ for (;;) {
   const ids = arm(seen);
   let result: ReturnType<typeof futexWaitv>;
   try {
-    result = futexWaitv(waiters, ids.length + 1);
+    result = futexWaitv(waiters, ids.length + 1, deadlineTimespec(CLOCK_MONOTONIC, TERMINATION_CHECK_MS), CLOCK_MONOTONIC);
   } catch (error) {
     // EFAULT: a word's memory was unmapped under the wait. The probes below find which.
     const faulted = changedWords(ids);
