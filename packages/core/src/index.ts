@@ -14,6 +14,8 @@ export * from "./libc/sys/mman.ts";
 export * from "./libc/sys/ipc.ts";
 export * from "./libc/sys/shm.ts";
 export * from "./libc/sys/sem.ts";
+export * from "./libc/sys/msg.ts";
+export * from "./libc/mqueue.ts";
 export * from "./libc/linux/futex.ts";
 export * from "./libc/signal.ts";
 export * from "./libc/poll.ts";
