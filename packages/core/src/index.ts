@@ -32,6 +32,7 @@ export * from "./ipc/mapping.ts";
 export * from "./ipc/shared_memory.ts";
 export * from "./ipc/semaphore_set.ts";
 export * from "./ipc/posix_semaphore.ts";
+export * from "./ipc/posix_message_queue.ts";
 export * from "./ipc/futex_mutex.ts";
 export { waitForWord, type WordWaitOptions, type WordWaitResult } from "./ipc/word_waiter.ts";
 export * from "./ipc/ring.ts";
