@@ -31,6 +31,7 @@ export { mmap } from "./ipc/mapping.ts";
 export * from "./ipc/mapping.ts";
 export * from "./ipc/shared_memory.ts";
 export * from "./ipc/semaphore_set.ts";
+export * from "./ipc/message_queue.ts";
 export * from "./ipc/posix_semaphore.ts";
 export * from "./ipc/posix_message_queue.ts";
 export * from "./ipc/futex_mutex.ts";

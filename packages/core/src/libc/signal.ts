@@ -83,3 +83,62 @@ export function pthread_sigmask(how: number, set: Uint8Array | null, oldset: Uin
   const errno = pthread_sigmask_c(how, set, oldset) as number;
   if (errno !== 0) throw new SystemError(errno, "pthread_sigmask");
 }
+
+const sigrtmin_c = libc.func("int __libc_current_sigrtmin(void)");
+const sigrtmax_c = libc.func("int __libc_current_sigrtmax(void)");
+const pthread_self_c = libc.func("uint64_t pthread_self(void)");
+const pthread_kill_c = libc.func("int pthread_kill(uint64_t thread, int sig)");
+const dlsym_c = libc.func("intptr_t dlsym(intptr_t handle, const char *symbol)");
+
+/** The lowest real-time signal an application may use (glibc keeps the first two for itself). */
+export function SIGRTMIN(): number {
+  return sigrtmin_c() as number;
+}
+
+/** The highest real-time signal. */
+export function SIGRTMAX(): number {
+  return sigrtmax_c() as number;
+}
+
+/**
+ * pthread_self(3): the calling thread's id, for pthread_kill.
+ *
+ * @see https://man7.org/linux/man-pages/man3/pthread_self.3.html
+ */
+export function pthread_self(): bigint {
+  return BigInt(pthread_self_c() as number | bigint);
+}
+
+/**
+ * pthread_kill(3): sends `signum` to one thread of this process.
+ *
+ * @see https://man7.org/linux/man-pages/man3/pthread_kill.3.html
+ */
+export function pthread_kill(thread: bigint, signum: number): void {
+  checkInt32(signum, "signum");
+  const errno = pthread_kill_c(thread, signum) as number;
+  if (errno !== 0) throw new SystemError(errno, "pthread_kill");
+}
+
+let noopHandler: bigint | null = null;
+
+/**
+ * Gives `signum` a C handler that does nothing, so that sending it to a thread (pthread_kill) only
+ * ends that thread's interruptible sleep with EINTR (msgrcv, msgsnd, semop are never restarted:
+ * signal(7)) instead of being ignored or killing the process. Node cannot install such a handler
+ * (a JavaScript listener runs later, on the event loop). The handler is glibc's getpid, which
+ * ignores the signal number it is given and is async-signal-safe. Refuses a signal that already has
+ * another handler; installing it twice is not an error.
+ *
+ * @see https://man7.org/linux/man-pages/man2/signal.2.html
+ */
+export function installNoopHandler(signum: number): void {
+  checkInt32(signum, "signum");
+  noopHandler ??= BigInt(dlsym_c(0, "getpid") as number | bigint);
+  const previous = BigInt(signal_c(signum, noopHandler) as number | bigint);
+  if (previous === BigInt(SIG_ERR)) throw errnoError("signal");
+  if (previous !== BigInt(SIG_DFL) && previous !== noopHandler) {
+    signal_c(signum, previous);
+    throw new Error(`signal ${signum} already has a handler: core needs it to interrupt a blocked msgrcv (see ipc/msgrcv_waiter.ts)`);
+  }
+}
