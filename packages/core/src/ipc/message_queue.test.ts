@@ -130,13 +130,13 @@ describe("MessageQueue", () => {
   });
 
   it("rejects a blocked receive with EIDRM when the queue is removed: async here, sync and async in another process", async () => {
-    const queue = MessageQueue.create(unusedIpcKey());
+    const queue = created();
     const pending = queue.receiveAsync();
     await blockedInMsgrcv(queue.id);
     queue.remove();
     await expect(pending).rejects.toMatchObject({ code: "EIDRM", syscall: "msgrcv", path: `id ${queue.id}` });
     for (const mode of ["sync", "async"]) {
-      const other = MessageQueue.create(unusedIpcKey());
+      const other = created();
       const receiver = startProgram(fixture("msg-receiver"), [String(other.id), mode]);
       await waitUntilBlocked(receiver.pid, ["msgrcv"], { anyThread: true });
       other.remove();
