@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
+import { constants } from "node:os";
 import { O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR } from "./fcntl.ts";
 import { fstat, umask } from "./sys/stat.ts";
 import { CLOCK_REALTIME, deadlineTimespec } from "./time.ts";
@@ -62,6 +63,16 @@ describe("mq_open and the other calls of <mqueue.h>", () => {
     mq_notify(fd, null);
     mq_notify(other, { notify: SIGEV_SIGNAL, signo: 10 });
     mq_notify(other, null);
+  });
+
+  it("delivers a SIGEV_SIGNAL notification to a process.on listener when a message comes to the empty queue", async () => {
+    const fd = opened(mq_open(uniqueName(), O_RDWR | O_CREAT | O_EXCL));
+    const notified = new Promise<void>((resolve) => process.once("SIGUSR2", () => resolve()));
+    mq_notify(fd, { notify: SIGEV_SIGNAL, signo: constants.signals.SIGUSR2 });
+    mq_send(fd, new Uint8Array([1]));
+    await notified;
+    // The registration ended with the notification: another process may register now.
+    mq_notify(fd, { notify: SIGEV_NONE });
   });
 
   it("refuses a name without its leading slash, and names the limit a size passes", () => {
