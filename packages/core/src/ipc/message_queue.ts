@@ -320,9 +320,8 @@ export class MessageQueue {
     // A message longer than the queue holds would wait forever: say which limit it passes.
     const qbytes = msgStat(this.id).msg_qbytes;
     if (size > qbytes) {
-      const error = this.#error(Errno.EINVAL!, "msgsnd");
-      error.message += ` (the message's size ${size} is more than the queue's msg_qbytes = ${qbytes}, set by IPC_SET or from ${MSG_LIMIT_FILES.msgmnb})`;
-      throw error;
+      const note = `the message's size ${size} is more than the queue's msg_qbytes = ${qbytes}, set by IPC_SET or from ${MSG_LIMIT_FILES.msgmnb}`;
+      throw new SystemError(Errno.EINVAL!, "msgsnd", { path: `id ${this.id}`, note });
     }
     return false;
   }

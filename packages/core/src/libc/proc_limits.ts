@@ -16,9 +16,7 @@ export function procLimit(file: string): number | null {
 
 /** The SystemError for `errno`, its message naming the kernel limit `size` passed. */
 export function limitError(errno: number, syscall: string, details: { path?: string }, what: string, size: number, file: string): SystemError {
-  const error = new SystemError(errno, syscall, details);
   const name = file.slice(file.lastIndexOf("/") + 1);
-  error.message += ` (${what} ${size} is more than ${name} = ${procLimit(file)}, ${file})`;
-  return error;
+  return new SystemError(errno, syscall, { ...details, note: `${what} ${size} is more than ${name} = ${procLimit(file)}, ${file}` });
 }
 

@@ -67,5 +67,7 @@ describe("msgget, msgsnd, msgrcv, msgctl", () => {
     msgsnd(id, msgbuf(1, new Uint8Array(10)), 10, IPC_NOWAIT);
     expect(() => msgsnd(id, msgbuf(1, new Uint8Array(1)), 1, IPC_NOWAIT)).toThrow(expect.objectContaining({ code: "EAGAIN", syscall: "msgsnd" }));
     expect(() => msgsnd(id, msgbuf(1, new Uint8Array(1 << 20)), 1 << 20)).toThrow(/EINVAL: invalid argument, msgsnd 'id \d+' \(the message's size 1048576 is more than msgmax = \d+, \/proc\/sys\/kernel\/msgmax\)/);
+    // The note is in the stack's first line too, which is what an uncaught error prints.
+    expect(() => msgsnd(id, msgbuf(1, new Uint8Array(1 << 20)), 1 << 20)).toThrow(expect.objectContaining({ stack: expect.stringMatching(/^Error: EINVAL: .*\/proc\/sys\/kernel\/msgmax\)\n/) }));
   });
 });
