@@ -8,7 +8,8 @@
  *
  * The thread never takes a message with text: it reports that one is there, and the caller takes it
  * with msgrcv(IPC_NOWAIT) on its own thread (see the thread's comment). So an abort or a timeout,
- * which settle the promise at once, can lose nothing; the thread is interrupted with WAKE_SIGNAL.
+ * which settle the promise at once, can lose nothing; the thread is interrupted with `wakeSignal()`,
+ * and may be given the next wait at once.
  */
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { toAddress } from "../ffi/libc.ts";
@@ -34,7 +35,7 @@ export function wakeSignal(): number {
 /** What a msgrcv-waiter thread is given in `workerData`. */
 export interface MsgrcvWaiterThreadData {
   port: MessagePort;
-  /** Two Int32 words (the job state, the doorbell), then the thread's pthread_t (see the thread). */
+  /** Int32 words (the job wanted, the doorbell, busy), then at byte 16 the thread's pthread_t (see the thread). */
   state: SharedArrayBuffer;
   wakeSignal: number;
 }
@@ -57,9 +58,7 @@ export type MessageArrival = { taken: false } | { taken: true; type: number };
 
 const JOB = 0;
 const DOORBELL = 1;
-const IDLE = 0;
-const RUNNING = 1;
-const CANCELLED = 3;
+const BUSY = 2;
 
 // See word_waiter.ts: in the workspace the thread runs the build's copy.
 const threadUrl = new URL(import.meta.url.endsWith(".ts") ? "../../dist/ipc/msgrcv_waiter_thread.js" : "./msgrcv_waiter_thread.js", import.meta.url);
@@ -105,17 +104,21 @@ async function pollArrival(msqid: number, msgtyp: number, flags: number, options
   }
 }
 
-/** One msgrcv-waiter thread, seen from the thread that started it. */
+/**
+ * One msgrcv-waiter thread, seen from the thread that started it. It takes a new job as soon as the
+ * last one is settled: a cancelled job ends on the thread shortly after (see the thread's comment).
+ */
 class MsgrcvThread {
   readonly #worker: Worker;
   readonly #port: MessagePort;
-  readonly #shared = new SharedArrayBuffer(16);
-  readonly #state = new Int32Array(this.#shared, 0, 2);
-  readonly #pthread = new BigUint64Array(this.#shared, 8, 1);
+  readonly #shared = new SharedArrayBuffer(24);
+  readonly #state = new Int32Array(this.#shared, 0, 3);
+  readonly #pthread = new BigUint64Array(this.#shared, 16, 1);
   readonly #doorbellAddress = toAddress(this.#state) + BigInt(DOORBELL * 4);
-  /** The job in flight and how to settle it; null once settled (a cancelled job may still run). */
+  /** How to settle the job not yet settled, if any. */
   #settle: ((report: MsgrcvReport) => void) | null = null;
-  #jobId = 0;
+  /** Jobs cancelled here whose end the thread has not reported yet: the thread is signalled until it does. */
+  readonly #cancelled = new Set<number>();
   #kicks: ReturnType<typeof setInterval> | undefined;
 
   constructor() {
@@ -125,33 +128,35 @@ class MsgrcvThread {
     this.#worker.unref();
     this.#worker.on("error", (error) => {
       threads.splice(threads.indexOf(this), 1);
-      this.#settle?.({ jobId: this.#jobId, outcome: "failed", errno: error.message });
+      clearInterval(this.#kicks);
+      this.#settle?.({ jobId: 0, outcome: "failed", errno: error.message });
     });
     this.#port = port1;
     this.#port.on("message", (report: MsgrcvReport) => {
-      this.#jobId = 0;
-      clearInterval(this.#kicks);
-      this.#port.unref();
+      if (this.#cancelled.delete(report.jobId)) {
+        if (this.#cancelled.size === 0) clearInterval(this.#kicks);
+        return;
+      }
       this.#settle?.(report);
     });
     this.#port.unref();
   }
 
-  /** True when no job is in flight on the thread (a cancelled one still counts until it reports). */
+  /** True when every job given to the thread is settled (cancelled ones may still be ending there). */
   get idle(): boolean {
-    return this.#jobId === 0;
+    return this.#settle === null;
   }
 
   run(msqid: number, msgtyp: number, flags: number, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<MessageArrival | false> {
     const jobId = nextJobId++;
-    this.#jobId = jobId;
-    Atomics.store(this.#state, JOB, RUNNING);
+    Atomics.store(this.#state, JOB, jobId);
     this.#post({ job: [jobId, msqid, msgtyp, flags] satisfies MsgrcvJob });
     this.#port.ref();
     const { signal, timeoutMs } = options;
     return new Promise<MessageArrival | false>((resolve, reject) => {
       const settle = (outcome: { arrival: MessageArrival | false } | { error: Error }): void => {
         this.#settle = null;
+        this.#port.unref();
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         if ("error" in outcome) reject(outcome.error);
@@ -159,7 +164,8 @@ class MsgrcvThread {
       };
       // Settles now unless the thread has already found a message (then its report is on its way).
       const cancel = (outcome: { arrival: false } | { error: Error }): void => {
-        if (Atomics.compareExchange(this.#state, JOB, RUNNING, CANCELLED) !== RUNNING) return;
+        if (Atomics.compareExchange(this.#state, JOB, jobId, 0) !== jobId) return;
+        this.#cancelled.add(jobId);
         settle(outcome);
         this.#kick();
       };
@@ -174,7 +180,7 @@ class MsgrcvThread {
     });
   }
 
-  /** Interrupts the thread's msgrcv, again every KICK_MS until it reports. */
+  /** Interrupts the thread's msgrcv, again every KICK_MS until it has reported every cancelled job. */
   #kick(): void {
     const signalThread = (): void => {
       const thread = this.#pthread[0]!;
@@ -188,13 +194,13 @@ class MsgrcvThread {
 
   /** Tells the thread to end, interrupting the wait it may be in (called on exit, when no timer runs). */
   stop(): void {
-    const before = Atomics.exchange(this.#state, JOB, CANCELLED);
+    Atomics.store(this.#state, JOB, 0);
     this.#post({ stop: true });
     const thread = this.#pthread[0]!;
-    if (before === IDLE || thread === 0n) return;
+    if (thread === 0n) return;
     // Until it leaves msgrcv: a signal that comes just before the call is not enough.
     const pause = new Int32Array(new SharedArrayBuffer(4));
-    for (let i = 0; i < 20 && Atomics.load(this.#state, JOB) !== IDLE; i++) {
+    for (let i = 0; i < 20 && Atomics.load(this.#state, BUSY) === 1; i++) {
       pthread_kill(thread, wakeSignal());
       Atomics.wait(pause, 0, 0, 1);
     }

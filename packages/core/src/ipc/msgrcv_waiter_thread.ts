@@ -10,8 +10,11 @@
  * (pthread_kill), whose handler does nothing: msgrcv then fails with EINTR, since the kernel never
  * restarts it (signal(7)).
  *
- * Shared with the starting thread: the job word (IDLE → RUNNING there, → DONE here or CANCELLED
- * there, → IDLE here), the doorbell word, and this thread's pthread_t, written once at start.
+ * Shared with the starting thread: the job word (the id of the job wanted, set there; 0 once that
+ * thread cancels it; minus the id once this thread has found its message, so a cancel comes too
+ * late), the doorbell word, the busy word (1 while a job runs here), and this thread's pthread_t,
+ * written once at start. The job word lets the starting thread post the next job as soon as it has
+ * cancelled one: this thread sees the word change, ends the old job and takes the new one.
  */
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { toAddress } from "../ffi/libc.ts";
@@ -24,14 +27,11 @@ import type { MsgrcvJob, MsgrcvReport, MsgrcvWaiterThreadData } from "./msgrcv_w
 // The same values as in msgrcv_waiter.ts, which this thread must not load (it would start its own threads).
 const JOB = 0;
 const DOORBELL = 1;
-const IDLE = 0;
-const RUNNING = 1;
-const DONE = 2;
-const CANCELLED = 3;
+const BUSY = 2;
 
 const { port, state: stateBuffer, wakeSignal } = workerData as MsgrcvWaiterThreadData;
-const state = new Int32Array(stateBuffer, 0, 2);
-new BigUint64Array(stateBuffer, 8, 1)[0] = pthread_self();
+const state = new Int32Array(stateBuffer, 0, 3);
+new BigUint64Array(stateBuffer, 16, 1)[0] = pthread_self();
 const doorbellAddress = toAddress(state) + BigInt(DOORBELL * 4);
 const empty = new Uint8Array(MSGBUF_HEADER_SIZE);
 
@@ -43,7 +43,10 @@ pthread_sigmask(SIG_UNBLOCK, wake);
 for (;;) {
   const job = nextJob();
   if (job === null) break;
-  port.postMessage(perform(job));
+  Atomics.store(state, BUSY, 1);
+  const report = perform(job);
+  Atomics.store(state, BUSY, 0);
+  port.postMessage(report);
 }
 port.close();
 
@@ -65,24 +68,27 @@ function nextJob(): MsgrcvJob | null {
 function perform([jobId, msqid, msgtyp, flags]: MsgrcvJob): MsgrcvReport {
   try {
     for (;;) {
-      if (Atomics.load(state, JOB) === CANCELLED) return finish({ jobId, outcome: "cancelled" });
+      if (Atomics.load(state, JOB) !== jobId) return { jobId, outcome: "cancelled" };
       try {
         msgrcv(msqid, empty, 0, msgtyp, flags & MSG_EXCEPT);
       } catch (error) {
         if (isSystemError(error, "EINTR")) continue;
         if (!isSystemError(error, "E2BIG")) throw error;
-        const outcome = Atomics.compareExchange(state, JOB, RUNNING, DONE) === RUNNING ? "ready" : "cancelled";
-        return finish({ jobId, outcome });
+        return { jobId, outcome: claim(jobId) ? "ready" : "cancelled" };
       }
       // A message without text fitted, and was taken.
-      const type = msgbufType(empty);
-      if (Atomics.compareExchange(state, JOB, RUNNING, DONE) === RUNNING) return finish({ jobId, outcome: "taken", type });
+      if (claim(jobId)) return { jobId, outcome: "taken", type: msgbufType(empty) };
       putBack(msqid);
-      return finish({ jobId, outcome: "cancelled" });
+      return { jobId, outcome: "cancelled" };
     }
   } catch (error) {
-    return finish({ jobId, outcome: "failed", errno: (error as { code?: string }).code ?? String(error) });
+    return { jobId, outcome: "failed", errno: (error as { code?: string }).code ?? String(error) };
   }
+}
+
+/** Marks the job done unless the starting thread has cancelled it first. */
+function claim(jobId: number): boolean {
+  return Atomics.compareExchange(state, JOB, jobId, -jobId) === jobId;
 }
 
 /** Sends back the message without text taken for a wait that was cancelled meanwhile. */
@@ -95,9 +101,4 @@ function putBack(msqid: number): void {
       if (!isSystemError(error, "EINTR")) throw error;
     }
   }
-}
-
-function finish(report: MsgrcvReport): MsgrcvReport {
-  Atomics.store(state, JOB, IDLE);
-  return report;
 }
