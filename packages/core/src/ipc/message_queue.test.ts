@@ -1,6 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { compileC, cSkipReason, removeCompiled, startCommand, startProgram, stopLeftoverPrograms, unusedIpcKey } from "@linux-ipc/testing/vitest";
 import { formatKey } from "../libc/sys/ipc.ts";
 import { getpid } from "../libc/unistd.ts";
@@ -142,6 +143,45 @@ describe("MessageQueue", () => {
       other.remove();
       const result = await receiver.exited;
       expect(result.stdout).toBe("EIDRM\n");
+    }
+  });
+
+  it("waits and aborts from a worker_threads Worker, which can be terminated with a wait pending", async () => {
+    const queue = created();
+    const core = new URL("../../dist/index.js", import.meta.url).href;
+    const worker = new Worker(
+      `import { workerData, parentPort } from "node:worker_threads";
+      const { MessageQueue, waitUntilBlocked } = await import(${JSON.stringify(core)});
+      const queue = MessageQueue.fromId(workerData);
+      const controller = new AbortController();
+      const aborted = queue.receiveAsync({ type: 5, signal: controller.signal }).catch((error) => error.name);
+      await waitUntilBlocked(process.pid, ["msgrcv"], { anyThread: true });
+      controller.abort();
+      parentPort.postMessage(await aborted);
+      const { bytes, type } = await queue.receiveAsync({ type: 3 });
+      parentPort.postMessage([type, new TextDecoder().decode(bytes)]);
+      void queue.receiveAsync({ type: 9 });
+      await waitUntilBlocked(process.pid, ["msgrcv"], { anyThread: true, firstArgument: (id) => id === BigInt(workerData) });
+      parentPort.postMessage("blocked");`,
+      { eval: true, workerData: queue.id, stderr: false },
+    );
+    try {
+      const messages: unknown[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        worker.on("message", (message: unknown) => {
+          messages.push(message);
+          if (messages.length === 1) queue.send("from the main thread", { type: 3 });
+          if (messages.length === 3) resolve();
+        });
+        worker.once("error", reject);
+        worker.once("exit", (code) => reject(new Error(`worker exit ${code}`)));
+      });
+      await done;
+      expect(messages).toEqual(["AbortError", [3, "from the main thread"], "blocked"]);
+    } finally {
+      // Ends although a wait is pending: the waiter thread sleeps in slices (see msgrcv_waiter_thread.ts).
+      worker.removeAllListeners("exit");
+      await worker.terminate();
     }
   });
 

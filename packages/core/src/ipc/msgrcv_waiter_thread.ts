@@ -20,7 +20,8 @@ import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { toAddress } from "../ffi/libc.ts";
 import { isSystemError } from "../libc/errno.ts";
 import { futexWaitOnce } from "../libc/linux/futex.ts";
-import { pthread_self, pthread_sigmask, SIGSET_T_SIZE, SIG_UNBLOCK } from "../libc/signal.ts";
+import { gettid, pthread_self, pthread_sigmask, sigeventForThread, SIGSET_T_SIZE, SIG_UNBLOCK } from "../libc/signal.ts";
+import { CLOCK_MONOTONIC, timer_create, timer_settime } from "../libc/time.ts";
 import { MSGBUF_HEADER_SIZE, MSG_EXCEPT, msgbufType, msgrcv, msgsnd } from "../libc/sys/msg.ts";
 import type { MsgrcvJob, MsgrcvReport, MsgrcvWaiterThreadData } from "./msgrcv_waiter.ts";
 
@@ -28,6 +29,10 @@ import type { MsgrcvJob, MsgrcvReport, MsgrcvWaiterThreadData } from "./msgrcv_w
 const JOB = 0;
 const DOORBELL = 1;
 const BUSY = 2;
+// How long this thread sleeps at most, in msgrcv or waiting for a job: terminating the Worker that
+// started it waits for it to run JavaScript again, and that Worker's exit listener, which would stop
+// it, does not always run first.
+const SLICE_MS = 100;
 
 const { port, state: stateBuffer, wakeSignal } = workerData as MsgrcvWaiterThreadData;
 const state = new Int32Array(stateBuffer, 0, 3);
@@ -39,12 +44,16 @@ const wake = new Uint8Array(SIGSET_T_SIZE);
 // sigaddset by hand: bit (signum - 1) of the first word, as glibc lays out sigset_t.
 wake[(wakeSignal - 1) >> 3]! |= 1 << ((wakeSignal - 1) & 7);
 pthread_sigmask(SIG_UNBLOCK, wake);
+// msgrcv has no timeout: a timer signals this thread every SLICE_MS while a job runs.
+const slices = timer_create(CLOCK_MONOTONIC, sigeventForThread(wakeSignal, gettid()));
 
 for (;;) {
   const job = nextJob();
   if (job === null) break;
   Atomics.store(state, BUSY, 1);
+  timer_settime(slices, SLICE_MS, SLICE_MS);
   const report = perform(job);
+  timer_settime(slices, 0);
   Atomics.store(state, BUSY, 0);
   port.postMessage(report);
 }
@@ -60,7 +69,7 @@ function nextJob(): MsgrcvJob | null {
       if (stop) return null;
       if (job !== undefined) return job;
     } else {
-      futexWaitOnce(doorbellAddress, rung);
+      futexWaitOnce(doorbellAddress, rung, SLICE_MS);
     }
   }
 }

@@ -16,7 +16,8 @@ import { Timespec } from "./time.ts";
 import { FutexWaitv } from "./linux/futex.ts";
 import { Pollfd } from "./poll.ts";
 import { MsqidDs } from "./sys/msg.ts";
-import { MqAttr, Sigevent } from "./mqueue.ts";
+import { MqAttr } from "./mqueue.ts";
+import { Sigevent } from "./signal.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {

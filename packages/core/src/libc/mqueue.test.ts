@@ -4,7 +4,8 @@ import { constants } from "node:os";
 import { O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR } from "./fcntl.ts";
 import { fstat, umask } from "./sys/stat.ts";
 import { CLOCK_REALTIME, deadlineTimespec } from "./time.ts";
-import { SIGEV_NONE, SIGEV_SIGNAL, mq_close, mq_getattr, mq_notify, mq_open, mq_receive, mq_send, mq_setattr, mq_timedreceive, mq_timedsend, mq_unlink } from "./mqueue.ts";
+import { SIGEV_NONE, SIGEV_SIGNAL } from "./signal.ts";
+import { mq_close, mq_getattr, mq_notify, mq_open, mq_receive, mq_send, mq_setattr, mq_timedreceive, mq_timedsend, mq_unlink } from "./mqueue.ts";
 
 const names: string[] = [];
 const fds: number[] = [];

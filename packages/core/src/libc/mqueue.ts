@@ -17,6 +17,7 @@ import { libc, mode_t } from "../ffi/libc.ts";
 import { defineStruct, type SnapshotOf } from "../ffi/struct.ts";
 import { Errno, check, errnoError } from "./errno.ts";
 import { limitError, procLimit } from "./proc_limits.ts";
+import { SIGEV_NONE, SIGEV_SIGNAL, Sigevent } from "./signal.ts";
 import { Timespec, type TimespecValue } from "./time.ts";
 
 /** `struct mq_attr`: a queue's flags (O_NONBLOCK), capacity, message size and current count. */
@@ -40,22 +41,7 @@ export interface MqAttrValue {
   mq_curmsgs: number;
 }
 
-/** `struct sigevent` (64 bytes on Linux): how mq_notify notifies. */
-export const Sigevent = defineStruct("sigevent", {
-  sigev_value: "int64",
-  sigev_signo: "int32",
-  sigev_notify: "int32",
-  _sigev_un: { char: 48 },
-});
-
-/** sigev_notify: deliver a signal (`signo`, with `value` in its siginfo). */
-export const SIGEV_SIGNAL = 0;
-/** sigev_notify: no notification; mq_notify still takes the registration from other processes. */
-export const SIGEV_NONE = 1;
-/** sigev_notify: run a function on a new thread (not available from JavaScript: see mq_notify). */
-export const SIGEV_THREAD = 2;
-
-/** A notification that mq_notify can register from JavaScript. */
+/** A notification that mq_notify can register from JavaScript (`Sigevent` and the SIGEV_ constants are in libc/signal). */
 export type MqNotification = { notify: typeof SIGEV_NONE } | { notify: typeof SIGEV_SIGNAL; signo: number; value?: number };
 
 /** Where the kernel's limits on POSIX queues are set. */

@@ -7,6 +7,7 @@
  */
 import { checkInt32 } from "../ffi/checks.ts";
 import { libc } from "../ffi/libc.ts";
+import { defineStruct } from "../ffi/struct.ts";
 import { SystemError, check, errnoError } from "./errno.ts";
 
 /** The default action of a signal (`(sighandler_t) 0`). */
@@ -141,4 +142,42 @@ export function installNoopHandler(signum: number): void {
     signal_c(signum, previous);
     throw new Error(`signal ${signum} already has a handler: core needs it to interrupt a blocked msgrcv (see ipc/msgrcv_waiter.ts)`);
   }
+}
+
+/** `struct sigevent` (64 bytes on Linux): how mq_notify and timer_create notify. */
+export const Sigevent = defineStruct("sigevent", {
+  sigev_value: "int64",
+  sigev_signo: "int32",
+  sigev_notify: "int32",
+  _sigev_un: { char: 48 },
+});
+
+/** sigev_notify: deliver a signal (`signo`, with `value` in its siginfo). */
+export const SIGEV_SIGNAL = 0;
+/** sigev_notify: no notification; mq_notify still takes the registration from other processes. */
+export const SIGEV_NONE = 1;
+/** sigev_notify: run a function on a new thread (not available from JavaScript: see mq_notify). */
+export const SIGEV_THREAD = 2;
+/** sigev_notify (Linux): deliver the signal to the thread whose id (`gettid`) is in `_sigev_un`. */
+export const SIGEV_THREAD_ID = 4;
+
+const gettid_c = libc.func("int gettid(void)");
+
+/**
+ * gettid(2): the calling thread's kernel id (the process id on the main thread).
+ *
+ * @see https://man7.org/linux/man-pages/man2/gettid.2.html
+ */
+export function gettid(): number {
+  return gettid_c() as number;
+}
+
+/** A `struct sigevent` that sends `signo` to the thread `tid` (SIGEV_THREAD_ID), for timer_create. */
+export function sigeventForThread(signo: number, tid: number): Uint8Array {
+  const event = new Uint8Array(Sigevent.size);
+  const view = Sigevent.at(event);
+  view.sigev_signo = checkInt32(signo, "signo");
+  view.sigev_notify = SIGEV_THREAD_ID;
+  new DataView(event.buffer).setInt32(Sigevent.offsets._sigev_un, checkInt32(tid, "tid"), true);
+  return event;
 }
