@@ -42,6 +42,7 @@ describe("a sync wait in a program that listens for termination signals", () => 
     { kind: "pipe", signal: "SIGTERM" },
     { kind: "fifo", signal: "SIGHUP" },
     { kind: "msg-receive", signal: "SIGINT" },
+    { kind: "msg-receive-timed", signal: "SIGHUP" },
     { kind: "msg-send", signal: "SIGTERM" },
     { kind: "mq-receive", signal: "SIGHUP" },
   ];

@@ -136,7 +136,7 @@ describe("MessageQueue", () => {
     await blockedInMsgrcv(queue.id);
     queue.remove();
     await expect(pending).rejects.toMatchObject({ code: "EIDRM", syscall: "msgrcv", path: `id ${queue.id}` });
-    for (const mode of ["sync", "async"]) {
+    for (const mode of ["sync", "timed", "async"]) {
       const other = created();
       const receiver = startProgram(fixture("msg-receiver"), [String(other.id), mode]);
       await waitUntilBlocked(receiver.pid, ["msgrcv"], { anyThread: true });
@@ -144,6 +144,14 @@ describe("MessageQueue", () => {
       const result = await receiver.exited;
       expect(result.stdout).toBe("EIDRM\n");
     }
+  });
+
+  it("receives in another process blocked in a timed msgrcv (a timer's signal ends it at the deadline)", async () => {
+    const queue = created();
+    const receiver = startProgram(fixture("msg-receiver"), [String(queue.id), "timed"]);
+    await waitUntilBlocked(receiver.pid, ["msgrcv"]);
+    queue.send(binary, { type: 12 });
+    expect((await receiver.exited).stdout).toBe("read 256 bytes, type = 12\n");
   });
 
   it("waits and aborts from a worker_threads Worker, which can be terminated with a wait pending", async () => {

@@ -8,8 +8,8 @@
  *
  * How the waits work (details and why: WAITING.md):
  * - sync: a blocking msgrcv or msgsnd, which answers signals as every sync wait does
- *   (ipc/interrupts.ts); a receive with `timeoutMs` (msgrcv has no timed form) looks with
- *   IPC_NOWAIT and sleeps in poll(2) between looks, 1 ms up to 20 ms apart.
+ *   (ipc/interrupts.ts); for a receive with `timeoutMs` (msgrcv has no timed form), a POSIX timer
+ *   sends this thread a signal at the deadline, which ends msgrcv with EINTR.
  * - `receiveAsync`: a msgrcv-waiter thread watches for a matching message without taking it, and the
  *   message is taken here with IPC_NOWAIT; an abort loses nothing.
  * - `sendAsync`: tries with IPC_NOWAIT on a timer, 1 ms up to 20 ms apart, until there is room: a
@@ -18,13 +18,13 @@
  */
 import { checkInt64, checkSize } from "../ffi/checks.ts";
 import { Errno, SystemError, isSystemError } from "../libc/errno.ts";
-import { poll } from "../libc/poll.ts";
 import { procLimit } from "../libc/proc_limits.ts";
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT } from "../libc/sys/ipc.ts";
-import { Deadline } from "../libc/time.ts";
+import { gettid, installNoopHandler, pthread_sigmask, sigaddset, sigemptyset, sigeventForThread, SIG_SETMASK, SIG_UNBLOCK } from "../libc/signal.ts";
+import { CLOCK_MONOTONIC, Deadline, timer_create, timer_delete, timer_settime } from "../libc/time.ts";
 import { MSGBUF_HEADER_SIZE, MSG_EXCEPT, MSG_NOERROR, MsqidDs, msgbuf, msgbufType, msgctl, msgget, msgrcv, msgsnd, msgStat } from "../libc/sys/msg.ts";
 import { interrupted, interruptibleSleep } from "./interrupts.ts";
-import { messageArrival } from "./msgrcv_waiter.ts";
+import { messageArrival, wakeSignal } from "./msgrcv_waiter.ts";
 import { WaitTimeoutError, abortReason, sleep } from "./timeouts.ts";
 
 /** Where the kernel's limits on System V queues are set. */
@@ -221,17 +221,30 @@ export class MessageQueue {
         }
       }
     }
+    // msgrcv has no timeout: a timer signals this thread at the deadline, and msgrcv fails with EINTR.
     const deadline = new Deadline(options.timeoutMs);
-    for (let pause = 1; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
-      if (deadline.expired) throw new WaitTimeoutError(`msgrcv 'id ${this.id}'`, options.timeoutMs);
-      try {
-        poll([], Math.ceil(deadline.slice(pause)));
-      } catch (error) {
-        if (!isSystemError(error, "EINTR")) throw error;
-        interrupted(error);
+    const signo = wakeSignal();
+    installNoopHandler(signo);
+    const wake = sigemptyset();
+    sigaddset(wake, signo);
+    const mask = sigemptyset();
+    pthread_sigmask(SIG_UNBLOCK, wake, mask);
+    const timer = timer_create(CLOCK_MONOTONIC, sigeventForThread(signo, gettid()));
+    try {
+      for (;;) {
+        const remaining = deadline.remaining();
+        if (remaining === 0) throw new WaitTimeoutError(`msgrcv 'id ${this.id}'`, options.timeoutMs);
+        timer_settime(timer, remaining);
+        try {
+          return this.#received(buffer, msgrcv(this.id, buffer, maxBytes, type, flags));
+        } catch (error) {
+          if (!isSystemError(error, "EINTR")) throw error;
+          if (!deadline.expired) interrupted(error);
+        }
       }
-      const message = this.#tryReceive(buffer, maxBytes, type, flags, true);
-      if (message !== null) return message;
+    } finally {
+      timer_delete(timer);
+      pthread_sigmask(SIG_SETMASK, mask);
     }
   }
 

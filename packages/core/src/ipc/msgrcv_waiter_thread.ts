@@ -20,7 +20,7 @@ import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { toAddress } from "../ffi/libc.ts";
 import { isSystemError } from "../libc/errno.ts";
 import { futexWaitOnce } from "../libc/linux/futex.ts";
-import { gettid, pthread_self, pthread_sigmask, sigeventForThread, SIGSET_T_SIZE, SIG_UNBLOCK } from "../libc/signal.ts";
+import { gettid, pthread_self, pthread_sigmask, sigaddset, sigemptyset, sigeventForThread, SIG_UNBLOCK } from "../libc/signal.ts";
 import { CLOCK_MONOTONIC, timer_create, timer_settime } from "../libc/time.ts";
 import { MSGBUF_HEADER_SIZE, MSG_EXCEPT, msgbufType, msgrcv, msgsnd } from "../libc/sys/msg.ts";
 import type { MsgrcvJob, MsgrcvReport, MsgrcvWaiterThreadData } from "./msgrcv_waiter.ts";
@@ -40,9 +40,8 @@ new BigUint64Array(stateBuffer, 16, 1)[0] = pthread_self();
 const doorbellAddress = toAddress(state) + BigInt(DOORBELL * 4);
 const empty = new Uint8Array(MSGBUF_HEADER_SIZE);
 
-const wake = new Uint8Array(SIGSET_T_SIZE);
-// sigaddset by hand: bit (signum - 1) of the first word, as glibc lays out sigset_t.
-wake[(wakeSignal - 1) >> 3]! |= 1 << ((wakeSignal - 1) & 7);
+const wake = sigemptyset();
+sigaddset(wake, wakeSignal);
 pthread_sigmask(SIG_UNBLOCK, wake);
 // msgrcv has no timeout: a timer signals this thread every SLICE_MS while a job runs.
 const slices = timer_create(CLOCK_MONOTONIC, sigeventForThread(wakeSignal, gettid()));

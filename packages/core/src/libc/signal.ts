@@ -20,6 +20,8 @@ const SIG_ERR = -1;
 const signal_c = libc.func("intptr_t signal(int signum, intptr_t handler)");
 const sigfillset_c = libc.func("int sigfillset(_Out_ void *set)");
 const sigdelset_c = libc.func("int sigdelset(void *set, int signum)");
+const sigemptyset_c = libc.func("int sigemptyset(_Out_ void *set)");
+const sigaddset_c = libc.func("int sigaddset(void *set, int signum)");
 const pthread_sigmask_c = libc.func("int pthread_sigmask(int how, const void *set, void *oldset)");
 
 /** pthread_sigmask `how`: add the set's signals to the blocked ones. */
@@ -54,6 +56,28 @@ export function sigfillset(): Uint8Array {
   const set = new Uint8Array(SIGSET_T_SIZE);
   check(sigfillset_c(set) as number, "sigfillset");
   return set;
+}
+
+/**
+ * sigemptyset(3): a new, empty `sigset_t`.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sigsetops.3.html
+ */
+export function sigemptyset(): Uint8Array {
+  const set = new Uint8Array(SIGSET_T_SIZE);
+  check(sigemptyset_c(set) as number, "sigemptyset");
+  return set;
+}
+
+/**
+ * sigaddset(3): adds `signum` to `set`.
+ *
+ * @see https://man7.org/linux/man-pages/man3/sigsetops.3.html
+ */
+export function sigaddset(set: Uint8Array, signum: number): void {
+  checkInt32(signum, "signum");
+  if (set.byteLength < SIGSET_T_SIZE) throw new RangeError(`a sigset_t takes ${SIGSET_T_SIZE} bytes, not ${set.byteLength}`);
+  check(sigaddset_c(set, signum) as number, "sigaddset");
 }
 
 /**
