@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { unusedIpcKey } from "@linux-ipc/testing/vitest";
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, formatKey } from "./ipc.ts";
-import { MSGBUF_HEADER_SIZE, MSG_EXCEPT, MSG_NOERROR, MsqidDs, msgbuf, msgbufType, msgctl, msgget, msgrcv, msgsnd, msgStat } from "./msg.ts";
+import { MSGBUF_HEADER_SIZE, MSG_COPY, MSG_EXCEPT, MSG_NOERROR, MsqidDs, msgbuf, msgbufType, msgctl, msgget, msgrcv, msgsnd, msgStat } from "./msg.ts";
 import { getpid } from "../unistd.ts";
+import { isSystemError } from "../errno.ts";
 
 const ids: number[] = [];
 afterEach(() => {
@@ -32,6 +33,23 @@ describe("msgget, msgsnd, msgrcv, msgctl", () => {
     expect(receive(id, 2, IPC_NOWAIT | MSG_EXCEPT)).toEqual({ type: 5, text: "five" });
     expect(receive(id, 0)).toEqual({ type: 2, text: "two again" });
     expect(() => receive(id, 0)).toThrow(expect.objectContaining({ code: "ENOMSG", errno: 42, syscall: "msgrcv", path: `id ${id}` }));
+  });
+
+  it("copies a message by position with MSG_COPY, leaving the queue as it was", () => {
+    const id = queue();
+    msgsnd(id, msgbuf(4, text("first")), 5);
+    msgsnd(id, msgbuf(6, text("second")), 6);
+    let copy;
+    try {
+      copy = receive(id, 1, IPC_NOWAIT | MSG_COPY);
+    } catch (error) {
+      // A kernel built without CONFIG_CHECKPOINT_RESTORE has no MSG_COPY.
+      if (isSystemError(error, "ENOSYS")) return;
+      throw error;
+    }
+    expect(copy).toEqual({ type: 6, text: "second" });
+    expect(() => receive(id, 2, IPC_NOWAIT | MSG_COPY)).toThrow(expect.objectContaining({ code: "ENOMSG" }));
+    expect(msgStat(id).msg_qnum).toBe(2);
   });
 
   it("leaves a longer message queued with E2BIG, truncates it with MSG_NOERROR", () => {
