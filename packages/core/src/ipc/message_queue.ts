@@ -330,8 +330,15 @@ export class MessageQueue {
       if (waited) this.#removedMeanwhile(error, "msgsnd");
       if (!isSystemError(error, "EAGAIN")) throw error;
     }
-    // A message longer than the queue holds would wait forever: say which limit it passes.
-    const qbytes = msgStat(this.id).msg_qbytes;
+    // A message longer than the queue holds would wait forever: say which limit it passes. (A sender
+    // allowed to write but not to read cannot IPC_STAT: it waits, as in C.)
+    let qbytes: number;
+    try {
+      qbytes = msgStat(this.id).msg_qbytes;
+    } catch (error) {
+      if (isSystemError(error, "EACCES")) return false;
+      throw error;
+    }
     if (size > qbytes) {
       const note = `the message's size ${size} is more than the queue's msg_qbytes = ${qbytes}, set by IPC_SET or from ${MSG_LIMIT_FILES.msgmnb}`;
       throw new SystemError(Errno.EINVAL!, "msgsnd", { path: `id ${this.id}`, note });
