@@ -229,6 +229,31 @@ int main(int argc, char **argv) {
     expect(one).toEqual({ bytes: binary.subarray(0, 255), type: 100 });
   });
 
+  it("receives 5,000 messages from C with receiveAsync, none lost or reordered", async () => {
+    const source = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/msg.h>
+struct message { long mtype; int sequence; };
+int main(int argc, char **argv) {
+  int id = atoi(argv[1]), count = atoi(argv[2]);
+  for (int i = 0; i < count; i++) {
+    struct message m = { 1 + i % 3, i };
+    if (msgsnd(id, &m, sizeof m.sequence, 0) != 0) { perror("msgsnd"); return 1; }
+  }
+  return 0;
+}`;
+    const queue = created();
+    queue.setMaxBytes(64);
+    const count = 5_000;
+    const peer = startCommand(compileC("msg-stream", source), [String(queue.id), String(count)]);
+    for (let i = 0; i < count; i++) {
+      const { bytes, type } = await queue.receiveAsync();
+      expect({ type, sequence: new DataView(bytes.buffer).getInt32(0, true) }).toEqual({ type: 1 + (i % 3), sequence: i });
+    }
+    expect((await peer.exited).code).toBe(0);
+  });
+
   it("sends what C's msgrcv reads: types and binary text intact", async () => {
     const source = `
 #include <stdio.h>

@@ -146,6 +146,34 @@ int main(int argc, char **argv) {
     expect(priorities.sort()).toEqual([0, 10, 20, 30]);
   });
 
+  it("receives 5,000 messages from C with receiveAsync, none lost, FIFO within each priority", async () => {
+    const source = `
+#include <mqueue.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  mqd_t q = mq_open(argv[1], O_WRONLY);
+  if (q == (mqd_t) -1) { perror("mq_open"); return 1; }
+  int count = atoi(argv[2]);
+  for (int i = 0; i < count; i++)
+    if (mq_send(q, (const char *) &i, sizeof i, i % 3) != 0) { perror("mq_send"); return 1; }
+  return mq_close(q);
+}`;
+    const queue = created({ maxMessages: 4, messageSize: 4 });
+    const count = 5_000;
+    const peer = startCommand(compileC("mq-stream", source), [queue.name, String(count)]);
+    const last = [-1, -1, -1];
+    for (let i = 0; i < count; i++) {
+      const { bytes, priority } = await queue.receiveAsync();
+      const sequence = new DataView(bytes.buffer).getInt32(0, true);
+      expect(sequence % 3).toBe(priority);
+      expect(sequence).toBeGreaterThan(last[priority]!);
+      last[priority] = sequence;
+    }
+    expect((await peer.exited).code).toBe(0);
+    expect(last).toEqual([4998, 4999, 4997]);
+  });
+
   it("sends what C's mq_receive reads: bytes and priorities intact", async () => {
     const source = `
 #include <mqueue.h>
