@@ -280,7 +280,13 @@ export class MessageQueue {
     const deadline = new Deadline(options.timeoutMs);
     for (;;) {
       const timeoutMs = options.timeoutMs === undefined ? undefined : deadline.remaining();
-      const arrival = await messageArrival(this.id, type, flags, { timeoutMs, signal: options.signal });
+      let arrival;
+      try {
+        arrival = await messageArrival(this.id, type, flags, { timeoutMs, signal: options.signal });
+      } catch (error) {
+        this.#removedMeanwhile(error, "msgrcv");
+        throw error;
+      }
       if (arrival === false) throw new WaitTimeoutError(`msgrcv 'id ${this.id}'`, options.timeoutMs);
       if (arrival.taken) return { bytes: new Uint8Array(0), type: arrival.type };
       // Another receiver may have taken it first: then wait again.
