@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SharedMemorySegment } from "./shared_memory.ts";
 import { SemaphoreSet } from "./semaphore_set.ts";
+import { MessageQueue } from "./message_queue.ts";
+import { PosixMessageQueue } from "./posix_message_queue.ts";
 import { waitUntilBlocked } from "./procfs.ts";
 import { sleep } from "./timeouts.ts";
 import { startProgram, unusedIpcKey, useTempDir } from "@linux-ipc/testing/vitest";
@@ -39,6 +41,10 @@ describe("a sync wait in a program that listens for termination signals", () => 
     { kind: "ring-send", signal: "SIGINT" },
     { kind: "pipe", signal: "SIGTERM" },
     { kind: "fifo", signal: "SIGHUP" },
+    { kind: "msg-receive", signal: "SIGINT" },
+    { kind: "msg-receive-timed", signal: "SIGHUP" },
+    { kind: "msg-send", signal: "SIGTERM" },
+    { kind: "mq-receive", signal: "SIGHUP" },
   ];
   for (const { kind, signal } of cases) {
     it(`ends on ${signal} with the program's cleanup, and goes on after a SIGUSR2 (${kind})`, async () => {
@@ -59,6 +65,8 @@ describe("a sync wait in a program that listens for termination signals", () => 
       expect(result).toMatchObject({ signal, stderr: "", stdout: `${line}\nSIGUSR2 handled\ncleanup ran ${signal}\n` });
       expect(() => SharedMemorySegment.open(key)).toThrow(/ENOENT/);
       expect(() => SemaphoreSet.open(key)).toThrow(/ENOENT/);
+      expect(() => MessageQueue.open(key)).toThrow(/ENOENT/);
+      expect(() => PosixMessageQueue.open(`/ipc-test-${key.toString(16)}`)).toThrow(/ENOENT/);
       expect(existsSync(`/dev/shm/sem.ipc-test-${key.toString(16)}`)).toBe(false);
       expect(existsSync(fifo)).toBe(false);
     });

@@ -1,7 +1,8 @@
 /**
  * What a sync wait of core does when a signal comes: the one policy that every wait which blocks the
  * thread follows (`SemaphoreSet` acquire/op/lock, `FutexWord.wait`, `FutexMutex.lock`, the POSIX
- * semaphores' `wait`, the ring's peek/receive/reserve/send/flush, `readSync`).
+ * semaphores' `wait`, the ring's peek/receive/reserve/send/flush, the message queues' send/receive,
+ * `readSync`).
  *
  * Why it is needed: Node runs a signal's JavaScript listener on the event loop, which a sync wait
  * holds. libuv's C handler runs at once, and the kernel then either restarts the sleep by itself

@@ -60,6 +60,8 @@ export interface SystemErrorDetails {
   path?: string;
   /** A second path, for calls with two. */
   dest?: string;
+  /** What the errno alone does not say, added to the message in parentheses (e.g. which kernel limit a size passed). */
+  note?: string;
 }
 
 /** The error every failing binding throws. `instanceof Error`, with Node's fields. */
@@ -82,6 +84,7 @@ export class SystemError extends Error {
     let message = `${code}: ${description}, ${syscall}`;
     if (details.path !== undefined) message += ` '${details.path}'`;
     if (details.dest !== undefined) message += ` -> '${details.dest}'`;
+    if (details.note !== undefined) message += ` (${details.note})`;
     super(message);
     this.name = "Error";
     this.code = code;

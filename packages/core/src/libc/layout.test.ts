@@ -15,6 +15,9 @@ import { SEM_T_SIZE } from "./semaphore.ts";
 import { Timespec } from "./time.ts";
 import { FutexWaitv } from "./linux/futex.ts";
 import { Pollfd } from "./poll.ts";
+import { MsqidDs } from "./sys/msg.ts";
+import { MqAttr } from "./mqueue.ts";
+import { Sigevent } from "./signal.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {
@@ -55,6 +58,9 @@ const structs: CStruct[] = [
     size: Semun.size,
     offsets: Semun.offsets,
   },
+  { cType: "struct msqid_ds", headers: ["sys/msg.h"], size: MsqidDs.size, offsets: { ...publicFields(MsqidDs.offsets), __msg_cbytes: MsqidDs.offsets.__msg_cbytes } },
+  { cType: "struct mq_attr", headers: ["mqueue.h"], size: MqAttr.size, offsets: publicFields(MqAttr.offsets) },
+  { cType: "struct sigevent", headers: ["signal.h"], size: Sigevent.size, offsets: Sigevent.offsets },
   { cType: "sem_t", headers: ["semaphore.h"], size: SEM_T_SIZE, offsets: { __size: 0, __align: 0 } },
   { cType: "struct timespec", headers: ["time.h"], size: Timespec.size, offsets: Timespec.offsets },
   { cType: "struct futex_waitv", headers: ["linux/futex.h"], size: FutexWaitv.size, offsets: FutexWaitv.offsets },

@@ -1,8 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
-import { CLOCK_MONOTONIC, Deadline, Timespec, clockGettime, deadlineTimespec, timespecFromMs } from "./time.ts";
+import { CLOCK_MONOTONIC, Deadline, Timespec, clockGettime, deadlineTimespec, timer_create, timer_delete, timer_settime, timespecFromMs } from "./time.ts";
 import { WaitTimeoutError } from "../ipc/timeouts.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
+import { constants } from "node:os";
+import { gettid, sigeventForThread } from "./signal.ts";
 
 afterAll(removeCompiled);
 
@@ -34,5 +36,19 @@ describe("timeouts", () => {
 #include <time.h>
 int main(void) { printf("%zu %zu %zu\\n", sizeof(struct timespec), offsetof(struct timespec, tv_sec), offsetof(struct timespec, tv_nsec)); return 0; }`;
     expect(execFileSync(compileC("timespec", source), { encoding: "utf8" })).toBe(`${Timespec.size} ${Timespec.offsets.tv_sec} ${Timespec.offsets.tv_nsec}\n`);
+  });
+});
+
+describe("timer_create, timer_settime, timer_delete", () => {
+  it("signals the thread named in a SIGEV_THREAD_ID sigevent when the timer expires", async () => {
+    const fired = new Promise<void>((resolve) => process.once("SIGUSR2", () => resolve()));
+    const timer = timer_create(CLOCK_MONOTONIC, sigeventForThread(constants.signals.SIGUSR2, gettid()));
+    try {
+      timer_settime(timer, 1);
+      await fired;
+    } finally {
+      timer_delete(timer);
+    }
+    expect(() => timer_delete(timer)).toThrow(expect.objectContaining({ code: "EINVAL", syscall: "timer_delete" }));
   });
 });

@@ -87,3 +87,41 @@ export class Deadline {
     return Math.min(this.remaining(), sliceMs);
   }
 }
+
+const timer_create_c = libc.func("int timer_create(int clockid, const void *sevp, _Out_ void *timerid)");
+const timer_settime_c = libc.func("int timer_settime(intptr_t timerid, int flags, const void *new_value, void *old_value)");
+const timer_delete_c = libc.func("int timer_delete(intptr_t timerid)");
+
+/**
+ * timer_create(2): a POSIX timer on `clock` that notifies as the `struct sigevent` `event` says
+ * (e.g. `sigeventForThread(signo, gettid())`); returns its id. Disarmed until timer_settime.
+ *
+ * @see https://man7.org/linux/man-pages/man2/timer_create.2.html
+ */
+export function timer_create(clock: number, event: Uint8Array): bigint {
+  const id = new BigInt64Array(1);
+  check(timer_create_c(clock, event, id) as number, "timer_create");
+  return id[0]!;
+}
+
+/**
+ * timer_settime(2), relative: first expiry after `valueMs`, then every `intervalMs` (0: once);
+ * `valueMs` 0 disarms.
+ *
+ * @see https://man7.org/linux/man-pages/man2/timer_settime.2.html
+ */
+export function timer_settime(timer: bigint, valueMs: number, intervalMs = 0): void {
+  const interval = timespecFromMs(intervalMs);
+  const value = timespecFromMs(valueMs);
+  const spec = new BigInt64Array([BigInt(interval.tv_sec), BigInt(interval.tv_nsec), BigInt(value.tv_sec), BigInt(value.tv_nsec)]);
+  check(timer_settime_c(timer, 0, spec, null) as number, "timer_settime");
+}
+
+/**
+ * timer_delete(2).
+ *
+ * @see https://man7.org/linux/man-pages/man2/timer_delete.2.html
+ */
+export function timer_delete(timer: bigint): void {
+  check(timer_delete_c(timer) as number, "timer_delete");
+}
