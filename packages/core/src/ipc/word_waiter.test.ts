@@ -253,6 +253,8 @@ describe("inside a worker_threads Worker", () => {
     // execArgv: [] drops the source condition vitest runs under, so the Worker loads the compiled core.
     const worker = new Worker(fixture("worker-waits"), { workerData: { shmid: shm.id, semid: set.id }, execArgv: [] });
     cleanups.push(() => void worker.terminate());
+    // Listened for now: the Worker may end before the test reads its "done".
+    const exited = new Promise((resolve) => worker.once("exit", resolve));
     const next = (): Promise<string> =>
       new Promise((resolve, reject) => {
         worker.once("message", (message: string) => resolve(message));
@@ -272,7 +274,7 @@ describe("inside a worker_threads Worker", () => {
     UnnamedSemaphore.at(memory, 64).post();
     set.release(0, 1, { undo: false });
     expect(await ended).toBe("done");
-    expect(await new Promise((resolve) => worker.once("exit", resolve))).toBe(0);
+    expect(await exited).toBe(0);
   });
 
   it("can be terminated while its waits are pending (its waiter threads end too)", async () => {
