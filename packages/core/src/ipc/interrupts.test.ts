@@ -2,13 +2,13 @@
 // signal the program listens for ends the wait with EINTR, its listener cleans up and the program dies
 // of that signal, leaving nothing behind; a SIGUSR2 that it also listens for does not end the wait.
 import { describe, expect, it } from "vitest";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { SharedMemorySegment } from "./shared_memory.ts";
 import { SemaphoreSet } from "./semaphore_set.ts";
 import { MessageQueue } from "./message_queue.ts";
 import { PosixMessageQueue } from "./posix_message_queue.ts";
-import { waitUntilBlocked } from "./procfs.ts";
+import { kernelWait, waitUntilBlocked } from "./procfs.ts";
 import { sleep } from "./timeouts.ts";
 import { startProgram, unusedIpcKey, useTempDir } from "@linux-ipc/testing/vitest";
 
@@ -16,6 +16,18 @@ const fixture = fileURLToPath(new URL("../../dist-fixtures/sync-wait-signal.js",
 const dir = useTempDir("interrupts-");
 
 /** Resolves once no SIGUSR2 sent to process `pid` is pending any more: some thread has taken it. */
+async function everyThreadAsleep(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  const running = (): number[] =>
+    readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((tid) => !["S", "D"].includes(kernelWait(pid, tid)?.state ?? "S"));
+  for (let busy = running(); busy.length > 0; busy = running()) {
+    if (Date.now() > deadline) throw new Error(`threads ${busy.join(", ")} of process ${pid} still running after 10 s`);
+    await sleep(1);
+  }
+}
+
 async function takenSigusr2(pid: number): Promise<void> {
   const SIGUSR2_BIT = 1n << 11n;
   const pending = (): boolean =>
@@ -60,6 +72,10 @@ describe("a sync wait in a program that listens for termination signals", () => 
       program.kill("SIGUSR2");
       await takenSigusr2(program.pid);
       await waitUntilBlocked(program.pid, calls, asleep);
+      // The thread that took SIGUSR2 has run libuv's handler once it sleeps again; sent before that,
+      // the termination signal could reach the event loop first and end the program before the
+      // SIGUSR2 listener runs.
+      await everyThreadAsleep(program.pid);
       program.kill(signal);
       const result = await program.exited;
       expect(result).toMatchObject({ signal, stderr: "", stdout: `${line}\nSIGUSR2 handled\ncleanup ran ${signal}\n` });
