@@ -25,7 +25,7 @@ import { CLOCK_MONOTONIC, Deadline, timer_create, timer_delete, timer_settime } 
 import { MSGBUF_HEADER_SIZE, MSG_EXCEPT, MSG_NOERROR, MsqidDs, msgbuf, msgbufType, msgctl, msgget, msgrcv, msgsnd, msgStat } from "../libc/sys/msg.ts";
 import { interrupted, interruptibleSleep } from "./interrupts.ts";
 import { messageArrival, wakeSignal } from "./msgrcv_waiter.ts";
-import { WaitTimeoutError, abortReason, sleep } from "./timeouts.ts";
+import { WaitTimeoutError, abortReason, retryWithBackoff } from "./timeouts.ts";
 
 /** Where the kernel's limits on System V queues are set. */
 export const MSG_LIMIT_FILES = {
@@ -103,7 +103,6 @@ export interface MessageAsyncOptions {
   timeoutMs?: number;
 }
 
-const POLL_MAX_MS = 20;
 const encoder = new TextEncoder();
 
 /** A System V message queue, by id. Removing it is explicit (`remove()`), as in C. */
@@ -250,19 +249,15 @@ export class MessageQueue {
 
   /**
    * `send` that keeps the event loop free while the queue is full, holding no thread: it tries again
-   * on a timer, 1 ms up to 20 ms apart. An abort or the timeout rejects at once, nothing sent.
+   * on a timer, 1 ms up to RETRY_MAX_MS apart. An abort or the timeout rejects at once, nothing sent.
    */
   async sendAsync(bytes: Uint8Array | string, options: MessageSendOptions & MessageAsyncOptions = {}): Promise<void> {
     const message = this.#message(bytes, options.type);
     if (options.signal?.aborted) throw abortReason(options.signal);
     if (this.#trySend(message)) return;
     if (options.wait === false) throw this.#error(Errno.EAGAIN!, "msgsnd");
-    const deadline = new Deadline(options.timeoutMs);
-    for (let pause = 1; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
-      if (deadline.expired) throw new WaitTimeoutError(`msgsnd 'id ${this.id}'`, options.timeoutMs);
-      await sleep(deadline.slice(pause), options.signal);
-      if (this.#trySend(message, true)) return;
-    }
+    const sent = await retryWithBackoff(() => this.#trySend(message, true) || undefined, options);
+    if (sent === undefined) throw new WaitTimeoutError(`msgsnd 'id ${this.id}'`, options.timeoutMs);
   }
 
   /**

@@ -3,7 +3,7 @@
  * message queue holds a message of a given type. A queue is not a descriptor and msgrcv(2) has no
  * timed form, so each wait in flight gets a msgrcv-waiter thread of its own (a worker_threads Worker
  * running msgrcv_waiter_thread.ts; idle ones are reused), up to MAX_MSGRCV_THREADS per JavaScript
- * thread; past that, waits look again on a timer, from 1 ms up to POLL_MAX_MS apart. Why this
+ * thread; past that, waits look again on a timer, from 1 ms up to RETRY_MAX_MS apart (timeouts.ts). Why this
  * design: WAITING.md.
  *
  * The thread never takes a message with text: it reports that one is there, and the caller takes it
@@ -18,12 +18,10 @@ import { futexWake } from "../libc/linux/futex.ts";
 import { installNoopHandler, pthread_kill, SIGRTMAX } from "../libc/signal.ts";
 import { IPC_NOWAIT } from "../libc/sys/ipc.ts";
 import { MSGBUF_HEADER_SIZE, MSG_EXCEPT, msgbufType, msgrcv } from "../libc/sys/msg.ts";
-import { abortReason, sleep } from "./timeouts.ts";
+import { abortReason, retryWithBackoff } from "./timeouts.ts";
 
 /** The most msgrcv-waiter threads one JavaScript thread starts. */
 export const MAX_MSGRCV_THREADS = 16;
-/** The longest pause between two looks of a wait that found no free thread. */
-export const POLL_MAX_MS = 20;
 /** How often a cancelled wait's thread is signalled again until it answers (a signal may come just before its msgrcv). */
 const KICK_MS = 5;
 
@@ -88,20 +86,18 @@ function startThread(): MsgrcvThread {
 
 const probe = new Uint8Array(MSGBUF_HEADER_SIZE);
 
-async function pollArrival(msqid: number, msgtyp: number, flags: number, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<MessageArrival | false> {
-  const end = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
-  for (let pause = 1; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
-    const left = end - performance.now();
-    if (left <= 0) return false;
-    await sleep(Math.min(pause, left), options.signal);
+function pollArrival(msqid: number, msgtyp: number, flags: number, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<MessageArrival | false> {
+  const look = (): MessageArrival | undefined => {
     try {
       msgrcv(msqid, probe, 0, msgtyp, (flags & MSG_EXCEPT) | IPC_NOWAIT);
       return { taken: true, type: msgbufType(probe) };
     } catch (error) {
       if (isSystemError(error, "E2BIG")) return { taken: false };
       if (!isSystemError(error, "ENOMSG")) throw error;
+      return undefined;
     }
-  }
+  };
+  return retryWithBackoff(look, options).then((arrival) => arrival ?? false);
 }
 
 /**

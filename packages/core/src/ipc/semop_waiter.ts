@@ -5,7 +5,7 @@
  * of its own (a worker_threads Worker running semop_waiter_thread.ts; idle ones are reused, and end
  * after IDLE_THREAD_MS unused, but for the first). Up to
  * MAX_SEMOP_THREADS run per JavaScript thread; past that, further operations retry without blocking
- * on a timer, from 1 ms up to POLL_MAX_MS apart. Why this design: WAITING.md.
+ * on a timer, from 1 ms up to RETRY_MAX_MS apart (timeouts.ts). Why this design: WAITING.md.
  *
  * An abort or a timeout settles the promise at once. The thread notices within SEMOP_SLICE_MS; if
  * the operations went through in that window, it reverts them, so a cancelled wait leaves the
@@ -17,15 +17,13 @@ import { Errno, errnoError } from "../libc/errno.ts";
 import { futexWake } from "../libc/linux/futex.ts";
 import { IPC_NOWAIT } from "../libc/sys/ipc.ts";
 import { semop, type SemOp } from "../libc/sys/sem.ts";
-import { abortReason, sleep, startTimer } from "./timeouts.ts";
+import { abortReason, retryWithBackoff, startTimer } from "./timeouts.ts";
 import { IDLE_THREAD_MS } from "./word_waiter.ts";
 
 /** How long a semop-waiter thread sleeps before it looks whether its operation was cancelled. */
 export const SEMOP_SLICE_MS = 50;
 /** The most semop-waiter threads one JavaScript thread starts. */
 export const MAX_SEMOP_THREADS = 16;
-/** The longest pause between two tries of an operation that found no free thread. */
-export const POLL_MAX_MS = 20;
 
 /** What a semop-waiter thread is given in `workerData`. */
 export interface SemopWaiterThreadData {
@@ -83,15 +81,9 @@ function startThread(): SemopThread {
 
 let stopAtExit = false;
 
-async function pollSemop(semid: number, ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean> {
-  const end = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
+function pollSemop(semid: number, ops: readonly SemOp[], options: { timeoutMs?: number; signal?: AbortSignal }): Promise<boolean> {
   const nowait = ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT }));
-  for (let pause = 1; ; pause = Math.min(pause * 2, POLL_MAX_MS)) {
-    const left = end - performance.now();
-    if (left <= 0) return false;
-    await sleep(Math.min(pause, left), options.signal);
-    if (semop(semid, nowait)) return true;
-  }
+  return retryWithBackoff(() => semop(semid, nowait) || undefined, options).then((done) => done ?? false);
 }
 
 /** One semop-waiter thread, seen from the thread that started it. */

@@ -49,6 +49,26 @@ export function startTimer(ms: number, fire: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/** The longest pause between two tries of `retryWithBackoff`. */
+export const RETRY_MAX_MS = 20;
+
+/**
+ * For an operation nothing can wait on without doing it (a semop or msgsnd past the waiter threads'
+ * number, a probe of a message queue): calls `attempt` after 1 ms, then after pauses doubling up to
+ * RETRY_MAX_MS, until it returns something other than undefined, which the promise resolves with.
+ * Resolves undefined once `timeoutMs` has passed; an abort rejects with the signal's reason.
+ */
+export async function retryWithBackoff<T>(attempt: () => T | undefined, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T | undefined> {
+  const end = options.timeoutMs === undefined ? Infinity : performance.now() + options.timeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, RETRY_MAX_MS)) {
+    const left = end - performance.now();
+    if (left <= 0) return undefined;
+    await sleep(Math.min(pause, left), options.signal);
+    const result = attempt();
+    if (result !== undefined) return result;
+  }
+}
+
 /** A promise that resolves after `ms` milliseconds: the programs' sleep(1) between ticks. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   // Node would warn and wait 1 ms instead: refuse rather than quietly not wait.
