@@ -45,7 +45,7 @@ export const WAITING_MECHANISMS = ["pipe", "pipe-readAsync", "ring-memfd", "ring
 
 /**
  * The waits pending at once. System V semaphores are a few: each pending one holds a thread of its
- * own, and past 16 core polls them on timers instead (semop_waiter.ts).
+ * own, and past 16 core polls them on timers instead (blocking_waiter.ts).
  */
 export const PENDING = { posix: 400, futex: 400, ring: 192, sysv: 8 } as const;
 export const PENDING_TOTAL = PENDING.posix + PENDING.futex + PENDING.ring + PENDING.sysv;

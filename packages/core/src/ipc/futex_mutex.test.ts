@@ -156,7 +156,7 @@ describe("FutexMutex", () => {
 
 describe("SIGINT during an async wait", () => {
   // The word-waiter thread sleeps in futex_waitv with the word among its words; a System V wait
-  // sleeps in semtimedop on the set, on a semop-waiter thread.
+  // sleeps in semtimedop on the set, on a blocking-call waiter thread.
   const sleepsOn = (line: string) => {
     const address = BigInt(line.split(" ")[1]!);
     return (wait: KernelWait) => futexWaitvWords(wait).some((word) => word >= address && word < address + 32n);

@@ -187,7 +187,7 @@ describe("MessageQueue", () => {
       await done;
       expect(messages).toEqual(["AbortError", [3, "from the main thread"], "blocked"]);
     } finally {
-      // Ends although a wait is pending: the waiter thread sleeps in slices (see msgrcv_waiter_thread.ts).
+      // Ends although a wait is pending: the waiter thread sleeps in slices (see blocking_waiter_thread.ts).
       worker.removeAllListeners("exit");
       await worker.terminate();
     }

@@ -10,7 +10,7 @@
  * - sync: a blocking msgrcv or msgsnd, which answers signals as every sync wait does
  *   (ipc/interrupts.ts); for a receive with `timeoutMs` (msgrcv has no timed form), a POSIX timer
  *   sends this thread a signal at the deadline, which ends msgrcv with EINTR.
- * - `receiveAsync`: a msgrcv-waiter thread watches for a matching message without taking it, and the
+ * - `receiveAsync`: a blocking-call waiter thread watches for a matching message without taking it, and the
  *   message is taken here with IPC_NOWAIT; an abort loses nothing.
  * - `sendAsync`: tries with IPC_NOWAIT on a timer, 1 ms up to 20 ms apart, until there is room: a
  *   send cannot be watched for without being made, and one made on another thread could not be
@@ -24,7 +24,7 @@ import { gettid, installNoopHandler, pthread_sigmask, sigaddset, sigemptyset, si
 import { CLOCK_MONOTONIC, Deadline, timer_create, timer_delete, timer_settime } from "../libc/time.ts";
 import { MSGBUF_HEADER_SIZE, MSG_EXCEPT, MSG_NOERROR, MsqidDs, msgbuf, msgbufType, msgctl, msgget, msgrcv, msgsnd, msgStat } from "../libc/sys/msg.ts";
 import { interrupted, interruptibleSleep } from "./interrupts.ts";
-import { messageArrival, wakeSignal } from "./msgrcv_waiter.ts";
+import { messageArrival, wakeSignal } from "./blocking_waiter.ts";
 import { WaitTimeoutError, abortReason, retryWithBackoff } from "./timeouts.ts";
 
 /** Where the kernel's limits on System V queues are set. */
@@ -262,8 +262,8 @@ export class MessageQueue {
 
   /**
    * `receive` that keeps the event loop free while no message matches, holding none of libuv's
-   * threads: a msgrcv-waiter thread watches the queue, and the message is taken here. An abort or
-   * the timeout rejects at once, and no message is lost (see ipc/msgrcv_waiter.ts). A message that
+   * threads: a blocking-call waiter thread watches the queue, and the message is taken here. An abort or
+   * the timeout rejects at once, and no message is lost (see ipc/blocking_waiter.ts). A message that
    * is there costs one msgrcv, as the sync form.
    */
   async receiveAsync(options: MessageReceiveOptions & MessageAsyncOptions = {}): Promise<Message> {

@@ -8,8 +8,8 @@
  *
  * Waits: `acquire` blocks the thread (semtimedop; on EINTR it waits again with the time left, or
  * throws EINTR when the program listens for SIGINT, SIGTERM or SIGHUP: see ipc/interrupts.ts);
- * `acquireAsync` first tries once without waiting, then waits on a semop-waiter thread
- * (semop_waiter.ts), so the event loop, signal handlers and an AbortSignal are served while it
+ * `acquireAsync` first tries once without waiting, then waits on a blocking-call waiter thread
+ * (blocking_waiter.ts), so the event loop, signal handlers and an AbortSignal are served while it
  * waits. SEM_UNDO works from those threads too: the undo list belongs to the process.
  */
 import { checkInteger } from "../ffi/checks.ts";
@@ -38,7 +38,7 @@ import {
 } from "../libc/sys/sem.ts";
 import { interrupted, interruptibleSleep } from "./interrupts.ts";
 import { WaitTimeoutError, abortReason } from "./timeouts.ts";
-import { semopWhenPossible } from "./semop_waiter.ts";
+import { semopWhenPossible } from "./blocking_waiter.ts";
 
 /**
  * semtimedop without blocking the event loop. Resolves true once the operations are done, false at

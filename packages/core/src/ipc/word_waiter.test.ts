@@ -1,5 +1,5 @@
 /**
- * The event-loop-native waits as a whole (word_waiter.ts, semop_waiter.ts): many waits at once in
+ * The event-loop-native waits as a whole (word_waiter.ts, blocking_waiter.ts): many waits at once in
  * another process, resolved by posts from this one or from C; aborts that leave the objects as they
  * were; cleanup on SIGINT while a thousand waits are pending; waits inside a worker_threads Worker.
  */
@@ -122,7 +122,7 @@ describe("an abort", () => {
     const set = semaphoreSet(1);
     const controller = new AbortController();
     const waiting = set.acquireAsync(0, 1, { undo: false, signal: controller.signal });
-    await until("a semop-waiter thread sleeps on the set", () => sleepers(process.pid, set.id).semtimedop === 1);
+    await until("a blocking-call waiter thread sleeps on the set", () => sleepers(process.pid, set.id).semtimedop === 1);
     controller.abort(new Error("not any more"));
     await expect(waiting).rejects.toThrow("not any more");
     set.release(0, 1, { undo: false });

@@ -164,7 +164,7 @@ export function installNoopHandler(signum: number): void {
   if (previous === BigInt(SIG_ERR)) throw errnoError("signal");
   if (previous !== BigInt(SIG_DFL) && previous !== noopHandler) {
     signal_c(signum, previous);
-    throw new Error(`signal ${signum} already has a handler: core needs it to interrupt a blocked msgrcv (see ipc/msgrcv_waiter.ts)`);
+    throw new Error(`signal ${signum} already has a handler: core needs it to interrupt its waiter threads' blocked System V calls (see ipc/blocking_waiter.ts)`);
   }
 }
 
