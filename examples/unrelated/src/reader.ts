@@ -35,7 +35,7 @@ await runMain("reader", () => {
   }
 
   // Copied out before the unmap; printed as the bytes they are (as C's printf does), on one line.
-  const message = Buffer.from(cStringBytes(mapping.bytes));
+  const message = Buffer.from(cStringBytes(mapping.read()));
   mapping.unmap();
   process.stdout.write(Buffer.concat([Buffer.from("read from the mapping: "), oneLine(message), Buffer.from("\n")]));
 });

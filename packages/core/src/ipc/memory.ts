@@ -49,8 +49,8 @@ export class ReleasedMemoryError extends Error {
 export class MemoryAccessError extends TypeError {
   /** Tells this error apart from a SystemError. */
   readonly code = "ERR_IPC_MEMORY_ACCESS";
-  constructor(what: string, access: "read" | "write") {
-    super(`cannot ${access} this ${what}: it is mapped without ${access} access (the access would fault with SIGSEGV)`);
+  constructor(what: string, access: "read" | "write", remedy = "") {
+    super(`cannot ${access} this ${what}: it is mapped without ${access} access (the access would fault with SIGSEGV)${remedy}`);
   }
 }
 
@@ -75,16 +75,29 @@ export abstract class MappedMemory implements Disposable {
    * view costs time in proportion to its size and weighs on V8's garbage collector, so memory only
    * copied with `copyFrom` never needs one.
    *
-   * On memory that is not writable (PROT_READ, SHM_RDONLY) the view is live too, so a reader sees
-   * the other side's writes (a ring or a counter watched read-only), but a JavaScript view cannot be
-   * made read-only: writing into it faults (SIGSEGV). Use `struct()` views, whose setters refuse,
-   * or `copyFrom` into writable memory. On memory that cannot be read (PROT_NONE) it throws a
-   * MemoryAccessError.
+   * Only writable memory has one. A JavaScript view cannot be made read-only, and a write into
+   * PROT_READ or SHM_RDONLY memory through it would kill the process with SIGSEGV, so on such memory
+   * this throws a MemoryAccessError: read it with `read()` (a copy) or live through `struct()` views,
+   * whose setters refuse. On memory that cannot be read (PROT_NONE) it throws too.
    */
   get bytes(): Uint8Array {
     this.assertLive();
     this.assertAccess("read", this.readable);
+    if (!this.writable) throw new MemoryAccessError(this.kind, "write", "; `bytes` is offered on writable memory only: use read() for a copy, or struct() views");
     return this.#liveBytes();
+  }
+
+  /**
+   * A copy of `length` bytes at `offset` (by default, from `offset` to the end): what the memory
+   * holds now, on any readable memory, read-only included. Bounds are checked first.
+   */
+  read(offset = 0, length = this.length - offset): Uint8Array {
+    this.assertLive();
+    this.assertAccess("read", this.readable);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.length) {
+      throw new RangeError(`read: ${length} bytes at offset ${offset} do not fit in ${this.length} bytes`);
+    }
+    return this.#liveBytes().slice(offset, offset + length);
   }
 
   #liveBytes(): Uint8Array {
@@ -119,7 +132,7 @@ export abstract class MappedMemory implements Disposable {
 
   /**
    * A live view of a C struct stored at `offset`. On memory that is not writable, assigning a field
-   * throws a TypeError instead of faulting (the raw `bytes` of such memory must not be written).
+   * throws a TypeError instead of faulting.
    */
   struct<S extends Record<string, FieldSpec>>(layout: StructLayout<S>, offset = 0): StructView<S> {
     this.assertLive();
