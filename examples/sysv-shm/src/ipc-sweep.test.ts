@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { ftok, formatKey, isProcessAlive } from "@linux-ipc/core";
-import { useTempDir, type RunningProgram } from "@linux-ipc/testing/vitest";
+import { createServer } from "node:net";
+import { startCommand, useTempDir, type RunningProgram } from "@linux-ipc/testing/vitest";
 import { ipcsById, removeByKey, run, start } from "./test-support.ts";
 import { TUTORIAL_PROJ_ID } from "./common.ts";
 
@@ -81,5 +82,28 @@ describe("ipc-sweep", () => {
     const removal = await run("ipc-sweep", ["--key", "1", "--remove", dir.path]);
     expect(removal.code).toBe(0);
     expect(execFileSync("ls", ["-A", dir.path], { encoding: "utf8" })).toBe("kept\n");
+  });
+
+  it("lists a socket file whose server was killed with SIGKILL, never one a live socket is bound to, and removes it with --remove", async () => {
+    const stale = dir.file("stale.sock");
+    const listening = `require("node:net").createServer().listen(process.argv[1], () => console.log("listening"))`;
+    const killed = startCommand(process.execPath, ["-e", listening, stale]);
+    running.push(killed);
+    await killed.waitForLine("listening");
+    killed.kill("SIGKILL");
+    await killed.exited.catch(() => {});
+    const live = dir.file("live.sock");
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(live, resolve));
+    try {
+      const listing = await run("ipc-sweep", ["--key", "1", dir.path]);
+      expect(listing).toMatchObject({ code: 0, stderr: "" });
+      expect(listing.stdout).toBe(`rm ${stale}`.padEnd(24) + " # socket file that no socket is bound to\n");
+      const removal = await run("ipc-sweep", ["--key", "1", "--remove", dir.path]);
+      expect(removal.code).toBe(0);
+      expect(execFileSync("ls", ["-A", dir.path], { encoding: "utf8" })).toBe("live.sock\n");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -13,7 +13,7 @@
  * alive, or that is attached, is never listed.
  */
 import { lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseCommand, runMain } from "@linux-ipc/programs";
 import { describeLeftover, findLeftovers, isProcessAlive, removeLeftover } from "@linux-ipc/core";
 
@@ -68,8 +68,8 @@ function fileLeftovers(dir: string): FileLeftover[] {
     const inode = `${stat.dev}:${stat.ino}`;
     if (stat.isFIFO() && !open.has(inode)) {
       found.push({ path, what: "FIFO that no process has open", still: () => isSame(path, inode) && !openInodes().has(inode) });
-    } else if (stat.isSocket() && !bound.has(absolute(path))) {
-      found.push({ path, what: "socket file that no socket is bound to", still: () => isSame(path, inode) && !boundSocketPaths().has(absolute(path)) });
+    } else if (stat.isSocket() && !bound.has(resolve(path))) {
+      found.push({ path, what: "socket file that no socket is bound to", still: () => isSame(path, inode) && !boundSocketPaths().has(resolve(path)) });
     } else if (stat.isFile()) {
       const pid = Number(TEMPORARY_COPY.exec(name)?.[1] ?? 0);
       if (pid > 0 && !isProcessAlive(pid)) found.push({ path, what: `temporary copy of filecopy's pid ${pid}, which is gone`, still: () => isSame(path, inode) });
@@ -83,9 +83,6 @@ function isSame(path: string, inode: string): boolean {
   return stat !== undefined && `${stat.dev}:${stat.ino}` === inode;
 }
 
-function absolute(path: string): string {
-  return join(process.cwd(), path).replace(/^(?!\/)/, "/");
-}
 
 /** dev:ino of every file any process this user can see has open (/proc/PID/fd). */
 function openInodes(): Set<string> {
