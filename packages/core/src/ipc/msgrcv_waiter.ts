@@ -80,7 +80,9 @@ function startThread(): MsgrcvThread {
   installNoopHandler(wakeSignal());
   const thread = new MsgrcvThread();
   threads.push(thread);
-  if (threads.length === 1) process.once("exit", () => threads.forEach((each) => each.stop()));
+  if (threads.length === 1) process.once("exit", () => {
+    for (const each of threads) each.stop();
+  });
   return thread;
 }
 

@@ -74,7 +74,9 @@ let nextJobId = 1;
 function startThread(): SemopThread {
   const thread = new SemopThread();
   threads.push(thread);
-  if (!stopAtExit) process.once("exit", () => threads.forEach((each) => each.stop()));
+  if (!stopAtExit) process.once("exit", () => {
+    for (const each of threads) each.stop();
+  });
   stopAtExit = true;
   return thread;
 }
