@@ -207,6 +207,7 @@ export function describeFailure(programName: string, error: unknown): string {
  * listener (`onTerminationSignal`) then runs its cleanup and ends the program by that signal, with
  * nothing printed.
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a main that returns nothing is typed `() => void` or `() => Promise<void>`, which only void accepts
 export async function runMain(programName: string, main: () => Promise<number | void> | number | void): Promise<void> {
   startInInvokingFolder();
   keepSignalsIgnoredAtStart();

@@ -21,12 +21,19 @@ function findCompiler(): string | null {
   return null;
 }
 
-/** The C compiler the tests use ($CC, else cc, gcc or clang), or null when there is none. */
-export const compiler: string | null = findCompiler();
+// Probed on first use, not when the module loads: most test files import this package and never
+// compile C, and starting the compiler costs each of them a process.
+let probed: { compiler: string | null } | undefined;
+
+/** The C compiler the tests use ($CC, else cc, gcc or clang), or null when there is none. Probed once, on the first call. */
+export function cCompiler(): string | null {
+  probed ??= { compiler: findCompiler() };
+  return probed.compiler;
+}
 
 /** Why C tests are skipped here, or null when they run. Throws in CI when there is no compiler. */
 export function cSkipReason(): string | null {
-  if (compiler) return null;
+  if (cCompiler()) return null;
   if (process.env.CI) throw new Error("CI has no C compiler (cc): the C interoperability and layout tests cannot run");
   return "no C compiler (cc) on this machine: C interoperability tests skipped";
 }
@@ -35,6 +42,7 @@ const built: string[] = [];
 
 /** Compiles `source` into an executable and returns its path. Directories are removed by `removeCompiled`. */
 export function compileC(name: string, source: string, extraFlags: string[] = []): string {
+  const compiler = cCompiler();
   if (!compiler) throw new Error(cSkipReason() ?? "no C compiler");
   const dir = mkdtempSync(join(tmpdir(), `ipc-cc-${name}-`));
   built.push(dir);

@@ -1,6 +1,7 @@
 // What a test written with @linux-ipc/testing looks like, and the harness's own guarantees.
 import { describe, expect, it } from "vitest";
-import { closeSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { compiledProgram, runCommand, runProgram, startCommand, unusedIpcKey, useTempDir } from "./vitest.ts";
 
 const dir = useTempDir("testing-harness-");
@@ -57,5 +58,26 @@ describe("unusedIpcKey", () => {
     const key = unusedIpcKey();
     expect(key).toBeGreaterThan(0x7e000000);
     expect(key).toBeLessThan(0x7f000000);
+  });
+});
+
+describe("the C compiler probe", () => {
+  it("runs on the first cCompiler() call, not when the package is imported", async () => {
+    // A stand-in compiler that logs each time it is started, handed over through $CC.
+    const log = dir.file("probes.log");
+    const fakeCompiler = dir.file("fake-cc");
+    writeFileSync(fakeCompiler, `#!/bin/sh\necho "$@" >> '${log}'\n`);
+    writeFileSync(log, "");
+    chmodSync(fakeCompiler, 0o755);
+    const entry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+    const script = `
+      const testing = await import(${JSON.stringify(entry)});
+      const { readFileSync } = await import("node:fs");
+      console.log("after import:", JSON.stringify(readFileSync(${JSON.stringify(log)}, "utf8")));
+      console.log("compiler:", testing.cCompiler() === process.env.CC, testing.cCompiler() === process.env.CC);
+    `;
+    const result = await runCommand(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, CC: fakeCompiler } });
+    expect(result).toMatchObject({ code: 0, stdout: 'after import: ""\ncompiler: true true\n' });
+    expect(readFileSync(log, "utf8")).toBe("--version\n");
   });
 });

@@ -6,7 +6,7 @@ import * as core from "../index.ts";
 describe("loading the package", () => {
   it("fails on another OS with one sentence saying what it needs", async () => {
     const result = await runProgram(fileURLToPath(new URL("../../dist-fixtures/import-as-darwin.js", import.meta.url)));
-    expect(result.stdout).toBe("@linux-ipc/core runs only on Linux x86_64 or arm64 (this is darwin " + process.arch + ").\n");
+    expect(result.stdout).toBe(`@linux-ipc/core runs only on Linux x86_64 or arm64 (this is darwin ${process.arch}).\n`);
     expect(result.code).toBe(0);
   });
 

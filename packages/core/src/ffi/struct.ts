@@ -12,6 +12,7 @@ import { checkInteger, invalidType, outOfRange } from "./checks.ts";
 export type Scalar = "int16" | "uint16" | "int32" | "uint32" | "int64" | "uint64";
 
 /** A field: a scalar, a NUL-terminated char array of fixed size, or a nested struct. */
+// biome-ignore lint/suspicious/noExplicitAny: a nested struct may have any fields; no narrower type accepts every StructLayout<S> (S is both read and written through it)
 export type FieldSpec = Scalar | { char: number } | { struct: StructLayout<any> };
 
 /** The 64-bit scalar types, whose fields can also be read and written as a bigint. */
@@ -128,10 +129,11 @@ export function defineStruct<S extends Record<string, FieldSpec>>(name: string, 
     Object.keys(fields).map((field) => [field, koffi.offsetof(type, field)]),
   ) as { [K in keyof S]: number };
 
+  // `data` and `readOnly` are read by the field accessors below, through ViewInternals.
   class View {
     readonly bytes: Uint8Array;
-    private readonly data: DataView;
-    private readonly readOnly: boolean;
+    readonly data: DataView;
+    readonly readOnly: boolean;
     constructor(bytes: Uint8Array, data: DataView, readOnly: boolean) {
       this.bytes = bytes;
       this.data = data;

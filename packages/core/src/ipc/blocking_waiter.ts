@@ -132,7 +132,11 @@ function pooledThread(): BlockingThread | null {
   installNoopHandler(wakeSignal());
   const thread = new BlockingThread();
   threads.push(thread);
-  if (threads.length === 1) process.once("exit", () => threads.forEach((each) => each.stopNow()));
+  if (threads.length === 1) {
+    process.once("exit", () => {
+      for (const each of threads) each.stopNow();
+    });
+  }
   return thread;
 }
 

@@ -144,7 +144,7 @@ describe("opening a FIFO", () => {
       // More than the FIFO holds: the writer waits for room while this side reads.
       const writing = writer.writeAll(data).then(() => writer.close());
       const received = [Buffer.from(buffer.subarray(0, await first))];
-      for (let n; (n = await reader.read(buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
+      for (let n: number; (n = await reader.read(buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
       await writing;
       expect(Buffer.concat(received).equals(data)).toBe(true);
       expect(fcntl(reader.fd, F_GETFL) & O_NONBLOCK).toBe(O_NONBLOCK);
@@ -223,7 +223,7 @@ describe("opening a FIFO", () => {
       cat.write("late line\n");
       const buffer = new Uint8Array(64);
       let text = "";
-      for (let n; (n = await readAsync(reader, buffer)) > 0; ) text += Buffer.from(buffer.subarray(0, n)).toString();
+      for (let n: number; (n = await readAsync(reader, buffer)) > 0; ) text += Buffer.from(buffer.subarray(0, n)).toString();
       expect(text).toBe("late line\n");
     } finally {
       close(reader);

@@ -4,13 +4,13 @@
  * `futexWaitAsync` (a futex wait that leaves the event loop free: see word_waiter.ts). Why futexes
  * rather than Atomics.wait, and the rules of the protocol: see libc/linux/futex.ts.
  */
-import { type Address } from "../ffi/libc.ts";
+import type { Address } from "../ffi/libc.ts";
 import { Errno, SystemError } from "../libc/errno.ts";
 import { Deadline } from "../libc/time.ts";
 import { futexWaitOnce, futexWake, type FutexWaitResult } from "../libc/linux/futex.ts";
 import { INTERRUPTIBLE_SLICE_MS, interrupted, interruptibleSleep } from "./interrupts.ts";
 import { isProcessAlive } from "./liveness.ts";
-import { type SharedMemory } from "./memory.ts";
+import type { SharedMemory } from "./memory.ts";
 import { PEER_CHECK_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { waitForWord } from "./word_waiter.ts";
 
@@ -98,7 +98,7 @@ export class FutexWord {
    * in a program that listens for them, so that the listener can run (see ipc/interrupts.ts).
    */
   wait(expected: number, timeoutMs?: number): FutexWaitResult {
-    using sleeping = interruptibleSleep();
+    using _sleeping = interruptibleSleep();
     const deadline = new Deadline(timeoutMs);
     for (;;) {
       const result = futexWaitOnce(this.address, expected, deadline.slice(INTERRUPTIBLE_SLICE_MS));

@@ -37,7 +37,7 @@
  */
 import { isMainThread } from "node:worker_threads";
 import { constants } from "node:os";
-import { type SystemError } from "../libc/errno.ts";
+import type { SystemError } from "../libc/errno.ts";
 import { pthread_sigmask, sigdelset, sigfillset, SIGSET_T_SIZE, SIG_BLOCK, SIG_SETMASK } from "../libc/signal.ts";
 
 const TERMINATION_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
@@ -69,9 +69,10 @@ const restore: Disposable = {
 };
 
 /**
- * Brackets the sleeping part of a sync wait (`using sleeping = interruptibleSleep()`): while
- * interrupts end waits, only SIGINT, SIGTERM and SIGHUP (and faults) can interrupt this thread until
- * it is disposed, which restores the signal mask.
+ * Brackets the sleeping part of a sync wait (`using _sleeping = interruptibleSleep()`, the
+ * underscore saying it is held only to be disposed): while interrupts end waits, only SIGINT,
+ * SIGTERM and SIGHUP (and faults) can interrupt this thread until it is disposed, which restores the
+ * signal mask.
  */
 export function interruptibleSleep(): Disposable {
   if (!interruptsEndWaits()) return unchanged;

@@ -5,7 +5,7 @@
  * with a clear error. `mapFile()` opens, maps and closes in one call. (The raw calls on addresses
  * are in libc/sys/mman.ts.)
  */
-import { type Address } from "../ffi/libc.ts";
+import type { Address } from "../ffi/libc.ts";
 import { PAGE_SIZE, close, ftruncate, pageRoundUp } from "../libc/unistd.ts";
 import { fstat, S_ISREG } from "../libc/sys/stat.ts";
 import { open, O_RDONLY, O_RDWR, O_CREAT } from "../libc/fcntl.ts";

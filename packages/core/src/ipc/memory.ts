@@ -11,7 +11,7 @@
  * that nobody else sees. That placeholder is unmapped once the view is garbage-collected.
  */
 import { koffi, libc, type Address } from "../ffi/libc.ts";
-import { type StructLayout, type StructView, type FieldSpec } from "../ffi/struct.ts";
+import type { StructLayout, StructView, FieldSpec } from "../ffi/struct.ts";
 import { pageRoundUp } from "../libc/unistd.ts";
 import { releaseWordWaits } from "./word_waiter.ts";
 import { mmap, munmap, MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../libc/sys/mman.ts";

@@ -186,7 +186,7 @@ export class MessageQueue {
     const message = this.#message(bytes, options.type);
     if (this.#trySend(message)) return;
     if (options.wait === false) throw this.#error(Errno.EAGAIN!, "msgsnd");
-    using sleeping = interruptibleSleep();
+    using _sleeping = interruptibleSleep();
     for (;;) {
       try {
         msgsnd(this.id, message, message.length - MSGBUF_HEADER_SIZE);
@@ -209,7 +209,7 @@ export class MessageQueue {
     const first = this.#tryReceive(buffer, maxBytes, type, flags);
     if (first !== null) return first;
     if (options.wait === false) throw this.#error(Errno.ENOMSG!, "msgrcv");
-    using sleeping = interruptibleSleep();
+    using _sleeping = interruptibleSleep();
     if (options.timeoutMs === undefined) {
       for (;;) {
         try {
@@ -275,7 +275,7 @@ export class MessageQueue {
     const deadline = new Deadline(options.timeoutMs);
     for (;;) {
       const timeoutMs = options.timeoutMs === undefined ? undefined : deadline.remaining();
-      let arrival;
+      let arrival: Awaited<ReturnType<typeof messageArrival>>;
       try {
         arrival = await messageArrival(this.id, type, flags, { timeoutMs, signal: options.signal });
       } catch (error) {

@@ -80,7 +80,7 @@ describe("writeAllAsync", () => {
       const writing = writeAllAsync(writeEnd, data).then(() => close(writeEnd));
       const received: Buffer[] = [];
       const buffer = new Uint8Array(10000);
-      for (let n; (n = await readAsync(readEnd, buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
+      for (let n: number; (n = await readAsync(readEnd, buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
       await writing;
       expect(Buffer.concat(received).equals(data)).toBe(true);
     } finally {
@@ -130,7 +130,7 @@ describe("a 1 MiB stream between two processes", () => {
     let total = 0;
     try {
       const buffer = new Uint8Array(65536);
-      for (let n; (n = await readAsync(readEnd, buffer)) > 0; total += n) hash.update(buffer.subarray(0, n));
+      for (let n: number; (n = await readAsync(readEnd, buffer)) > 0; total += n) hash.update(buffer.subarray(0, n));
     } finally {
       close(readEnd);
     }
@@ -227,7 +227,7 @@ describe("readSync", () => {
     let total = 0;
     try {
       const buffer = new Uint8Array(65536);
-      for (let n; (n = readSync(readEnd, buffer)) > 0; total += n) hash.update(buffer.subarray(0, n));
+      for (let n: number; (n = readSync(readEnd, buffer)) > 0; total += n) hash.update(buffer.subarray(0, n));
       expect(fcntl(readEnd, F_GETFL) & O_NONBLOCK).toBe(O_NONBLOCK);
     } finally {
       close(readEnd);
@@ -345,7 +345,7 @@ describe("AsyncFd", () => {
       const writing = writer.writeAll(data).then(() => writer.close());
       const received: Buffer[] = [];
       const buffer = new Uint8Array(10000);
-      for (let n; (n = await reader.read(buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
+      for (let n: number; (n = await reader.read(buffer)) > 0; ) received.push(Buffer.from(buffer.subarray(0, n)));
       await writing;
       expect(Buffer.concat(received).equals(data)).toBe(true);
       expect(fcntl(readEnd, F_GETFL) & O_NONBLOCK).toBe(0);
@@ -379,7 +379,10 @@ describe("AsyncFd", () => {
       const counts = await Promise.all(reads);
       expect(counts.map((count, i) => Buffer.from(buffers[i]!.subarray(0, count)).toString())).toEqual(pipes.map((_, i) => `pipe ${i}`));
     } finally {
-      readers.forEach((reader, i) => (reader === null ? close(pipes[i]![0]) : reader.close()));
+      for (const [i, reader] of readers.entries()) {
+        if (reader === null) close(pipes[i]![0]);
+        else reader.close();
+      }
       for (const [, writeEnd] of pipes) close(writeEnd);
     }
     expect(openDescriptors()).toEqual(before);

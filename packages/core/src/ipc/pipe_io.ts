@@ -305,7 +305,7 @@ export function readSync(fd: number, buffer: ByteBuffer, offset = 0, length?: nu
 }
 
 function waitUntilReadable(fd: number): void {
-  using sleeping = interruptibleSleep();
+  using _sleeping = interruptibleSleep();
   for (;;) {
     try {
       poll([{ fd, events: POLLIN }], -1);

@@ -255,7 +255,7 @@ export class PosixMessageQueue implements Disposable {
 
   /** Sleeps in poll(2) until the descriptor has `events`, or throws at the deadline. */
   #sleep(events: number, deadline: Deadline, timeoutMs: number | undefined, what: string): void {
-    using sleeping = interruptibleSleep();
+    using _sleeping = interruptibleSleep();
     for (;;) {
       if (deadline.expired) throw new WaitTimeoutError(`${what} '${this.name}'`, timeoutMs);
       const remaining = deadline.remaining();

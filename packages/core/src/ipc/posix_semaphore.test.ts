@@ -93,7 +93,7 @@ describe("NamedSemaphore", () => {
     expect(semaphore.released).toBe(true);
     semaphore.close();
     expect(() => semaphore.post()).toThrow(ReleasedSemaphoreError);
-    expect(() => semaphore.value).toThrow("semaphore '" + semaphore.name + "' has been closed or destroyed");
+    expect(() => semaphore.value).toThrow(`semaphore '${semaphore.name}' has been closed or destroyed`);
   });
 });
 

@@ -29,7 +29,7 @@ import {
   sem_unlink,
 } from "../libc/semaphore.ts";
 import { INTERRUPTIBLE_SLICE_MS, interrupted, interruptibleSleep } from "./interrupts.ts";
-import { type SharedMemory } from "./memory.ts";
+import type { SharedMemory } from "./memory.ts";
 import { WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { releaseWordWaits, waitForWord } from "./word_waiter.ts";
 import { FUTEX_PRIVATE_FLAG, futexWake } from "../libc/linux/futex.ts";
@@ -106,7 +106,7 @@ export abstract class PosixSemaphore {
   wait(options: SemaphoreWaitOptions = {}): void {
     const pointer = this.pointer;
     if (this.tryWait()) return;
-    using sleeping = interruptibleSleep();
+    using _sleeping = interruptibleSleep();
     const deadline = new Deadline(options.timeoutMs);
     for (;;) {
       try {
@@ -198,7 +198,10 @@ export abstract class PosixSemaphore {
       releaseWordWaits(pointer, SEM_T_SIZE, () => new ReleasedSemaphoreError(this.label));
       release(pointer);
     };
-    if (this.#pendingWaits === 0) return run();
+    if (this.#pendingWaits === 0) {
+      run();
+      return;
+    }
     this.#releaseWhenIdle = run;
     this.#releasing.abort();
   }

@@ -18,7 +18,7 @@ describe("spawnWithFds", () => {
       close(toChildWrite);
       const buffer = new Uint8Array(64);
       let text = "";
-      for (let n; (n = await readAsync(fromChildRead, buffer)) > 0; ) text += Buffer.from(buffer.subarray(0, n)).toString();
+      for (let n: number; (n = await readAsync(fromChildRead, buffer)) > 0; ) text += Buffer.from(buffer.subarray(0, n)).toString();
       expect(text).toBe("fds 3,4 got ping");
       expect(await waitForExit(spawned)).toEqual({ code: 0, signal: null });
     } finally {

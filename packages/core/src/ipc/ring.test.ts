@@ -190,7 +190,7 @@ describe("a producer over a corrupt head", () => {
         using memory = anonymous(Ring.bytesNeeded(256));
         const ring = Ring.create(memory, { capacity: 256, producers });
         using writer = ring.writer();
-        using reader = ring.reader();
+        using _reader = ring.reader();
         while (writer.trySend(new Uint8Array(56)));
         // The consumer is idle (it would store head only after reading), so no head move would come.
         ring.words[RING_OFFSETS.head >> 2] = head;

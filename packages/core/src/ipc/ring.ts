@@ -22,7 +22,7 @@
  */
 import { FutexMutex } from "./futex_mutex.ts";
 import { interrupted, interruptibleSleep } from "./interrupts.ts";
-import { type SharedMemory } from "./memory.ts";
+import type { SharedMemory } from "./memory.ts";
 import { WAKE_ALL, futexWaitOnce, futexWake } from "../libc/linux/futex.ts";
 import { waitForWord } from "./word_waiter.ts";
 import { isProcessAlive, ownStartTime } from "./liveness.ts";
@@ -30,7 +30,7 @@ import { allowedCpus } from "./procfs.ts";
 import { PEER_CHECK_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { Deadline } from "../libc/time.ts";
 import { Errno, SystemError } from "../libc/errno.ts";
-import { type Address } from "../ffi/libc.ts";
+import type { Address } from "../ffi/libc.ts";
 
 /** The bytes 'R' 'i' 'n' 'g' read as a little-endian uint32. */
 export const RING_MAGIC = 0x676e6952;
@@ -452,7 +452,7 @@ class Waiter {
 
   wait(moved: () => boolean, check: () => void, what: string, options: RingWaitOptions): void {
     if (this.spin(moved)) return;
-    using sleeping = interruptibleSleep();
+    using _sleeping = interruptibleSleep();
     const deadline = new Deadline(options.timeoutMs);
     for (;;) {
       const seq = this.#prepare(moved);

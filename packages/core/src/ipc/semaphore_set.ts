@@ -13,7 +13,7 @@
  * waits. SEM_UNDO works from those threads too: the undo list belongs to the process.
  */
 import { checkInteger } from "../ffi/checks.ts";
-import { Errno, SystemError, errnoError, isSystemError } from "../libc/errno.ts";
+import { SystemError, isSystemError } from "../libc/errno.ts";
 import { Deadline } from "../libc/time.ts";
 import { IPC_CREAT, IPC_EXCL, IPC_NOWAIT, IPC_RMID, IPC_STAT, IPC_SET, IpcPerm, formatKey } from "../libc/sys/ipc.ts";
 import {
@@ -279,7 +279,7 @@ function semtimedopSync(id: number, ops: readonly SemOp[], timeoutMs: number | u
   const deadline = new Deadline(timeoutMs);
   // Operations that can be done at once take one semop, without the signal mask of a sleep.
   if (semop(id, ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })))) return true;
-  using sleeping = interruptibleSleep();
+  using _sleeping = interruptibleSleep();
   for (;;) {
     try {
       return semtimedop(id, ops, timeoutMs === undefined ? undefined : deadline.remaining());
@@ -306,7 +306,7 @@ function checkAcquireCount(count: number): number {
 // SETALL stores each value in an unsigned short (Uint16Array.from would wrap them) and the kernel
 // refuses values above SEMVMX.
 function checkSemValues(values: readonly number[]): void {
-  values.forEach((value, index) => checkInteger(value, `values[${index}]`, 0, SEMVMX));
+  for (const [index, value] of values.entries()) checkInteger(value, `values[${index}]`, 0, SEMVMX);
 }
 
 function undoFlag(options: { undo?: boolean }): number {

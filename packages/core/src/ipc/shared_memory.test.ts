@@ -107,7 +107,7 @@ describe("SharedMemorySegment", () => {
     if (process.getuid?.() === 0) {
       // Root bypasses IPC permissions (CAP_IPC_OWNER): try from a child running as nobody.
       const result = await runProgram(fileURLToPath(new URL("../../dist-fixtures/shmat-as-nobody.js", import.meta.url)), [String(segment.id)]);
-      expect(result.stdout).toBe("EACCES: permission denied, shmat 'id " + segment.id + "'\n");
+      expect(result.stdout).toBe(`EACCES: permission denied, shmat 'id ${segment.id}'\n`);
     } else {
       expect(() => segment.attach()).toThrow(expect.objectContaining({ code: "EACCES", syscall: "shmat" }));
     }

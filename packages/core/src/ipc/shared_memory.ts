@@ -6,7 +6,7 @@
  * A segment outlives every process until it is removed (IPC_RMID) or the machine reboots; detaching
  * never removes it.
  */
-import { type Address } from "../ffi/libc.ts";
+import type { Address } from "../ffi/libc.ts";
 import { SystemError } from "../libc/errno.ts";
 import { IPC_CREAT, IPC_EXCL, IPC_RMID } from "../libc/sys/ipc.ts";
 import { SHM_RDONLY, shmat, shmctl, shmdt, shmget, shmStat, type ShmidDsSnapshot } from "../libc/sys/shm.ts";

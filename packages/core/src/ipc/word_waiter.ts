@@ -190,7 +190,9 @@ function fire(id: number, outcome: WordOutcome): void {
 function startThread(): WaiterThread {
   const thread = new WaiterThread();
   threads.push(thread);
-  if (!stopAtExit) process.once("exit", () => threads.forEach((each) => each.stop()));
+  if (!stopAtExit) process.once("exit", () => {
+    for (const each of threads) each.stop();
+  });
   stopAtExit = true;
   return thread;
 }

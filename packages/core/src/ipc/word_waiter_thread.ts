@@ -9,7 +9,7 @@
  * Messages in (the starting thread bumps the control word and wakes it after each):
  * `{ add: WatchedWord[], remove: id[] }` or `{ stop: true }`. Messages out: `{ fired: [id, outcome][] }`.
  */
-import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { toAddress } from "../ffi/libc.ts";
 import { FUTEX_32, FUTEX_PRIVATE_FLAG, FUTEX_WAITV_MAX, FutexWaitv, futexWaitOnce, futexWaitv } from "../libc/linux/futex.ts";
 import { CLOCK_MONOTONIC, deadlineTimespec } from "../libc/time.ts";

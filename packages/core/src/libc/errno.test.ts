@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { openSync } from "node:fs";
+import { getSystemErrorName } from "node:util";
 import { SystemError, Errno, errnoName, strerror, isSystemError } from "./errno.ts";
 import { koffi, libc } from "../ffi/libc.ts";
 import { open, O_RDONLY } from "./fcntl.ts";
@@ -46,7 +47,7 @@ describe("SystemError", () => {
         else resolve({ ret, errno: koffi.errno() });
       });
       // The main thread sets its own errno meanwhile: the async result must not see it.
-      koffi.errno(Errno.ENOENT!);
+      koffi.errno(Errno.ENOENT);
     });
     expect(result).toEqual({ ret: -1, errno: Errno.EBADF });
   });
@@ -61,6 +62,36 @@ describe("errno names that share a number", () => {
     expect(Errno.EOPNOTSUPP).toBe(95);
     expect(isSystemError(new SystemError(11, "read"), "EWOULDBLOCK")).toBe(true);
     expect(isSystemError(unsupported, "EAGAIN")).toBe(false);
-    expect(isSystemError(unsupported, "ENOSUCHNAME")).toBe(false);
+  });
+});
+
+describe("errno names", () => {
+  it("are Node's names wherever Node's table has the number, and Linux's where it has none", () => {
+    for (let errno = 1; errno <= 133; errno++) {
+      const node = getSystemErrorName(-errno);
+      if (!node.startsWith("Unknown system error")) expect(errnoName(errno)).toBe(node);
+    }
+    expect(errnoName(35)).toBe("EDEADLK");
+    expect(errnoName(130)).toBe("EOWNERDEAD");
+    expect(errnoName(4000)).toBe("E4000");
+    expect(new SystemError(4000, "read").code).toBe("E4000");
+  });
+
+  it("hold errno names only (Node's table also has libuv's EOF, EAI_* and UNKNOWN, which are no errno)", () => {
+    expect(Object.keys(Errno).filter((name) => !/^E[A-Z0-9]+$/.test(name) || name.startsWith("EAI_") || name === "EOF")).toEqual([]);
+    expect(Object.values(Errno).every((errno) => Number.isInteger(errno) && errno >= 1 && errno <= 133)).toBe(true);
+  });
+
+  it("are a type: a misspelt name does not compile", () => {
+    const error: unknown = new SystemError(13, "open");
+    // @ts-expect-error: "EACESS" is no errno name (EACCES is)
+    expect(isSystemError(error, "EACESS")).toBe(false);
+    // @ts-expect-error: "ENOSUCHNAME" is no errno name
+    expect(() => Errno.ENOSUCHNAME).not.toThrow();
+    expect(isSystemError(error, "EACCES")).toBe(true);
+    if (isSystemError(error)) {
+      // @ts-expect-error: a SystemError's code is an errno name, so comparing it with a misspelt one is a compile error
+      expect(error.code === "EACESS").toBe(false);
+    }
   });
 });

@@ -2,9 +2,17 @@
  * Every struct layout declared in TypeScript, compared with what the C compiler says about the same
  * struct on this machine: sizeof and every offsetof. Hand-counted bytes are not trusted. (The ring
  * channel's header is checked the same way in ring.test.ts, against the C struct in RING.md.)
+ *
+ * Every constant of the libc modules too: each upper-case number a module exports (and each one it
+ * keeps to itself) is compared with the C macro of the same name in the module's header
+ * (libc/sys/mman.ts: <sys/mman.h>), and every errno name with <errno.h>. A new module or constant is
+ * checked without a line here; one whose C side is not a macro of that name needs one line in
+ * `cExpressions` (or in `notInC`, saying why it has no C counterpart).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { koffi, type KoffiType } from "../ffi/libc.ts";
 import { ConnStat } from "../../fixtures/conn-stat.ts";
 import { IpcPerm } from "./sys/ipc.ts";
@@ -18,6 +26,8 @@ import { Pollfd } from "./poll.ts";
 import { MsqidDs } from "./sys/msg.ts";
 import { MqAttr } from "./mqueue.ts";
 import { Sigevent } from "./signal.ts";
+import { Errno } from "./errno.ts";
+import * as pipeIo from "../ipc/pipe_io.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {
@@ -110,6 +120,110 @@ describe.skipIf(skip !== null)("struct layouts against the C compiler", () => {
       const c = { size: answer(`${s.cType} sizeof`), offsets: Object.fromEntries(Object.keys(s.offsets).map((f) => [f, answer(`${s.cType} ${f}`)])) };
       expect({ size: s.size, offsets: s.offsets }).toEqual(c);
       expect(Object.keys(s.offsets).length).toBeGreaterThan(1);
+    });
+  }
+});
+
+/** Where a constant's C value is not the macro of its own name: the C expression that gives it. */
+const cExpressions: Record<string, string> = {
+  SIGSET_T_SIZE: "sizeof(sigset_t)",
+  SEM_T_SIZE: "sizeof(sem_t)",
+  SEM_T_ALIGNMENT: "_Alignof(sem_t)",
+  MSGBUF_HEADER_SIZE: "offsetof(struct msgbuf, mtext)",
+  PAGE_SIZE: "sysconf(_SC_PAGESIZE)",
+  WAKE_ALL: "INT_MAX", // futex(2): INT_MAX wakes every waiter
+};
+
+/** Constants with no C counterpart to compare with, and why. */
+const notInC: Record<string, string> = {
+  SEMVMX: "defined in <linux/sem.h> only, whose structs clash with glibc's <sys/sem.h>",
+};
+
+/** Headers every constant may come from besides its module's own (PIPE_BUF, SEM_VALUE_MAX, SYS_*). */
+const commonHeaders = ["stddef.h", "stdint.h", "limits.h", "unistd.h", "sys/syscall.h"];
+
+interface CConstant {
+  name: string;
+  value: number | bigint;
+  /** The C expression printed for it. */
+  expression: string;
+}
+
+const libcDir = fileURLToPath(new URL(".", import.meta.url));
+const modulePaths = readdirSync(libcDir, { recursive: true, encoding: "utf8" })
+  .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+  .sort();
+
+// C's spelling of a constant: PROT_READ, EAGAIN, _SC_PAGESIZE, SYS_futex.
+const isConstantName = (name: string): boolean => /^_?[A-Z][A-Z0-9]*(_\w+)?$/.test(name);
+
+// Numbers a module declares without exporting them: read from its source (a literal, or the test fails).
+function privateConstants(source: string, file: string): Array<[string, number]> {
+  const found: Array<[string, number]> = [];
+  for (const [, name, literal] of source.matchAll(/^const (\w+)(?:: number)? = ([^;]+);/gm)) {
+    if (!name || !literal || !isConstantName(name)) continue;
+    const value = Number(literal.replaceAll("_", ""));
+    if (!Number.isFinite(value)) throw new Error(`${file}: ${name} = ${literal} is no number literal; export it so this test can compare its value with C`);
+    found.push([name, value]);
+  }
+  return found;
+}
+
+/** The constants to compare, grouped by the header that defines them. */
+const constantsByHeader = new Map<string, CConstant[]>();
+function addConstant(header: string, name: string, value: number | bigint): void {
+  if (name in notInC) return;
+  const list = constantsByHeader.get(header) ?? [];
+  list.push({ name, value, expression: cExpressions[name] ?? name });
+  constantsByHeader.set(header, list);
+}
+for (const file of modulePaths) {
+  const header = file.replace(/\.ts$/, ".h");
+  const exports: Record<string, unknown> = await import(pathToFileURL(libcDir + file).href);
+  for (const [name, value] of Object.entries(exports)) {
+    if (isConstantName(name) && (typeof value === "number" || typeof value === "bigint")) addConstant(header, name, value);
+  }
+  for (const [name, value] of privateConstants(readFileSync(libcDir + file, "utf8"), file)) addConstant(header, name, value);
+}
+constantsByHeader.delete("errno.h"); // errno.ts exports no constant of its own; its table is checked whole:
+for (const [name, value] of Object.entries(Errno)) addConstant("errno.h", name, value);
+addConstant("sys/ioctl.h", "FIONREAD", pipeIo.FIONREAD); // an ioctl request that lives beside its one use
+const allConstants = [...constantsByHeader.values()].flat();
+
+function constantsProgram(): string {
+  const headers = [...commonHeaders, ...constantsByHeader.keys()];
+  const lines = ["#define _GNU_SOURCE", "#include <stdio.h>", ...headers.map((h) => `#include <${h}>`), "int main(void) {"];
+  for (const { name, value, expression } of allConstants) {
+    // Through (u)intptr_t, so that pointer-valued macros (SIG_DFL, MAP_FAILED) print as numbers.
+    if (typeof value === "bigint") lines.push(`  printf("%s %llu\\n", "${name}", (unsigned long long)(uintptr_t)(${expression}));`);
+    else lines.push(`  printf("%s %lld\\n", "${name}", (long long)(intptr_t)(${expression}));`);
+  }
+  lines.push("  return 0;", "}");
+  return lines.join("\n");
+}
+
+describe.skipIf(skip !== null)(`${allConstants.length} constants against the C compiler`, () => {
+  afterAll(removeCompiled);
+  let printed: Map<string, string> | undefined;
+  const cValues = (): Map<string, string> => {
+    printed ??= new Map(
+      execFileSync(compileC("constants", constantsProgram()), { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" ") as [string, string]),
+    );
+    return printed;
+  };
+
+  for (const [header, constants] of constantsByHeader) {
+    it(`<${header}>: ${constants.map((c) => c.name).join(", ")}`, () => {
+      const fromC = (name: string, value: number | bigint): number | bigint => {
+        const printed = cValues().get(name);
+        if (printed === undefined) throw new Error(`the C program printed nothing for ${name}`);
+        return typeof value === "bigint" ? BigInt(printed) : Number(printed);
+      };
+      const ours = Object.fromEntries(constants.map(({ name, value }) => [name, value]));
+      expect(ours).toEqual(Object.fromEntries(constants.map(({ name, value }) => [name, fromC(name, value)])));
     });
   }
 });

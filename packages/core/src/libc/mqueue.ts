@@ -14,7 +14,7 @@
  */
 import { checkFd, checkInt32, checkInt64, checkPath, checkUint32, invalidType } from "../ffi/checks.ts";
 import { libc, mode_t } from "../ffi/libc.ts";
-import { defineStruct, type SnapshotOf } from "../ffi/struct.ts";
+import { defineStruct } from "../ffi/struct.ts";
 import { Errno, check, errnoError } from "./errno.ts";
 import { limitError, procLimit } from "./proc_limits.ts";
 import { SIGEV_NONE, SIGEV_SIGNAL, Sigevent } from "./signal.ts";

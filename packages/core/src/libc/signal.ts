@@ -115,12 +115,21 @@ const pthread_self_c = libc.func("uint64_t pthread_self(void)");
 const pthread_kill_c = libc.func("int pthread_kill(uint64_t thread, int sig)");
 const dlsym_c = libc.func("intptr_t dlsym(intptr_t handle, const char *symbol)");
 
-/** The lowest real-time signal an application may use (glibc keeps the first two for itself). */
+/**
+ * SIGRTMIN: the lowest real-time signal an application may use (glibc keeps the first two for
+ * itself). A function, as the C macro calls one.
+ *
+ * @see https://man7.org/linux/man-pages/man7/signal.7.html
+ */
 export function SIGRTMIN(): number {
   return sigrtmin_c() as number;
 }
 
-/** The highest real-time signal. */
+/**
+ * SIGRTMAX: the highest real-time signal.
+ *
+ * @see https://man7.org/linux/man-pages/man7/signal.7.html
+ */
 export function SIGRTMAX(): number {
   return sigrtmax_c() as number;
 }

@@ -88,7 +88,12 @@ describe("pipes", () => {
       const buffer = new Uint8Array(16);
       const pending = readAsync(readEnd, buffer);
       let ticks = 0;
-      await new Promise<void>((resolve) => setImmediate(() => (ticks++, resolve())));
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          ticks++;
+          resolve();
+        }),
+      );
       expect(ticks).toBe(1);
       write(writeEnd, "data");
       expect(await pending).toBe(4);

@@ -39,7 +39,7 @@ describe("msgget, msgsnd, msgrcv, msgctl", () => {
     const id = queue();
     msgsnd(id, msgbuf(4, text("first")), 5);
     msgsnd(id, msgbuf(6, text("second")), 6);
-    let copy;
+    let copy: { type: number; text: string };
     try {
       copy = receive(id, 1, IPC_NOWAIT | MSG_COPY);
     } catch (error) {
