@@ -1,6 +1,7 @@
 /**
  * filecopy: the example's `safe-copy` program (P4 made safe, in 32 MiB windows) against the C
- * mmap+memcpy copy and against `cp`, each a whole program run from start to exit on a warm page cache: wall time and peak RSS.
+ * mmap+memcpy copy and against `cp`, each a whole program run from start to exit on a warm page
+ * cache: wall time and peak RSS.
  */
 import { execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync, fsyncSync } from "node:fs";
