@@ -1,7 +1,7 @@
 /**
- * Where the two sides of a measure run. On this kind of machine (a VM with 2 vCPUs) it decides the
+ * Where the two sides of a measure run. On this kind of machine (2 virtual CPUs) it decides the
  * result more than the mechanism does: a side that sleeps and is woken from the other CPU costs tens
- * of microseconds (the wake-up crosses to another vCPU), one woken on its own CPU a few; a side that
+ * of microseconds (the wake-up crosses to another CPU), one woken on its own CPU a few; a side that
  * spins needs a CPU of its own. So every IPC measure runs with both sides pinned, once on one CPU and
  * once on two, unless told otherwise.
  *

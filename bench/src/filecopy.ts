@@ -1,6 +1,7 @@
 /**
- * filecopy: the example's `copy` program (P4) against the C mmap+memcpy copy and against `cp`, each a
- * whole program run from start to exit on a warm page cache: wall time and peak RSS.
+ * filecopy: the example's `safe-copy` program (P4 made safe, in 32 MiB windows) against the C
+ * mmap+memcpy copy and against `cp`, each a whole program run from start to exit on a warm page
+ * cache: wall time and peak RSS.
  */
 import { execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync, fsyncSync } from "node:fs";
@@ -13,7 +14,7 @@ import { track } from "./cleanup.ts";
 import type { NativePrograms } from "./native.ts";
 import { spread, type Spread } from "./stats.ts";
 
-export const copyScript = fileURLToPath(new URL("../../examples/filecopy/dist/copy.js", import.meta.url));
+export const copyScript = fileURLToPath(new URL("../../examples/filecopy/dist/safe-copy.js", import.meta.url));
 const GNU_TIME = "/usr/bin/time";
 /** The windowed C copy's window: the example's default (32 MiB), so both bound their memory alike. */
 export const C_WINDOW = 32 * 2 ** 20;
@@ -131,11 +132,11 @@ export async function measureFileCopy(
   if (existsSync(copyScript)) {
     const node = [process.execPath, copyScript];
     contenders.push(
-      { name: "TS copy", family: "core", description: "examples/filecopy/dist/copy.js SRC DST (node, whole program)", command: (s, d) => [...node, s, d], copies: true },
-      { name: "node start-up", family: "node", description: "copy.js --help: starting node and the program, copying nothing", command: () => [...node, "--help"], copies: false },
+      { name: "TS copy", family: "core", description: "examples/filecopy/dist/safe-copy.js SRC DST (node, whole program)", command: (s, d) => [...node, s, d], copies: true },
+      { name: "node start-up", family: "node", description: "safe-copy.js --help: starting node and the program, copying nothing", command: () => [...node, "--help"], copies: false },
     );
   } else {
-    notes.push("filecopy: examples/filecopy/src/copy.ts is not available (not written yet): TS copy skipped");
+    notes.push("filecopy: examples/filecopy/dist/safe-copy.js is not built: TS copy skipped");
   }
 
   const directory = mkdtempSync(join(tmpdir(), "ipc-bench-filecopy-"));

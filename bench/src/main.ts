@@ -88,7 +88,7 @@ await runMain("bench", async () => {
     ? { trialSeconds: 0.03, repeats: 3, sizes: [64, 4096, 65536], pingSize: 64, minRoundTrips: 500 }
     : { trialSeconds: 0.2, repeats: 5, sizes: [64, 4096, 65536], pingSize: 64, minRoundTrips: 2000 };
   const fileCopyBytes = quick ? 64 * 2 ** 20 : 2 ** 30;
-  // More runs for filecopy: on this VM a run now and then pays far more system time (fresh page
+  // More runs for filecopy: on a virtual machine a run now and then pays far more system time (fresh page
   // cache pages for the copy), and the median should not rest on those.
   const fileCopyRepeats = quick ? 3 : 7;
   const out = resolve(values.out ?? (quick ? quickResultsDirectory : resultsDirectory));

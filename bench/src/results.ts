@@ -7,7 +7,7 @@ import type { OverheadSeries } from "./overhead.ts";
 import type { WaitingResults } from "./waiting.ts";
 
 export interface TargetCheck {
-  /** The target, in words. */
+  /** The project's target, in words. */
   target: string;
   /** What this run measured against it. */
   measured: string;

@@ -1,4 +1,4 @@
-/** The targets, read against one run's results. */
+/** The project's performance targets, read against one run's results. */
 import { mebibytes, megabytesPerSecond, microseconds, nanoseconds, number3, ratio } from "./format.ts";
 import { referenceNames, type LatencySeries, type StreamSeries } from "./measure.ts";
 import type { Results, TargetCheck } from "./results.ts";

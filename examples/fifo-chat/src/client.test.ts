@@ -1,14 +1,12 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { chmodSync, chownSync, existsSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { mkfifo } from "@linux-ipc/core";
-import { startProgram, runProgram, startCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
+import { startProgram, runProgram, runCommand, startCommand, compiledC, cSkipReason, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const server = compiledProgram(import.meta.url, "server");
 const client = compiledProgram(import.meta.url, "client");
 const dir = useTempDir("fifo-chat-client-");
-
-afterAll(() => removeCompiled());
 
 function stopAll(...programs: RunningProgram[]): void {
   for (const program of programs) program.kill("SIGKILL");
@@ -144,44 +142,24 @@ describe("client --chat and another user's files", () => {
   });
 });
 
-describe.skipIf(cSkipReason() !== null)("the C programs of the tutorial against the TypeScript ones", () => {
+/** Resolves once `path` exists: the C server prints nothing before its open() returns. */
+async function fifoMade(path: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} was not made within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe.skipIf(cSkipReason() !== null)("the C programs of the tutorial (c/server.c, c/client.c) against the TypeScript ones", () => {
   it.each([
     ["hello from TypeScript\n", "Server# Client#: hello from TypeScript\n\nServer# client quit!!!\n"],
     ["no newline at the end", "Server# Client#: no newline at the end\nServer# client quit!!!\n"],
   ])("the C server (one Client#: per read, the line's own newline included) reads the TypeScript client's %j", async (input, printed) => {
-    const cServer = compileC(
-      "fifo_server",
-      `#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
-/* P11 as the tutorial writes it, on the FIFO argv[1] (made by the test): blocking open, read, print. */
-int main(int argc, char **argv) {
-  int fd = open(argv[1], O_RDONLY);
-  if (fd < 0) { perror("open fail"); return 2; }
-  char buffer[128];
-  for (;;) {
-    printf("Server# ");
-    fflush(stdout);
-    ssize_t s = read(fd, buffer, sizeof buffer - 1);
-    if (s > 0) {
-      buffer[s] = 0;
-      printf("Client#: %s\\n", buffer);
-    } else if (s == 0) {
-      printf("client quit!!!\\n");
-      break;
-    } else {
-      break;
-    }
-  }
-  close(fd);
-  return 0;
-}
-`,
-    );
     const fifo = dir.file("fifo");
-    mkfifo(fifo, 0o644);
-    const reader = startCommand(cServer, [fifo]);
+    const reader = startCommand(compiledC(import.meta.url, "server"), [fifo]);
     try {
+      await fifoMade(fifo);
       expect((await runProgram(client, ["--fifo", fifo], { input })).code).toBe(0);
       expect(await reader.exited).toMatchObject({ code: 0, stdout: printed });
     } finally {
@@ -190,47 +168,30 @@ int main(int argc, char **argv) {
   });
 
   it("the C client (one write per read() of its stdin) writes to the TypeScript server", async () => {
-    const cClient = compileC(
-      "fifo_client",
-      `#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-/* P12 as the tutorial writes it, on the FIFO argv[1]: blocking open, then each read() of stdin written as is. */
-int main(int argc, char **argv) {
-  int fd = open(argv[1], O_WRONLY);
-  if (fd < 0) { perror("open fail"); return 2; }
-  char buffer[128];
-  for (;;) {
-    printf("Please Enter# ");
-    fflush(stdout);
-    ssize_t s = read(0, buffer, sizeof buffer - 1);
-    if (s > 0) {
-      buffer[s] = 0;
-      write(fd, buffer, strlen(buffer));
-    } else if (s == 0) {
-      printf("client quit!!!\\n");
-      break;
-    } else {
-      break;
-    }
-  }
-  close(fd);
-  return 0;
-}
-`,
-    );
     const fifo = dir.file("fifo");
     const program = startProgram(server, ["--fifo", fifo]);
     try {
       await program.waitForLine(`server: reading ${fifo}`, { stream: "stderr" });
-      const writer = startCommand(cClient, [fifo]);
+      const writer = startCommand(compiledC(import.meta.url, "client"), [fifo]);
       writer.write("from C, line one\nline two\n");
       writer.closeStdin();
-      expect((await writer.exited).code).toBe(0);
+      expect(await writer.exited).toMatchObject({ code: 0, stdout: "Please Enter# Please Enter# client quit!!!\n" });
       expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: from C, line one\nClient#: line two\nclient quit!!!\n" });
     } finally {
       stopAll(program);
+    }
+  });
+
+  it("the C server and the C client talk as the tutorial shows", async () => {
+    const fifo = dir.file("fifo");
+    const reader = startCommand(compiledC(import.meta.url, "server"), [fifo]);
+    try {
+      await fifoMade(fifo);
+      const writer = await runCommand(compiledC(import.meta.url, "client"), [fifo], { input: "hello\n" });
+      expect(writer).toMatchObject({ code: 0, stdout: "Please Enter# Please Enter# client quit!!!\n" });
+      expect(await reader.exited).toMatchObject({ code: 0, stdout: "Server# Client#: hello\n\nServer# client quit!!!\n" });
+    } finally {
+      stopAll(reader);
     }
   });
 });

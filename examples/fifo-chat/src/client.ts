@@ -1,6 +1,6 @@
 /**
  * client (P12): opens the server's FIFO for writing, sends it each line of standard input, and at the
- * end of input prints `client quit!!!`.
+ * end of input prints `client quit!!!`. c/client.c is the C program.
  *
  * What differs from the C, and why:
  * - Waiting for the server holds no thread: the open is a nonblocking one retried while it fails with
@@ -11,96 +11,20 @@
  * - The `Please Enter# ` prompt is printed only when stdout is a terminal.
  * - If the server has gone, write() fails with EPIPE: the C client dies of SIGPIPE, Node ignores that
  *   signal, so this client says what happened and exits 1.
- * - With --chat it takes part in the two-way chat of protocol.ts: it makes the folder `<FIFO>.<pid>`
- *   (mode 0700) with its two FIFOs, says hello on the shared FIFO, sends its messages over its own
- *   `to-server` FIFO, prints each answer as `Server#: <text>`, and removes the folder at the end and
- *   on SIGINT/SIGTERM/SIGHUP. A folder already at that name is refused (exit 2), and so is a server
- *   that has not opened `to-server` within 10 s (not a --chat server, or one that refused it).
+ * - With --chat it takes part in the two-way chat of protocol.ts (client-chat.ts): it makes the
+ *   folder `<FIFO>.<pid>` (mode 0700) with its two FIFOs, says hello on the shared FIFO, sends its
+ *   messages over its own `to-server` FIFO, prints each answer as `Server#: <text>`, and removes the
+ *   folder at the end and on SIGINT/SIGTERM/SIGHUP. A folder already at that name is refused (exit
+ *   2), and so is a server that has not opened `to-server` within 10 s (not a --chat server, or one
+ *   that refused it).
  * Exit code 2 when the FIFO cannot be opened, as in the C.
  */
-import { lstatSync, mkdirSync, rmSync } from "node:fs";
 import { createInterface, type Interface } from "node:readline";
-import { runMain, parseCommand, onTerminationSignal, ExitError, describeFailure, describeUser } from "@linux-ipc/programs";
-import { mkfifo, openFifoForReading, openFifoForWriting, LineSplitter, AsyncFd, PIPE_BUF, isSystemError } from "@linux-ipc/core";
-import { chatDirPath, helloLine, toClientPath, toServerPath } from "./protocol.ts";
+import { runMain, parseCommand, ExitError } from "@linux-ipc/programs";
+import { openFifoForWriting, LineSplitter, AsyncFd, PIPE_BUF } from "@linux-ipc/core";
+import { joinChat, send, type Chat } from "./client-chat.ts";
 
-const REPLY_FIFO_MODE = 0o600;
 const NEWLINE = Buffer.from("\n");
-
-/** Writes one message; a server that has gone is reported in words rather than as a bare EPIPE. */
-async function send(fifo: AsyncFd, path: string, data: string | Buffer): Promise<void> {
-  try {
-    await fifo.writeAll(data);
-  } catch (error) {
-    if (isSystemError(error, "EPIPE")) throw new ExitError(`write '${path}': Broken pipe (the server has gone)`, 1);
-    throw error;
-  }
-}
-
-/** How long a chat client waits for the server to open its `to-server` FIFO after the hello. */
-const JOIN_TIMEOUT_MS = 10_000;
-
-/** The chat's side of this client: where its messages go, and `stop()` to leave. */
-interface Chat {
-  messages: AsyncFd;
-  messagesPath: string;
-  stop(): Promise<void>;
-}
-
-/**
- * Joins the two-way chat (protocol.ts): makes the 0700 folder and its two FIFOs, reads `to-client`,
- * says hello on the shared FIFO, and waits for the server to open `to-server`. `stop()` undoes it.
- */
-async function joinChat(serverFifo: string, server: AsyncFd, showAnswer: (text: string) => void): Promise<Chat> {
-  const dir = chatDirPath(serverFifo, process.pid);
-  try {
-    // mkdir fails if the name is taken: nobody can have prepared FIFOs here to answer in the server's name.
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    const owner = lstatSync(dir).uid;
-    throw new ExitError(`'${dir}' already exists and belongs to ${owner === process.geteuid!() ? "this user" : describeUser(owner)}: refusing to take answers through it; remove it and start again`, 2);
-  }
-  const remove = (): void => rmSync(dir, { recursive: true, force: true });
-  const stopCleanupOnSignal = onTerminationSignal(remove);
-  let answers: AsyncFd | null = null;
-  let messages: AsyncFd | null = null;
-  const stopReading = new AbortController();
-  let reading: Promise<void> = Promise.resolve();
-  const stop = async (): Promise<void> => {
-    // Closing to-server first tells the server this client has left before the shared FIFO closes.
-    messages?.close();
-    stopReading.abort();
-    await reading;
-    answers?.close();
-    stopCleanupOnSignal();
-    remove();
-  };
-  try {
-    mkfifo(toClientPath(serverFifo, process.pid), REPLY_FIFO_MODE);
-    mkfifo(toServerPath(serverFifo, process.pid), REPLY_FIFO_MODE);
-    // Opened before the hello: the server opens its end with O_NONBLOCK, which needs a reader there.
-    const answersFifo = new AsyncFd(openFifoForReading(toClientPath(serverFifo, process.pid), { noFollow: true, owner: process.geteuid!() }));
-    answers = answersFifo;
-    reading = (async () => {
-      for await (const line of answersFifo.readLines({ signal: stopReading.signal })) showAnswer(line);
-    })().catch((error: unknown) => {
-      if (!stopReading.signal.aborted) process.stderr.write(`${describeFailure("client: reading answers", error)}\n`);
-    });
-    await send(server, serverFifo, helloLine(process.pid));
-    const messagesPath = toServerPath(serverFifo, process.pid);
-    try {
-      messages = new AsyncFd(await openFifoForWriting(messagesPath, { signal: AbortSignal.timeout(JOIN_TIMEOUT_MS) }));
-    } catch (error) {
-      if ((error as Error).name !== "TimeoutError") throw error;
-      throw new ExitError(`the server did not open '${messagesPath}' within ${JOIN_TIMEOUT_MS / 1000} s: is it running with --chat, as this user or root? (its stderr says why it refused)`, 2);
-    }
-    return { messages, messagesPath, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
 
 await runMain("client", async () => {
   const { values } = parseCommand({
@@ -118,7 +42,7 @@ await runMain("client", async () => {
   try {
     server = new AsyncFd(await openFifoForWriting(path));
   } catch (error) {
-    throw Object.assign(error as Error, { exitCode: 2 });
+    throw ExitError.from(error, 2);
   }
 
   let input: Interface | null = null;

@@ -12,16 +12,14 @@
  * open returned. Every outcome is checked: an unexpected one ends the program with exit code 1.
  * On Linux an O_RDWR open never waits (POSIX leaves it undefined); the last line shows it.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runMain, parseCommand, onTerminationSignal } from "@linux-ipc/programs";
-import { open, O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_CLOEXEC, close, mkfifo, isSystemError, strerror, type SystemError, waitForExit, waitUntilBlocked } from "@linux-ipc/core";
+import { DemoSide, runMain, parseCommand, onTerminationSignal } from "@linux-ipc/programs";
+import { open, O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_CLOEXEC, close, mkfifo, isSystemError, strerror, type SystemError, waitUntilBlocked } from "@linux-ipc/core";
 
 // Owner-only: this program is its own reader and writer, nobody else needs the FIFO.
 const FIFO_MODE = 0o600;
-const running = new Set<ReturnType<typeof spawn>>();
 
 function report(rule: string, outcome: string): void {
   console.log(`${rule.padEnd(44)} ${outcome}`);
@@ -34,23 +32,19 @@ function report(rule: string, outcome: string): void {
  */
 async function blockingOpenInAnotherProcess(path: string, shellOpensFor: "reading" | "writing"): Promise<string> {
   const redirection = shellOpensFor === "reading" ? "<" : ">";
-  const shell = spawn("sh", ["-c", `exec 3${redirection}"$1" && echo opened`, "sh", path], { stdio: ["ignore", "pipe", "inherit"] });
-  running.add(shell);
-  const printed: string[] = [];
-  shell.stdout!.setEncoding("utf8").on("data", (chunk: string) => printed.push(chunk));
+  const shell = new DemoSide("sh", "sh", ["-c", `exec 3${redirection}"$1" && echo opened`, "sh", path], { executable: true, relay: false });
   let ours: number | null = null;
   try {
-    const blocked = await waitUntilBlocked(shell.pid!, ["open", "openat"]);
-    if (printed.length > 0) throw new Error(`the shell printed '${printed.join("")}' while its open() was still blocked`);
+    const blocked = await waitUntilBlocked(shell.pid, ["open", "openat"]);
+    if (shell.stdout.length > 0) throw new Error(`the shell printed '${shell.stdout}' while its open() was still blocked`);
     const otherEnd = shellOpensFor === "reading" ? "writing" : "reading";
     ours = open(path, (otherEnd === "writing" ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
-    const { code, signal } = await waitForExit(shell);
-    if (code !== 0 || printed.join("") !== "opened\n") throw new Error(`the shell's open() did not complete (ended with ${signal ?? `exit code ${code}`})`);
+    const { code, signal } = await shell.exited;
+    if (code !== 0 || shell.stdout !== "opened\n") throw new Error(`the shell's open() did not complete (ended with ${signal ?? `exit code ${code}`})`);
     return `sh (pid ${shell.pid}) slept in open() (kernel: ${blocked.wchan}) until this process opened the FIFO for ${otherEnd}`;
   } finally {
     if (ours !== null) close(ours);
     shell.kill();
-    running.delete(shell);
   }
 }
 
@@ -58,7 +52,7 @@ await runMain("open-rules", async () => {
   parseCommand({ name: "open-rules", summary: "try each FIFO open rule for real and print what happened", options: {} });
   const dir = mkdtempSync(join(tmpdir(), "fifo-open-rules-"));
   const cleanup = (): void => {
-    for (const child of running) child.kill();
+    DemoSide.killAll();
     rmSync(dir, { recursive: true, force: true });
   };
   const stopCleanupOnSignal = onTerminationSignal(cleanup);

@@ -1,17 +1,15 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkfifo, openDescriptors, PIPE_BUF } from "@linux-ipc/core";
 import { describeUser } from "@linux-ipc/programs";
-import { startProgram, startCommand, runProgram, runCommand, compileC, cSkipReason, removeCompiled, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
+import { startProgram, startCommand, runProgram, runCommand, compiledC, cSkipReason, useTempDir, type RunningProgram, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const server = compiledProgram(import.meta.url, "server");
 const client = compiledProgram(import.meta.url, "client");
 const dir = useTempDir("fifo-chat-server-");
 const me = describeUser(process.geteuid!());
 const isRoot = process.geteuid?.() === 0;
-
-afterAll(() => removeCompiled());
 
 /** Starts a server on `fifo` and waits until it reads the FIFO. */
 async function startServer(fifo: string, extra: string[] = []): Promise<RunningProgram> {
@@ -214,33 +212,42 @@ describe("server (P11)", () => {
     }
   });
 
-  it.skipIf(cSkipReason() !== null)("frames a C writer's bytes by line, however its write() calls cut them", async () => {
-    const writer = compileC(
-      "fifo_writer",
-      `#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-/* Opens the FIFO argv[1] with a blocking open and writes each further argument with one write(). */
-int main(int argc, char **argv) {
-  int fd = open(argv[1], O_WRONLY);
-  if (fd < 0) { perror("open fail"); return 2; }
-  for (int i = 2; i < argc; i++) {
-    size_t length = strlen(argv[i]);
-    if (write(fd, argv[i], length) != (ssize_t)length) { perror("write"); return 3; }
-  }
-  close(fd);
-  return 0;
-}
-`,
-    );
+  it("prints a piece without a newline as it arrives: never held until the end, never glued onto another client's line", async () => {
     const fifo = dir.file("fifo");
     const program = await startServer(fifo);
+    const second = startProgram(client, ["--fifo", fifo]);
+    let first: RunningProgram | undefined;
     try {
-      expect((await runCommand(writer, [fifo, "one\ntwo\nthr", "ee\n", "héllo\n"])).code).toBe(0);
-      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: one\nClient#: two\nClient#: three\nClient#: héllo\nclient quit!!!\n" });
+      // The second client is connected (its line was printed), so the server sees no end of file below.
+      second.write("connected\n");
+      await program.waitForLine(/^Client#: connected$/);
+      first = startProgram(client, ["--fifo", fifo]);
+      first.write("abc");
+      first.closeStdin();
+      expect(await first.exited).toMatchObject({ code: 0, stderr: "" });
+      await program.waitForLine(/^Client#: abc$/);
+      second.write("def\n");
+      await program.waitForLine(/^Client#: def$/);
+      second.closeStdin();
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: connected\nClient#: abc\nClient#: def\nclient quit!!!\n" });
     } finally {
-      stopAll(program);
+      stopAll(program, second, ...(first ? [first] : []));
+    }
+  });
+
+  it.skipIf(cSkipReason() !== null)("prints each line the C client (P12) writes at once, and a piece without a newline once it is read", async () => {
+    const fifo = dir.file("fifo");
+    const program = await startServer(fifo);
+    const writer = startCommand(compiledC(import.meta.url, "client"), [fifo]);
+    try {
+      // The C client writes what one read() of its stdin returned in one write(): two lines and a piece.
+      writer.write("one\ntwo\nthr");
+      await program.waitForLine("Client#: thr");
+      writer.closeStdin();
+      expect(await writer.exited).toMatchObject({ code: 0, stderr: "" });
+      expect(await program.exited).toMatchObject({ code: 0, stdout: "Client#: one\nClient#: two\nClient#: thr\nclient quit!!!\n" });
+    } finally {
+      stopAll(program, writer);
     }
   });
 });

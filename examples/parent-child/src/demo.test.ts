@@ -30,6 +30,6 @@ describe("demo", () => {
   it("exits non-zero when parent fails", async () => {
     const result = await runProgram(demo, ["--file", "/nonexistent-folder/page"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe("parent: open '/nonexistent-folder/page': No such file or directory\ndemo: parent exited with code 1\n");
+    expect(result.stderr).toBe("[parent] parent: open '/nonexistent-folder/page': No such file or directory\n[parent] exited with code 1, expected exit code 0\n");
   });
 });

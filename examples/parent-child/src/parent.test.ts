@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { runProgram, useTempDir, compiledProgram, plantForeignSymlink } from "@linux-ipc/testing/vitest";
+import { compiledC, cSkipReason, runCommand, runProgram, useTempDir, compiledProgram, plantForeignSymlink } from "@linux-ipc/testing/vitest";
 import { SharedPage } from "./shared-page.ts";
 
 const parent = compiledProgram(import.meta.url, "parent");
@@ -147,5 +147,21 @@ describe("parent and a symbolic link at its file (planted by another user in a s
     const bad = await runProgram(parent, ["--file", dir.file("plain"), "--mode", "rw-------"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("--mode must be octal permission bits such as 0600, not 'rw-------'");
+  });
+});
+
+describe.skipIf(cSkipReason() !== null)("parent against the tutorial's C program, c/parent-child.c (P1)", () => {
+  it("both leave the message and its NUL at the start of the shared file; the C child may print it, or nothing if it ran first", async () => {
+    const cFile = dir.file("c-page");
+    // The C maps 4000 bytes of the file whatever its size: it needs a file that holds them.
+    writeFileSync(cFile, Buffer.alloc(4096));
+    const c = await runCommand(compiledC(import.meta.url, "parent-child"), [cFile, FATHER]);
+    expect(c).toMatchObject({ code: 0, stderr: "" });
+    expect(c.stdout).toMatch(new RegExp(`^从映射区读到的数据: (${FATHER})?\\n$`));
+    const ours = dir.file("ts-page");
+    expect((await runProgram(parent, ["--file", ours, "--message", FATHER])).code).toBe(0);
+    const expected = Buffer.from(`${FATHER}\0`);
+    expect(readFileSync(cFile).subarray(0, expected.byteLength)).toEqual(expected);
+    expect(readFileSync(ours).subarray(0, expected.byteLength)).toEqual(expected);
   });
 });

@@ -1,9 +1,7 @@
-import { afterAll, describe, expect, it } from "vitest";
-import { runProgram, runCommand, compileC, cSkipReason, removeCompiled, compiledProgram } from "@linux-ipc/testing/vitest";
+import { describe, expect, it } from "vitest";
+import { runProgram, runCommand, compiledC, cSkipReason, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const fds = compiledProgram(import.meta.url, "fds");
-
-afterAll(() => removeCompiled());
 
 describe("fds (P9)", () => {
   it("prints the read end, then the write end, of a new pipe: two distinct descriptors above those Node already holds", async () => {
@@ -17,19 +15,8 @@ describe("fds (P9)", () => {
     expect(Math.min(readEnd, writeEnd)).toBeGreaterThan(4);
   });
 
-  it.skipIf(cSkipReason() !== null)("where the same program in C, holding only 0, 1 and 2, gets 3 and 4", async () => {
-    const p9 = compileC(
-      "p9",
-      `#include <stdio.h>
-#include <unistd.h>
-int main(void) {
-  int fds[2];
-  if (pipe(fds) == -1) { perror("pipe fail"); return 1; }
-  printf("%d, %d\\n", fds[0], fds[1]);
-  return 0;
-}
-`,
-    );
+  it.skipIf(cSkipReason() !== null)("where the tutorial's C program (c/fds.c), holding only 0, 1 and 2, gets 3 and 4", async () => {
+    const p9 = compiledC(import.meta.url, "fds");
     // Started with only stdin, stdout and stderr open, as from a shell.
     expect(await runCommand(p9)).toMatchObject({ code: 0, stdout: "3, 4\n" });
   });

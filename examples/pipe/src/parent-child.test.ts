@@ -1,14 +1,12 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { pipe2, close, spawnWithFds, openDescriptors, childPids } from "@linux-ipc/core";
-import { startProgram, runProgram, compileC, cSkipReason, removeCompiled, compiledProgram } from "@linux-ipc/testing/vitest";
+import { startProgram, runProgram, runCommand, compiledC, cSkipReason, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const parentChild = compiledProgram(import.meta.url, "parent-child");
 const child = compiledProgram(import.meta.url, "child");
 const message = "parent get message from child : I am a child!!!";
-
-afterAll(() => removeCompiled());
 
 function outputLines(stdout: string): { descriptors: string; rest: string[] } {
   const [descriptors, ...rest] = stdout.trimEnd().split("\n");
@@ -75,31 +73,22 @@ describe("parent-child (P10)", () => {
     expect(await runProgram(child)).toMatchObject({ code: 1, stderr: "child: no pipe to write to: run it through parent-child, which passes one as fd 3\n" });
   });
 
+  it.skipIf(cSkipReason() !== null)("prints what the tutorial's C program (c/parent-child.c) prints, one line per message where the C's reads may join them", async () => {
+    const c = await runCommand(compiledC(import.meta.url, "parent-child"), ["3", "0"]);
+    expect(c).toMatchObject({ code: 0, stderr: "" });
+    // Started with only 0, 1 and 2 open, the C gets 3 and 4; its child's messages have no newline,
+    // so what one read() returned is one line, and messages read together share it.
+    const [descriptors, ...rest] = c.stdout.trimEnd().split("\n");
+    expect(descriptors).toBe("3, 4");
+    expect(rest.slice(-2)).toEqual(["child is quit!!!", "child is quit success"]);
+    const received = rest.slice(0, -2).map((line) => line.replace(/^parent get message from child : /, "")).join("");
+    expect(received).toBe("I am a child!!!".repeat(3));
+    const ours = await runProgram(parentChild, ["--count", "3", "--interval", "0"]);
+    expect(outputLines(ours.stdout).rest).toEqual([message, message, message, "child is quit!!!", "child is quit success"]);
+  });
+
   it.skipIf(cSkipReason() !== null)("the C parent's read loop reads what the TypeScript child writes, byte for byte", async () => {
-    const cParent = compileC(
-      "p10_parent",
-      `#include <stdio.h>
-#include <unistd.h>
-/* The parent half of P10 as the tutorial writes it, reading the pipe on its stdin. */
-int main(void) {
-  char buffer[64];
-  for (;;) {
-    buffer[0] = 0;
-    ssize_t s = read(0, buffer, sizeof(buffer) - 1);
-    if (s > 0) {
-      buffer[s] = 0;
-      printf("parent get message from child : %s\\n", buffer);
-    } else if (s == 0) {
-      printf("child is quit!!!\\n");
-      break;
-    } else {
-      break;
-    }
-  }
-  return 0;
-}
-`,
-    );
+    const cParent = compiledC(import.meta.url, "test/read-loop");
     const [readEnd, writeEnd] = pipe2();
     const writer = spawnWithFds(child, ["--count", "1"], { fds: [writeEnd], stdio: ["ignore", "inherit", "inherit"] });
     const reader = spawn(cParent, [], { stdio: [readEnd, "pipe", "inherit"] });

@@ -1,15 +1,13 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHash, randomBytes } from "node:crypto";
 import { readlinkSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { pipe2, close, openDescriptors } from "@linux-ipc/core";
-import { startProgram, compileC, cSkipReason, removeCompiled, compiledProgram } from "@linux-ipc/testing/vitest";
+import { startProgram, compiledC, cSkipReason, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const pipeWriter = compiledProgram(import.meta.url, "pipe-writer");
 const pipeReader = compiledProgram(import.meta.url, "pipe-reader");
 const MIB = 1 << 20;
-
-afterAll(() => removeCompiled());
 
 const sha256 = (data: Uint8Array | string): string => createHash("sha256").update(data).digest("hex");
 
@@ -33,24 +31,7 @@ describe("a pipe between two sibling processes, as in `writer | reader`", () => 
   });
 
   it.skipIf(cSkipReason() !== null)("takes 1 MiB from a C writer byte for byte", async () => {
-    const cWriter = compileC(
-      "pattern_writer",
-      `#include <stdio.h>
-#include <unistd.h>
-/* Writes 1 MiB of the pattern byte i = (i * 31 + 7) mod 251 to stdout, in 1000-byte write() calls. */
-int main(void) {
-  static unsigned char data[1 << 20];
-  for (long i = 0; i < (long)sizeof data; i++) data[i] = (unsigned char)((i * 31 + 7) % 251);
-  for (size_t done = 0; done < sizeof data;) {
-    size_t size = sizeof data - done < 1000 ? sizeof data - done : 1000;
-    ssize_t n = write(1, data + done, size);
-    if (n < 0) { perror("write"); return 1; }
-    done += (size_t)n;
-  }
-  return 0;
-}
-`,
-    );
+    const cWriter = compiledC(import.meta.url, "test/pattern-writer");
     const expected = Buffer.alloc(MIB);
     for (let i = 0; i < MIB; i++) expected[i] = (i * 31 + 7) % 251;
     const [readEnd, writeEnd] = pipe2();

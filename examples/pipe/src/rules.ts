@@ -19,72 +19,49 @@
  * write() = -1 with errno EPIPE and carries on. Children started from Node get the default
  * disposition back (libuv resets signals in the child), which is why the shell still dies of it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { endingWithParent, runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
-import { pipe2, close, writeAll, PIPE_BUF, fcntl, O_CLOEXEC, F_GETPIPE_SZ, spawnWithFds, bytesInPipe, waitUntilBlocked } from "@linux-ipc/core";
+import { DemoSide, runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { pipe2, close, writeAll, PIPE_BUF, fcntl, O_CLOEXEC, F_GETPIPE_SZ, bytesInPipe, waitUntilBlocked } from "@linux-ipc/core";
 
 const program = (name: string): string => siblingProgram(import.meta.url, name);
-const running = new Set<ChildProcess>();
 
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Tracks `child` (killed if this program is interrupted) and collects what it prints until it exits. */
-function finished(child: ChildProcess): Promise<Finished> {
-  running.add(child);
-  const output = { stdout: "", stderr: "" };
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output.stdout += chunk));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output.stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code, signal) => {
-      running.delete(child);
-      resolve({ code, signal, ...output });
-    });
-  });
-}
+/** Starts an executable of the system (yes, sh) whose output this program reads rather than relays. */
+const system = (name: string, args: string[], options: { stdin?: number; stdout?: number } = {}): DemoSide => new DemoSide(name, name, args, { ...options, executable: true, relay: false });
 
 function expectThat(condition: boolean, what: string): void {
   if (!condition) throw new Error(`unexpected: ${what}`);
 }
 
-const endedWith = ({ code, signal }: Finished): string => (signal ? `signal ${signal}` : `exit code ${code}`);
+const endedWith = ({ code, signal }: { code: number | null; signal: NodeJS.Signals | null }): string => (signal ? `signal ${signal}` : `exit code ${code}`);
 
 async function readerIdle(): Promise<string> {
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
-  const yes = spawn("yes", [], { stdio: ["ignore", writeEnd, "inherit"] });
-  const done = finished(yes);
+  const yes = system("yes", [], { stdout: writeEnd });
   close(writeEnd);
   try {
-    const blocked = await waitUntilBlocked(yes.pid!, ["write"]);
+    const blocked = await waitUntilBlocked(yes.pid, ["write"]);
     const held = bytesInPipe(readEnd);
     const capacity = fcntl(readEnd, F_GETPIPE_SZ);
     expectThat(held > capacity - PIPE_BUF, `yes blocked with only ${held} of ${capacity} bytes in the pipe`);
     return `yes (pid ${yes.pid}) slept in write() (kernel: ${blocked.wchan}) with ${held} of ${capacity} bytes in the pipe`;
   } finally {
     yes.kill();
-    await done;
+    await yes.exited;
     close(readEnd);
   }
 }
 
 async function writerIdle(): Promise<string> {
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
-  const reader = spawn("sh", ["-c", 'IFS= read -r line && printf "%s\\n" "$line"'], { stdio: [readEnd, "pipe", "inherit"] });
-  const done = finished(reader);
+  const reader = system("sh", ["-c", 'IFS= read -r line && printf "%s\\n" "$line"'], { stdin: readEnd });
   close(readEnd);
   try {
-    const blocked = await waitUntilBlocked(reader.pid!, ["read"]);
+    const blocked = await waitUntilBlocked(reader.pid, ["read"]);
     const held = bytesInPipe(writeEnd);
     expectThat(held === 0, `the pipe held ${held} bytes while the reader slept`);
     writeAll(writeEnd, "a line at last\n");
     // The write end stays open: the read returns because data came, not because of end of file.
-    const result = await done;
-    expectThat(result.code === 0 && result.stdout === "a line at last\n", `the reader ended with ${endedWith(result)}, printing '${result.stdout}'`);
+    const result = await reader.exited;
+    expectThat(result.code === 0 && reader.stdout === "a line at last\n", `the reader ended with ${endedWith(result)}, printing '${reader.stdout}'`);
     return `sh (pid ${reader.pid}) slept in read() (kernel: ${blocked.wchan}) on the empty pipe; it returned once a line was written`;
   } finally {
     reader.kill();
@@ -95,25 +72,25 @@ async function writerIdle(): Promise<string> {
 async function readerClosed(): Promise<string> {
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
   close(readEnd);
-  const nodeWriter = spawnWithFds(program("pipe-writer"), [], { fds: [writeEnd], stdio: ["pipe", "pipe", "pipe"], env: endingWithParent() });
-  const shellWriter = spawn("sh", ["-c", "echo hello"], { stdio: ["ignore", writeEnd, "pipe"] });
+  const nodeWriter = new DemoSide("pipe-writer", program("pipe-writer"), [], { fds: [writeEnd], stdin: "pipe", relay: false });
+  const shellWriter = system("sh", ["-c", "echo hello"], { stdout: writeEnd });
   close(writeEnd);
-  nodeWriter.stdin!.end("hello\n");
-  const [node, shell] = await Promise.all([finished(nodeWriter), finished(shellWriter)]);
-  expectThat(node.code === 1 && node.stderr.includes("EPIPE"), `the Node writer ended with ${endedWith(node)}: ${node.stderr.trim()}`);
+  nodeWriter.write("hello\n");
+  nodeWriter.closeStdin();
+  const [node, shell] = await Promise.all([nodeWriter.exited, shellWriter.exited]);
+  expectThat(node.code === 1 && nodeWriter.stderr.includes("EPIPE"), `the Node writer ended with ${endedWith(node)}: ${nodeWriter.stderr.trim()}`);
   expectThat(shell.signal === "SIGPIPE", `the shell writer ended with ${endedWith(shell)}`);
   return `node writer (pid ${nodeWriter.pid}): write() failed with EPIPE, exit code 1 (Node ignores SIGPIPE); sh writer (pid ${shellWriter.pid}): killed by SIGPIPE`;
 }
 
 async function writerClosed(): Promise<string> {
   const [readEnd, writeEnd] = pipe2(O_CLOEXEC);
-  const reader = spawnWithFds(program("pipe-reader"), [], { fds: [readEnd], stdio: ["ignore", "pipe", "pipe"], env: endingWithParent() });
-  const done = finished(reader);
+  const reader = new DemoSide("pipe-reader", program("pipe-reader"), [], { fds: [readEnd], relay: false });
   close(readEnd);
   writeAll(writeEnd, "bye\n");
   close(writeEnd);
-  const result = await done;
-  expectThat(result.code === 0 && result.stdout === "read() returned 0 (end of file) after 4 bytes\n", `the reader ended with ${endedWith(result)}: ${result.stdout}${result.stderr}`);
+  const result = await reader.exited;
+  expectThat(result.code === 0 && reader.stdout === "read() returned 0 (end of file) after 4 bytes\n", `the reader ended with ${endedWith(result)}: ${reader.stdout}${reader.stderr}`);
   return `node reader (pid ${reader.pid}): read the 4 bytes written, then read() returned 0 (end of file)`;
 }
 
@@ -123,9 +100,7 @@ function row(readEnd: string, writeEnd: string, outcome: string): void {
 
 await runMain("rules", async () => {
   parseCommand({ name: "rules", summary: "the four pipe rules of the tutorial's table, each shown with real processes", options: {} });
-  const stopCleanupOnSignal = onTerminationSignal(() => {
-    for (const child of running) child.kill();
-  });
+  const stopCleanupOnSignal = onTerminationSignal(() => DemoSide.killAll());
   try {
     row("read end", "write end", "what happened");
     row("not reading", "writing", await readerIdle());

@@ -1,20 +1,16 @@
 /**
  * tour: the anonymous-pipe programs one after another, each in its own process and under its own
- * heading: fds (P9), parent-child (P10) with a short interval, capacity, and rules. Their output goes
- * straight to this terminal. Exit code 1 if any of them failed. Nothing is created outside the
+ * heading: fds (P9), parent-child (P10) with a short interval, capacity, and rules. Their lines are
+ * relayed as they come, labelled with the program's name. Exit code 1 if any of them failed. Nothing is created outside the
  * processes themselves, so there is nothing to remove.
  */
-import { endingWithParent, runMain, parseCommand, siblingProgram } from "@linux-ipc/programs";
-import { MAX_TIMER_MS, spawnWithFds, waitForExit } from "@linux-ipc/core";
+import { DemoSide, printCommand, printHeading, runMain, parseCommand, onTerminationSignal, siblingProgram } from "@linux-ipc/programs";
+import { MAX_TIMER_MS } from "@linux-ipc/core";
 
 async function run(heading: string, name: string, args: string[] = []): Promise<boolean> {
-  console.log(`=== ${heading} ===`);
-  console.log(`$ ${[name, ...args].join(" ")}`);
-  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: "inherit", env: endingWithParent() });
-  const { code, signal } = await waitForExit(child);
-  if (code === 0) return true;
-  console.error(`tour: ${name} ended with ${signal ?? `exit code ${code}`}`);
-  return false;
+  printHeading(heading);
+  printCommand(name, args);
+  return new DemoSide(name, siblingProgram(import.meta.url, name), args).finished();
 }
 
 await runMain("tour", async () => {
@@ -26,6 +22,7 @@ await runMain("tour", async () => {
       interval: { type: "integer", value: "MS", description: "the child's pause between messages (the C waits 1000)", default: 200, min: 0, max: MAX_TIMER_MS },
     },
   });
+  onTerminationSignal((signal) => DemoSide.killAll(signal));
   const outcomes = [
     await run("pipe: the two descriptors of a new pipe (P9)", "fds"),
     await run("pipe: a parent reads what its child writes (P10)", "parent-child", ["--count", String(values.count), "--interval", String(values.interval)]),

@@ -1,10 +1,9 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SharedMemorySegment, formatKey } from "@linux-ipc/core";
-import { cSkipReason, compileC, removeCompiled } from "@linux-ipc/testing/vitest";
+import { cSkipReason, compiledC } from "@linux-ipc/testing/vitest";
 import { ipcsById, ipcsByKey, removeByKey, run, segmentLedger, startExecutable } from "./test-support.ts";
 
 const ledger = segmentLedger();
-afterAll(() => removeCompiled());
 
 const PROJ_ID = 0x6666;
 const FILLER = 0x23;
@@ -14,34 +13,6 @@ function anchor(): { path: string; key: number; args: string[] } {
   const { path, key } = ledger.anchor(PROJ_ID);
   return { path, key, args: ["--path", path, "--proj-id", String(PROJ_ID)] };
 }
-
-// server.c, except that it takes PATH and PROJ_ID, fills the segment with '#', and prints the string
-// (and the two bytes after it) once, when a line arrives on stdin.
-const C_SERVER = String.raw`
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
-int main(int argc, char **argv) {
-  key_t key = ftok(argv[1], (int)strtol(argv[2], NULL, 0));
-  if (key < 0) { perror("ftok"); return 1; }
-  int shm = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0666);
-  if (shm < 0) { perror("shmget"); return 2; }
-  char *mem = shmat(shm, NULL, 0);
-  if (mem == (void *)-1) { perror("shmat"); shmctl(shm, IPC_RMID, NULL); return 3; }
-  memset(mem, '#', 4096);
-  printf("key: %x\n", key);
-  printf("shm: %d\n", shm);
-  fflush(stdout);
-  getchar();
-  size_t length = strnlen(mem, 4096);
-  printf("%s\nthen: %d %d\n", mem, mem[length], mem[length + 1]);
-  shmdt(mem);
-  shmctl(shm, IPC_RMID, NULL);
-  return 0;
-}
-`;
 
 describe("client (P14)", () => {
   it("prints its usage for --help; more than 26 letters is a usage error", async () => {
@@ -95,9 +66,27 @@ describe("client (P14)", () => {
   });
 
   describe.skipIf(cSkipReason() !== null)("with a C server", () => {
+    it("writes the string the tutorial's C server (P13) prints", async () => {
+      const { path, key, args } = anchor();
+      const server = startExecutable(compiledC(import.meta.url, "server"), [path, String(PROJ_ID), "1000000", "10"]);
+      try {
+        const id = Number((await server.waitForLine(/^shm: \d+$/)).slice("shm: ".length));
+        ledger.trackId(id);
+        const result = await run("client", [...args, "--ticks", "3", "--interval", "0"]);
+        expect(result).toMatchObject({ code: 0, stdout: `${server.lines()[0]}\nshm: ${id}\n` });
+        await server.waitForLine(/^ABC$/);
+        // Killed, the C server leaves its segment behind: the finally removes it.
+        server.kill("SIGTERM");
+        expect((await server.exited).signal).toBe("SIGTERM");
+      } finally {
+        server.kill("SIGKILL");
+        removeByKey(key);
+      }
+    });
+
     it("attaches the C server's segment and writes the string the C server then reads", async () => {
       const { path, key, args } = anchor();
-      const server = startExecutable(compileC("shm_server", C_SERVER), [path, String(PROJ_ID)]);
+      const server = startExecutable(compiledC(import.meta.url, "test/ftok-server"), [path, String(PROJ_ID)]);
       try {
         const id = Number((await server.waitForLine(/^shm: \d+$/)).slice("shm: ".length));
         ledger.trackId(id);

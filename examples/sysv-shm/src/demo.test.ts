@@ -38,7 +38,7 @@ describe("demo", () => {
       const result = await run("demo", args);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`[server] server: shmget 'key ${formatKey(serverKey)}': File exists`);
-      expect(result.stderr).toContain("[server] ended with exit code 2\n");
+      expect(result.stderr).toContain("[server] exited with code 2, expected exit code 0\n");
       expect(result.stderr).not.toContain("left behind");
       expect(result.stdout).not.toContain("$ client");
       expect(ipcsByKey(serverKey)).toMatchObject({ id: someoneElses.id, perms: "600" });

@@ -9,52 +9,19 @@
  * checks that the segments its programs used are gone (removing and reporting any that is not),
  * and exits non-zero if any side failed.
  */
-import { createInterface } from "node:readline";
-import type { ChildProcess } from "node:child_process";
-import { endingWithParent, runMain, parseCommand, onTerminationSignal, usageText, siblingProgram } from "@linux-ipc/programs";
-import { isSystemError, ftok, formatKey, SharedMemorySegment, spawnWithFds, waitForExit } from "@linux-ipc/core";
+import { DemoSide, printCommand, printHeading, runMain, parseCommand, onTerminationSignal, usageText, siblingProgram } from "@linux-ipc/programs";
+import { isSystemError, ftok, formatKey, SharedMemorySegment } from "@linux-ipc/core";
 import { FTOK_ANCHOR, checkProjId, pathOption, toKey } from "./common.ts";
 
 const DEMO_KEY = 0x44454d4f;
 const DEMO_PROJ_ID = 0x44;
 
-interface Side {
-  /** Resolves with the first line of its stdout that contains `text`; rejects if it ends first. */
-  ready(text: string): Promise<string>;
-  /** Resolves with whether it exited with status 0. */
-  finished: Promise<boolean>;
-}
-
-const running = new Set<ChildProcess>();
-
-/** Starts src/<name>.ts, echoing its lines as `[name] …` (its stderr lines on stderr). */
-function start(name: string, args: string[]): Side {
-  console.log(`$ ${name} ${args.join(" ")}`);
+/** Starts program `name` of this example as a side, after showing its command line. */
+function start(name: string, args: string[]): DemoSide {
+  printCommand(name, args);
   // In a process group of its own, so a Ctrl-C reaches it once, forwarded by the demo: a second
   // signal arriving while its handler removes its segment would kill it half way.
-  const child = spawnWithFds(siblingProgram(import.meta.url, name), args, { stdio: ["ignore", "pipe", "pipe"], detached: true, env: endingWithParent() });
-  running.add(child);
-  const stdout = createInterface({ input: child.stdout! });
-  const stderr = createInterface({ input: child.stderr! });
-  stdout.on("line", (line) => console.log(`[${name}] ${line}`));
-  stderr.on("line", (line) => console.error(`[${name}] ${line}`));
-  const exited = waitForExit(child).finally(() => running.delete(child));
-  const finished = exited.then(({ code, signal }) => {
-    if (code === 0) return true;
-    console.error(`[${name}] ended with ${signal ? `signal ${signal}` : `exit code ${code}`}`);
-    return false;
-  });
-  const ready = (text: string): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const onLine = (line: string): void => {
-        if (!line.includes(text)) return;
-        stdout.off("line", onLine);
-        resolve(line);
-      };
-      stdout.on("line", onLine);
-      void exited.then(() => reject(new Error(`${name} ended before printing '${text}'`)));
-    });
-  return { ready, finished };
+  return new DemoSide(name, siblingProgram(import.meta.url, name), args, { detached: true });
 }
 
 /**
@@ -70,13 +37,13 @@ async function runPair(
   const first = start(...writer);
   let id: number;
   try {
-    id = segmentOf(await first.ready(readyText));
+    id = segmentOf(await first.waitForLine(readyText));
   } catch {
-    await first.finished;
+    await first.finished();
     return { ok: false };
   }
   const second = start(...reader);
-  const [writerOk, readerOk] = await Promise.all([first.finished, second.finished]);
+  const [writerOk, readerOk] = await Promise.all([first.finished(), second.finished()]);
   return { ok: writerOk && readerOk, id };
 }
 
@@ -113,11 +80,9 @@ await runMain("demo", async () => {
   checkProjId(values["proj-id"], usageText(command), command.name);
   const key = toKey(values.key);
   const ftokArgs = [...(values.path === undefined ? [] : ["--path", values.path]), "--proj-id", `0x${values["proj-id"].toString(16)}`];
-  onTerminationSignal((signal) => {
-    for (const child of running) child.kill(signal);
-  });
+  onTerminationSignal((signal) => DemoSide.killAll(signal));
 
-  console.log(`=== System V shared memory: shmwrite/shmread (P5/P6), key ${formatKey(key)} ===`);
+  printHeading(`System V shared memory: shmwrite/shmread (P5/P6), key ${formatKey(key)}`);
   const pair = await runPair(
     ["shmwrite", ["--key", formatKey(key), "--ticks", "20", "--interval", "100"]],
     "Memory attached at",
@@ -125,7 +90,7 @@ await runMain("demo", async () => {
     ["shmread", ["--key", formatKey(key), "--reads", "6", "--interval", "200"]],
   );
 
-  console.log(`=== System V shared memory: ftok server/client (P13/P14), ftok(${values.path ?? "ftok-anchor"}, 0x${values["proj-id"].toString(16)}) ===`);
+  printHeading(`System V shared memory: ftok server/client (P13/P14), ftok(${values.path ?? "ftok-anchor"}, 0x${values["proj-id"].toString(16)})`);
   const server = await runPair(
     ["server", [...ftokArgs, "--ticks", "14", "--interval", "150"]],
     "shm:",

@@ -1,11 +1,10 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
 import { SharedMemorySegment, ftok } from "@linux-ipc/core";
-import { cSkipReason, compileC, removeCompiled, runCommand, tempDir } from "@linux-ipc/testing/vitest";
+import { cSkipReason, compiledC, runCommand, tempDir } from "@linux-ipc/testing/vitest";
 import { ipcsById, ipcsByKey, removeByKey, run, segmentLedger, start } from "./test-support.ts";
 
 const ledger = segmentLedger();
-afterAll(() => removeCompiled());
 
 const SHIPPED_ANCHOR = fileURLToPath(new URL("../ftok-anchor", import.meta.url));
 const TUTORIAL_PROJ_BYTE = 0x66;
@@ -21,26 +20,6 @@ const hex = (key: number): string => (key >>> 0).toString(16);
 
 // client.c, except that it takes PATH, PROJ_ID and how many letters to write, never creates the
 // segment, and writes without sleeping.
-const C_CLIENT = String.raw`
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
-int main(int argc, char **argv) {
-  key_t key = ftok(argv[1], (int)strtol(argv[2], NULL, 0));
-  if (key < 0) { perror("ftok"); return 1; }
-  int shm = shmget(key, 4096, 0);
-  if (shm < 0) { perror("shmget"); return 2; }
-  printf("key: %x\n", key);
-  printf("shm: %d\n", shm);
-  char *mem = shmat(shm, NULL, 0);
-  if (mem == (void *)-1) { perror("shmat"); return 3; }
-  for (int i = 0; i < atoi(argv[3]); i++) { mem[i] = 'A' + i; mem[i + 1] = 0; }
-  shmdt(mem);
-  return 0;
-}
-`;
-
 describe("server (P13)", () => {
   it("prints its usage for --help; a project id with 0 in its low 8 bits is a usage error", async () => {
     const help = await run("server", ["--help"]);
@@ -133,14 +112,14 @@ describe("server (P13)", () => {
     }
   });
 
-  describe.skipIf(cSkipReason() !== null)("with a C client", () => {
+  describe.skipIf(cSkipReason() !== null)("with the C client (P14)", () => {
     it("gets the same key from ftok and prints the string the C client writes", async () => {
       const { path, key, args } = anchor(0x7a);
       const running = start("server", [...args, "--ticks", "100000", "--interval", "10"]);
       try {
         const id = Number((await running.waitForLine(/^shm: \d+$/)).slice("shm: ".length));
         ledger.trackId(id);
-        const cClient = await runCommand(compileC("shm_client", C_CLIENT), [path, "0x7a", "5"]);
+        const cClient = await runCommand(compiledC(import.meta.url, "client"), [path, "0x7a", "5", "0"]);
         expect(cClient.stderr).toBe("");
         expect(cClient.stdout).toBe(`key: ${hex(key)}\nshm: ${id}\n`);
         await running.waitForLine(/^ABCDE$/);

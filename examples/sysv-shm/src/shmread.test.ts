@@ -1,40 +1,10 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SharedMemorySegment, formatKey } from "@linux-ipc/core";
 import { ConnStat } from "@linux-ipc/programs";
-import { cSkipReason, compileC, removeCompiled, runCommand, type RunningProgram } from "@linux-ipc/testing/vitest";
+import { cSkipReason, compiledC, runCommand, type RunningProgram } from "@linux-ipc/testing/vitest";
 import { ipcsById, ipcsByKey, isRoot, removeByKey, run, segmentLedger, start, startExecutable, startUnprivileged } from "./test-support.ts";
 
 const ledger = segmentLedger();
-afterAll(() => removeCompiled());
-
-// A C writer with the tutorial's struct: creates the segment (IPC_EXCL, so a key clash fails loudly),
-// stores {COUNT, "10.0.0.7"}, then adds 1 to count for each line on stdin; detaches at end of input.
-const C_WRITER = String.raw`
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/shm.h>
-struct Conn_stat { int count; char ip[64]; };
-int main(int argc, char **argv) {
-  key_t key = (key_t)strtol(argv[1], NULL, 0);
-  int id = shmget(key, sizeof(struct Conn_stat), 0666 | IPC_CREAT | IPC_EXCL);
-  if (id == -1) { perror("shmget"); return 1; }
-  struct Conn_stat *stat = shmat(id, NULL, 0);
-  if (stat == (void *)-1) { perror("shmat"); return 2; }
-  struct Conn_stat initial = { atoi(argv[2]), "10.0.0.7" };
-  memcpy(stat, &initial, sizeof initial);
-  printf("ready %d\n", id);
-  fflush(stdout);
-  for (int c; (c = getchar()) != EOF;) {
-    if (c != '\n') continue;
-    stat->count++;
-    printf("count %d\n", stat->count);
-    fflush(stdout);
-  }
-  if (shmdt(stat) == -1) { perror("shmdt"); return 3; }
-  return 0;
-}
-`;
 
 /** A segment made by the test itself, holding {count, ip}, detached again. */
 function connStatSegment(key: number, count: number, mode = 0o666): SharedMemorySegment {
@@ -235,9 +205,29 @@ describe("shmread (P6)", () => {
   });
 
   describe.skipIf(cSkipReason() !== null)("with a C writer", () => {
+    it("reads the tutorial's C shmwrite (P5) as it counts, and removes its segment, which goes when shmwrite is gone", async () => {
+      const key = ledger.key();
+      const writer = startExecutable(compiledC(import.meta.url, "shmwrite"), [formatKey(key), "1000000", "10"]);
+      try {
+        await writer.waitForLine(/^Memory attached at 0x[0-9a-f]+$/);
+        const id = ipcsByKey(key)!.id;
+        ledger.trackId(id);
+        const result = await run("shmread", ["--key", formatKey(key), "--reads", "2", "--interval", "0"]);
+        expect(result.stdout).toMatch(/\nip = 127\.0\.0\.1 ,count: \d+\nip = 127\.0\.0\.1 ,count: \d+\n$/);
+        expect(result.code).toBe(0);
+        expect(ipcsById(id)).toMatchObject({ key: 0, nattch: 1, status: "dest" });
+        writer.kill("SIGTERM");
+        expect((await writer.exited).signal).toBe("SIGTERM");
+        expect(ipcsById(id)).toBeUndefined();
+      } finally {
+        writer.kill("SIGKILL");
+        removeByKey(key);
+      }
+    });
+
     it("reads the struct Conn_stat a C writer stores, live as the C writer counts, and removes the segment", async () => {
       const key = ledger.key();
-      const writer = startExecutable(compileC("conn_stat_writer", C_WRITER), [formatKey(key), "41"]);
+      const writer = startExecutable(compiledC(import.meta.url, "test/conn-stat-writer"), [formatKey(key), "41"]);
       let reader: RunningProgram | undefined;
       try {
         const id = Number((await writer.waitForLine(/^ready \d+$/)).split(" ")[1]);
@@ -264,7 +254,7 @@ describe("shmread (P6)", () => {
 
     it("a reader that runs to the end removes the C writer's segment, which goes when the C writer detaches", async () => {
       const key = ledger.key();
-      const writer = startExecutable(compileC("conn_stat_writer", C_WRITER), [formatKey(key), "41"]);
+      const writer = startExecutable(compiledC(import.meta.url, "test/conn-stat-writer"), [formatKey(key), "41"]);
       try {
         const id = Number((await writer.waitForLine(/^ready \d+$/)).split(" ")[1]);
         ledger.trackId(id);

@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { ConnStat } from "@linux-ipc/programs";
-import { compileC, cSkipReason, removeCompiled, runCommand, runProgram, startProgram, useTempDir, compiledProgram, plantForeignSymlink } from "@linux-ipc/testing/vitest";
+import { compiledC, cSkipReason, runCommand, runProgram, startCommand, startProgram, useTempDir, compiledProgram, plantForeignSymlink } from "@linux-ipc/testing/vitest";
 
 const mapWrite = compiledProgram(import.meta.url, "map-write");
 const mapRead = compiledProgram(import.meta.url, "map-read");
@@ -89,71 +89,46 @@ describe("map-write and map-read, two separate processes", () => {
   });
 });
 
-const CONN_STAT_C = `
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-struct Conn_stat { int count; char ip[64]; };
-`;
-
-const CONN_WRITER_C = `${CONN_STAT_C}
-int main(int argc, char **argv) {
-  struct Conn_stat stat = { atoi(argv[2]), "" };
-  strncpy(stat.ip, argv[3], sizeof stat.ip - 1);
-  int fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) { perror("open"); return 2; }
-  if (ftruncate(fd, sizeof(struct Conn_stat)) < 0) { perror("ftruncate"); return 2; }
-  struct Conn_stat *p = mmap(NULL, sizeof(struct Conn_stat), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) { perror("mmap"); return 3; }
-  close(fd);
-  memcpy(p, &stat, sizeof(struct Conn_stat));
-  munmap(p, sizeof(struct Conn_stat));
-  return 0;
-}
-`;
-
-const CONN_READER_C = `${CONN_STAT_C}
-int main(int argc, char **argv) {
-  int fd = open(argv[1], O_RDONLY);
-  if (fd < 0) { perror("open"); return 2; }
-  struct stat st;
-  fstat(fd, &st);
-  struct Conn_stat *p = mmap(NULL, sizeof(struct Conn_stat), PROT_READ, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) { perror("mmap"); return 3; }
-  close(fd);
-  size_t used = strnlen(p->ip, sizeof p->ip), zeros = 0;
-  for (size_t i = used; i < sizeof p->ip; i++) zeros += p->ip[i] == 0;
-  printf("file %lld bytes, sizeof %zu\\n", (long long)st.st_size, sizeof(struct Conn_stat));
-  printf("ip = %s ,count: %d\\n", p->ip, p->count);
-  printf("ip[] after the string: %zu of %zu bytes zero\\n", zeros, sizeof p->ip - used);
-  munmap(p, sizeof(struct Conn_stat));
-  return 0;
-}
-`;
-
-describe.skipIf(cSkipReason() !== null)("byte compatibility with C programs using struct Conn_stat", () => {
-  afterAll(() => removeCompiled());
-
-  it("a C reader reads the struct the TypeScript map-write wrote", async () => {
-    const cReader = compileC("conn_reader", CONN_READER_C);
+describe.skipIf(cSkipReason() !== null)("byte compatibility with the tutorial's C programs, c/map-write.c (P7) and c/map-read.c (P8)", () => {
+  it("the C map-read reads the struct the TypeScript map-write wrote", async () => {
     const path = dir.file("conn_stat");
     await runProgram(mapWrite, [path, "--max", "7", "--interval", "0"]);
-    const result = await runCommand(cReader, [path]);
-    expect(result).toMatchObject({ code: 0, stderr: "" });
-    expect(result.stdout).toBe("file 68 bytes, sizeof 68\nip = 127.0.0.1 ,count: 7\nip[] after the string: 55 of 55 bytes zero\n");
+    const result = await runCommand(compiledC(import.meta.url, "map-read"), [path, "1", "0"]);
+    // The C's line ends with two tabs, which map-read leaves out.
+    expect(result).toMatchObject({ code: 0, stderr: "", stdout: "ip = 127.0.0.1 ,count: 7\t\t\n" });
   });
 
-  it("the TypeScript map-read reads the struct a C writer wrote", async () => {
-    const cWriter = compileC("conn_writer", CONN_WRITER_C);
+  it("the TypeScript map-read reads the struct the C map-write wrote, byte for byte the same file as map-write leaves", async () => {
     const path = dir.file("conn_stat");
-    expect(await runCommand(cWriter, [path, "123456789", "10.200.30.254"])).toMatchObject({ code: 0, stderr: "" });
-    expect(readFileSync(path)).toEqual(connStatBytes(123456789, "10.200.30.254"));
+    expect(await runCommand(compiledC(import.meta.url, "map-write"), [path, "5", "0"])).toMatchObject({ code: 0, stderr: "", stdout: "" });
+    expect(readFileSync(path)).toEqual(connStatBytes(5, "127.0.0.1"));
     const result = await runProgram(mapRead, [path, "--reads", "1"]);
-    expect(result).toMatchObject({ code: 0, stderr: "", stdout: "ip = 10.200.30.254 ,count: 123456789\n" });
+    expect(result).toMatchObject({ code: 0, stderr: "", stdout: "ip = 127.0.0.1 ,count: 5\n" });
+    const ours = dir.file("ours");
+    await runProgram(mapWrite, [ours, "--max", "5", "--interval", "0"]);
+    expect(readFileSync(ours)).toEqual(readFileSync(path));
+  });
+
+  it("the C map-read follows the count while the TypeScript map-write runs", async () => {
+    const path = dir.file("conn_stat");
+    const writer = startProgram(mapWrite, [path, "--max", "1000000", "--interval", "5"]);
+    try {
+      await writer.waitForLine("count: 2");
+      const reader = startCommand(compiledC(import.meta.url, "map-read"), [path, "1000000", "5"]);
+      const counts: number[] = [];
+      // Each line is awaited as it comes, until the reader has seen the count climb.
+      for (let index = 0; counts.length < 2 || counts.at(-1)! <= counts[0]!; index++) {
+        const line = await reader.waitForLine(/^ip = /, { after: index });
+        expect(line).toMatch(/^ip = 127\.0\.0\.1 ,count: \d+\t\t$/);
+        counts.push(Number(/count: (\d+)/.exec(line)![1]));
+      }
+      expect(counts[0]).toBeGreaterThanOrEqual(2);
+      reader.kill();
+      await reader.exited;
+    } finally {
+      writer.kill();
+      await writer.exited;
+    }
   });
 });
 

@@ -99,6 +99,11 @@ describe("runMain in a real program", () => {
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: "cli-program: open '/nonexistent/file': No such file or directory\n" });
   });
 
+  it("ends with an ExitError's code, the failure still told in the same one line", async () => {
+    const result = await runProgram(program, ["/nonexistent/file", "--open-fails-with", "2"]);
+    expect(result).toMatchObject({ code: 2, stdout: "", stderr: "cli-program: open '/nonexistent/file': No such file or directory\n" });
+  });
+
   it("lets the signal that ended a sync wait with EINTR reach the program's listener, which cleans up and ends it by that signal", async () => {
     const running = startProgram(program, ["/etc/hostname", "--sync-wait"]);
     const waiting = await running.waitForLine(/^waiting \d+$/);

@@ -200,8 +200,8 @@ export function describeFailure(programName: string, error: unknown): string {
 
 /**
  * Runs a program's main: --help prints and exits 0; a usage error prints the message and the usage on
- * stderr and exits 1; any other error prints one line on stderr and exits with `failureCode` (1), or
- * the `exitCode` the error carries. The exit code is set, never forced, so cleanup still runs. An
+ * stderr and exits 1; any other error prints one line on stderr and exits 1, or an ExitError's
+ * `exitCode`. The exit code is set, never forced, so cleanup still runs. An
  * EINTR is reported only after the signal listeners have run (`afterSignalListeners`): core's sync
  * waits throw it when a termination signal the program listens for interrupts them, and the
  * listener (`onTerminationSignal`) then runs its cleanup and ends the program by that signal, with
@@ -226,8 +226,7 @@ export async function runMain(programName: string, main: () => Promise<number | 
       process.exitCode = 1;
     } else {
       process.stderr.write(`${describeFailure(programName, error)}\n`);
-      const carried = (error as { exitCode?: unknown }).exitCode;
-      process.exitCode = typeof carried === "number" ? carried : 1;
+      process.exitCode = error instanceof ExitError ? error.exitCode : 1;
     }
   }
 }
@@ -243,13 +242,26 @@ function startInInvokingFolder(): void {
   if (invokedFrom && invokedFrom !== process.cwd()) process.chdir(invokedFrom);
 }
 
-/** An error that ends a program with a given exit code (the C programs' `exit(2)` and the like). */
+/**
+ * An error that ends a program with a given exit code (the C programs' `exit(2)` and the like): the
+ * one way a program chooses its exit code on failure. runMain prints `program: <message>`.
+ */
 export class ExitError extends Error {
   /** The exit code the program ends with. */
   readonly exitCode: number;
-  constructor(message: string, exitCode: number) {
-    super(message);
+  constructor(message: string, exitCode: number, options?: { cause?: unknown }) {
+    super(message, options);
     this.exitCode = exitCode;
+  }
+
+  /**
+   * `error` (anything a call threw) as an ExitError with `exitCode`: its message is the line runMain
+   * would have printed for it (`open 'x': No such file or directory` for a system error), and the
+   * error itself is kept as the cause.
+   */
+  static from(error: unknown, exitCode: number): ExitError {
+    const message = error instanceof SystemError ? perrorLine(error) : error instanceof Error ? error.message : String(error);
+    return new ExitError(message, exitCode, { cause: error });
   }
 }
 

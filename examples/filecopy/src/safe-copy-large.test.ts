@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { PAGE_SIZE } from "@linux-ipc/core";
 import { runCommand, runProgram, startProgram, useTempDir, compiledProgram } from "@linux-ipc/testing/vitest";
 
-const copy = compiledProgram(import.meta.url, "copy");
+const copy = compiledProgram(import.meta.url, "safe-copy");
 const measuredCopy = fileURLToPath(new URL("../dist-fixtures/peak-rss.js", import.meta.url));
 const dir = useTempDir("filecopy-large-");
 
@@ -63,7 +63,7 @@ function readRange(path: string, offset: number, length: number): Buffer {
 
 const shellQuote = (word: string): string => `'${word.replaceAll("'", "'\\''")}'`;
 
-describe("copy of a large file", () => {
+describe("safe-copy of a large file", () => {
   it("copies a 5 GiB sparse file with 160 MiB of data across the 4 GiB mark, in bounded memory, keeping it sparse", async () => {
     const source = dir.file("sparse");
     const target = dir.file("copy");
@@ -116,7 +116,7 @@ describe("copy of a large file", () => {
 
     const large = await underTerminal(source, dir.file("copy"));
     expect(large.code).toBe(0);
-    expect(large.stdout).toMatch(/\rcopy: 256\.0 KiB of 256\.0 KiB \(100%\), \S+ \S+\/s, done in \d+\.\d s\x1b\[K\r\n$/);
+    expect(large.stdout).toMatch(/\rsafe-copy: 256\.0 KiB of 256\.0 KiB \(100%\), \S+ \S+\/s, done in \d+\.\d s\x1b\[K\r\n$/);
     expect((await underTerminal(small, dir.file("small-copy"))).stdout).toBe("");
 
     const piped = await runProgram(copy, [source, dir.file("piped-copy")], { env });
@@ -141,7 +141,7 @@ describe("copy of a large file", () => {
         });
       });
       const endedFirst = program.exited.then((result) => {
-        throw new Error(`copy ended (code ${result.code}) before its temporary file was seen`);
+        throw new Error(`safe-copy ended (code ${result.code}) before its temporary file was seen`);
       });
       await Promise.race([temporaryCreated, endedFirst]);
       program.kill("SIGTERM");
