@@ -41,7 +41,6 @@ await runMain("mqnotify", async () => {
   const notification = { notify: SIGEV_SIGNAL, signo: constants.signals.SIGUSR1 } as const;
   try {
     mq_notify(queue.fd, notification);
-    console.log(`waiting for a message on ${name} (mq_notify: SIGUSR1 to pid ${process.pid})`);
     let read = 0;
     for (;;) {
       for (let message = nextMessage(queue); message !== null; message = read < values.count ? nextMessage(queue) : null) {
@@ -50,6 +49,8 @@ await runMain("mqnotify", async () => {
       }
       if (read === values.count) break;
       if (!signalled) {
+        // Printed only now, with the queue found empty: a message sent after this line brings the signal.
+        console.log(`waiting for a message on ${name} (mq_notify: SIGUSR1 to pid ${process.pid})`);
         // A signal listener does not keep Node's event loop alive (the C sat in sigsuspend): a timer does.
         const keepAlive = setInterval(() => {}, MAX_TIMER_MS);
         await new Promise<void>((resolve) => (wake = resolve));

@@ -7,8 +7,8 @@
  * message longer than the queue's mq_msgsize is an error that says both sizes. It opens the queue
  * for writing only, and never creates it (mqcreate does).
  */
-import { ExitError, parseCommand, perrorLine, runMain } from "@linux-ipc/programs";
-import { PosixMessageQueue, isSystemError } from "@linux-ipc/core";
+import { ExitError, parseCommand, runMain } from "@linux-ipc/programs";
+import { PosixMessageQueue, isSystemError, strerror } from "@linux-ipc/core";
 import { messageBytes, queueName } from "./common.ts";
 
 const command = {
@@ -29,6 +29,6 @@ await runMain("mqsend", () => {
     queue.send(bytes, { priority: values.priority, wait: !values.nowait });
   } catch (error) {
     if (!isSystemError(error, "EMSGSIZE")) throw error;
-    throw new ExitError(`${perrorLine(error)} (the message's ${bytes.length} bytes are more than the queue's mq_msgsize = ${queue.messageSize})`, 1);
+    throw new ExitError(`mq_send '${queue.name}': ${strerror(error.errno)} (the message's ${bytes.length} bytes are more than the queue's mq_msgsize = ${queue.messageSize})`, 1);
   }
 });
