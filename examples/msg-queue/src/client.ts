@@ -36,7 +36,7 @@ await runMain("client", () => {
     queue.send(request(process.pid, body), { type: REQUEST_TYPE });
     const answer = new TextDecoder().decode(queue.receive({ type: process.pid }).bytes);
     const expected = reply(new TextEncoder().encode(body));
-    if (answer !== expected) throw new ExitError(`client: reply '${answer}' to request ${i} does not match what was sent (expected '${expected}')`, WRONG_REPLY);
+    if (answer !== expected) throw new ExitError(`reply '${answer}' to request ${i} does not match what was sent (expected '${expected}')`, WRONG_REPLY);
     console.log(`pid ${process.pid}: reply to request ${i}: ${answer} (checked)`);
   }
 });

@@ -9,6 +9,7 @@
  * queue its programs used is gone (removing and reporting any that is not), and exits non-zero if
  * a program did not end as expected.
  */
+import { once } from "node:events";
 import { DemoSide, keyFromOptions, onTerminationSignal, parseCommand, printHeading, runMain, siblingProgram, usageText } from "@linux-ipc/programs";
 import { MessageQueue, PosixMessageQueue, formatKey, isSystemError } from "@linux-ipc/core";
 import { keyOptions } from "./common.ts";
@@ -115,7 +116,7 @@ await runMain("demo", async () => {
   ]);
 
   printHeading(`one System V queue, many clients: server and three clients at once (key ${serverKey})`);
-  const server = start("server", ["--key", serverKey, "--requests", "6"]);
+  const server = start("server", ["--key", serverKey]);
   let multiplexed = false;
   try {
     await server.waitForLine("waiting for requests");
@@ -124,11 +125,15 @@ await runMain("demo", async () => {
   } catch (error) {
     console.error(`demo: ${(error as Error).message}`);
   }
-  if (multiplexed) {
-    multiplexed = await server.finished();
-  } else {
-    server.kill(); // it would wait for requests that will not come; on SIGTERM it removes its queue
-    await server.finished(128 + 15).catch(() => false);
+  // A server serves until it is told to stop; on SIGTERM it removes its queue and ends by that signal.
+  console.log(`$ kill -TERM ${server.child.pid}`);
+  const stillRunning = server.child.exitCode === null && server.child.signalCode === null;
+  const ended = stillRunning ? once(server.child, "exit") : Promise.resolve([server.child.exitCode, server.child.signalCode]);
+  server.kill("SIGTERM");
+  const [, signal] = (await ended) as [number | null, NodeJS.Signals | null];
+  if (signal !== "SIGTERM") {
+    console.error("demo: the server did not end by SIGTERM");
+    multiplexed = false;
   }
 
   stopHandlingSignals();

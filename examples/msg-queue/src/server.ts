@@ -13,10 +13,11 @@
  * - a reply waits at most --reply-timeout for room: with one queue for both directions, clients that
  *   send but never read could fill it and block the server for good (Stevens' point about this
  *   design); such a reply is dropped with a line on stderr;
- * - --requests N ends it after N requests (default: serve until a signal), then it removes the queue.
+ * - --requests N ends it after N requests (default: serve until a signal): it waits for the clients
+ *   to take the last replies (at most --reply-timeout), then removes the queue.
  */
 import { ExitError, keyFromOptions, modeOption, onTerminationSignal, parseCommand, perrorLine, runMain, usageText } from "@linux-ipc/programs";
-import { MessageQueue, WaitTimeoutError, formatKey, isSystemError } from "@linux-ipc/core";
+import { MessageQueue, WaitTimeoutError, formatKey, isSystemError, sleep } from "@linux-ipc/core";
 import { keyOptions } from "./common.ts";
 import { REQUEST_TYPE, SERVER_KEY, parseRequest, reply } from "./mpx.ts";
 
@@ -62,8 +63,18 @@ await runMain("server", async () => {
         process.stderr.write(`server: the queue stayed full for ${values["reply-timeout"]} ms: dropped the reply to pid ${parsed.pid}\n`);
       }
     }
+    await lastRepliesTaken(queue, values["reply-timeout"]);
   } finally {
     stopHandlingSignals();
     queue.remove();
   }
 });
+
+/**
+ * Removing the queue destroys the replies still in it: after its last request the server waits
+ * (at most `timeoutMs`) until the clients have taken them, looking at msg_qnum every 10 ms, since
+ * no call waits for a queue to become empty.
+ */
+async function lastRepliesTaken(queue: MessageQueue, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; queue.stat().messages > 0 && Date.now() < deadline; ) await sleep(10);
+}
