@@ -121,7 +121,10 @@ function cpuSeconds(before: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1e6;
 }
 
-export const referenceNames = { pipe: "C pipe", spin: "C spin", futex: "C futex" } as const;
+export const referenceNames = { pipe: "C pipe", spin: "C spin", futex: "C futex", msg: "C msgq", mq: "C mq" } as const;
+
+/** The largest message the C message-queue references send (the default msgmax and msgsize_max). */
+const QUEUE_MESSAGE_LIMIT = 8192;
 
 /**
  * Every measure of one TypeScript mechanism, in each placement, with one peer process for all of
@@ -148,7 +151,7 @@ export async function measureMechanism(
         reference: referenceNames[mechanism.reference],
         placement: placement.name,
       };
-      for (const size of plan.sizes) {
+      for (const size of plan.sizes.filter((candidate) => candidate <= (mechanism.maxMessageSize ?? Infinity))) {
         progress(`${placement.name}: ${mechanism.name}: streaming ${size} B messages`);
         const trial = async (count: number): Promise<StreamTrial> => {
           const cpu = process.cpuUsage();
@@ -196,14 +199,14 @@ export async function measureReferences(
   const env = placementEnvironment(placement);
   const streams: StreamSeries[] = [];
   const latency: LatencySeries[] = [];
-  const stream = (program: "pipe" | "spin", name: string, description: string) => async (): Promise<void> => {
-    for (const size of plan.sizes) {
+  const stream = (program: "pipe" | "spin" | "msg_queue" | "posix_mq", name: string, description: string, maxSize = Infinity) => async (): Promise<void> => {
+    for (const size of plan.sizes.filter((candidate) => candidate <= maxSize)) {
       progress(`${placement.name}: ${name}: streaming ${size} B messages`);
       const trial = (count: number): Promise<StreamTrial> => programs.json<StreamTrial>(program, ["stream", size, count], env);
       streams.push(await streamSeries({ name, family: "c", description, size, placement: placement.name }, trial, plan));
     }
   };
-  const pingPong = (program: "pipe" | "spin" | "futex_pingpong", name: string, description: string) => async (): Promise<void> => {
+  const pingPong = (program: "pipe" | "spin" | "futex_pingpong" | "msg_queue" | "posix_mq", name: string, description: string) => async (): Promise<void> => {
     progress(`${placement.name}: ${name}: ping-pong of ${plan.pingSize} B`);
     const args = (count: number): (string | number)[] => (program === "futex_pingpong" ? [plan.pingSize, count] : ["pingpong", plan.pingSize, count]);
     const trial = (count: number): Promise<PingPongTrial> => programs.json<PingPongTrial>(program, args(count), env);
@@ -214,5 +217,9 @@ export async function measureReferences(
   await pingPong("pipe", referenceNames.pipe, "C: two pipes, blocking read/write")();
   await pingPong("futex_pingpong", referenceNames.futex, "C: shared memory, each side sleeps on a futex until handed the turn")();
   await pingPong("spin", referenceNames.spin, "C: shared memory, each side spins on an atomic turn word")();
+  await stream("msg_queue", referenceNames.msg, "C: one System V message queue, a type each way, blocking msgsnd/msgrcv", QUEUE_MESSAGE_LIMIT)();
+  await pingPong("msg_queue", referenceNames.msg, "C: one System V message queue, a type each way, blocking msgsnd/msgrcv")();
+  await stream("posix_mq", referenceNames.mq, "C: two POSIX message queues (one each way), blocking mq_send/mq_receive", QUEUE_MESSAGE_LIMIT)();
+  await pingPong("posix_mq", referenceNames.mq, "C: two POSIX message queues (one each way), blocking mq_send/mq_receive")();
   return { streams, latency };
 }

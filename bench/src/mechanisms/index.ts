@@ -1,5 +1,6 @@
 /** Every mechanism the bench measures, in the order of its tables. */
 import { fifoMechanism } from "./fifo.ts";
+import { posixQueueMechanism, systemVQueueMechanism } from "./msg-queue.ts";
 import { nodeIpcMechanism } from "./node-ipc.ts";
 import { pipeMechanism } from "./pipe.ts";
 import { ringMechanism } from "./ring.ts";
@@ -19,6 +20,10 @@ export const mechanisms: readonly Mechanism[] = [
   ringMechanism("ring-memfd-async", "memfd", {}, "async"),
   ringMechanism("ring-memfd-async-sleep", "memfd", { spinMicros: 0 }, "async"),
   semSysvMechanism,
+  systemVQueueMechanism("msg-sysv", "blocking"),
+  systemVQueueMechanism("msg-sysv-async", "async"),
+  posixQueueMechanism("mq-posix", "blocking"),
+  posixQueueMechanism("mq-posix-async", "async"),
   nodeIpcMechanism("process.send", "json"),
   nodeIpcMechanism("process.send-advanced", "advanced"),
   stdoutMechanism,

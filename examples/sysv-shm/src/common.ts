@@ -4,7 +4,7 @@
  * errno into what to do about it.
  */
 import { fileURLToPath } from "node:url";
-import { ExitError, UsageError, perrorLine, type OptionSpec } from "@linux-ipc/programs";
+import { ExitError, perrorLine, ipcKeyOption, ftokPathOption, projIdOption as projIdOptionSpec, toKey, checkProjId, type OptionSpec } from "@linux-ipc/programs";
 import { MAX_TIMER_MS, SystemError, isSystemError, formatKey, SharedMemorySegment, segmentLeftover } from "@linux-ipc/core";
 
 /** The key the tutorial's C shmwrite and shmread (P5/P6) hard-code: `(key_t)1234`. */
@@ -20,14 +20,7 @@ export const TUTORIAL_PROJ_ID = 0x6666;
  */
 export const FTOK_ANCHOR = fileURLToPath(new URL("../ftok-anchor", import.meta.url));
 
-export const keyOption = {
-  type: "integer",
-  value: "K",
-  description: "System V key, decimal or 0x hex (not 0: that is IPC_PRIVATE, which no other process can find)",
-  default: TUTORIAL_KEY,
-  min: 1,
-  max: 0xffffffff,
-} as const satisfies OptionSpec;
+export const keyOption = ipcKeyOption(TUTORIAL_KEY);
 
 export const intervalOption = {
   type: "integer",
@@ -38,32 +31,12 @@ export const intervalOption = {
   max: MAX_TIMER_MS,
 } as const satisfies OptionSpec;
 
-export const pathOption = {
-  type: "string",
-  value: "PATH",
-  description: `existing file for ftok (default: ${FTOK_ANCHOR})`,
-} as const satisfies OptionSpec;
+export const pathOption = ftokPathOption(FTOK_ANCHOR);
 
-export const projIdOption = {
-  type: "integer",
-  value: "ID",
-  description: "ftok project id; only its low 8 bits count, and they must not be 0",
-  default: TUTORIAL_PROJ_ID,
-  min: 1,
-  max: 0xffffffff,
-} as const satisfies OptionSpec;
+export const projIdOption = projIdOptionSpec(TUTORIAL_PROJ_ID);
 
-/** key_t is a signed 32-bit int: keys from 0x80000000 up are negative in C. */
-export function toKey(value: number): number {
-  return value | 0;
-}
-
-/** ftok only keeps the low 8 bits of the id; with those 0 the key would not depend on the id at all. */
-export function checkProjId(projId: number, usage: string, programName: string): void {
-  if ((projId & 0xff) === 0) {
-    throw new UsageError(`${programName}: --proj-id 0x${projId.toString(16)} has 0 in its low 8 bits, the only ones ftok uses`, usage);
-  }
-}
+/** Shared with the other examples that name System V objects (packages/programs). */
+export { toKey, checkProjId };
 
 /** How the C's `printf("%p")` shows an address. */
 export function formatAddress(address: bigint): string {

@@ -180,9 +180,13 @@ function joinNegativeNumbers(argv: readonly string[], options: Record<string, Op
   return joined;
 }
 
-/** The line `perror(syscall)` prints: `open: No such file or directory`, naming the path when there is one. */
+/**
+ * The line `perror(syscall)` prints: `open: No such file or directory`, naming the path when there is
+ * one, and what the errno alone does not say (e.g. the kernel limit a size passed) in parentheses.
+ */
 export function perrorLine(error: SystemError): string {
-  return error.path === undefined ? `${error.syscall}: ${strerror(error.errno)}` : `${error.syscall} '${error.path}': ${strerror(error.errno)}`;
+  const line = error.path === undefined ? `${error.syscall}: ${strerror(error.errno)}` : `${error.syscall} '${error.path}': ${strerror(error.errno)}`;
+  return error.note === undefined ? line : `${line} (${error.note})`;
 }
 
 /** Prints `prefix: <reason>` on stderr, as C's perror does. */

@@ -9,4 +9,5 @@ export * from "./conn_stat.ts";
 export * from "./sibling.ts";
 export * from "./signals.ts";
 export * from "./ipc-objects.ts";
+export * from "./ipc-keys.ts";
 export * from "./owned-files.ts";

@@ -213,6 +213,8 @@ export class SystemError extends Error {
   readonly path?: string;
   /** A second path, for calls with two. */
   readonly dest?: string;
+  /** What the errno alone does not say (e.g. which kernel limit a size passed), when there is something. */
+  readonly note?: string;
 
   constructor(errno: number, syscall: string, details: SystemErrorDetails = {}) {
     const code = errnoName(errno);
@@ -229,6 +231,7 @@ export class SystemError extends Error {
     this.syscall = syscall;
     if (details.path !== undefined) this.path = details.path;
     if (details.dest !== undefined) this.dest = details.dest;
+    if (details.note !== undefined) this.note = details.note;
   }
 
   /** The line `perror(syscall)` would print: `open: No such file or directory`. */
