@@ -15,6 +15,8 @@ export * from "./libc/sys/ipc.ts";
 export * from "./libc/sys/shm.ts";
 export * from "./libc/sys/sem.ts";
 export * from "./libc/sys/msg.ts";
+export * from "./libc/sys/socket.ts";
+export * from "./libc/sys/un.ts";
 export * from "./libc/mqueue.ts";
 export * from "./libc/linux/futex.ts";
 export * from "./libc/signal.ts";
