@@ -32,6 +32,7 @@ export * from "./ipc/memory.ts";
 export { mmap } from "./ipc/mapping.ts";
 export * from "./ipc/mapping.ts";
 export * from "./ipc/shared_memory.ts";
+export * from "./ipc/sealed_memfd.ts";
 export * from "./ipc/semaphore_set.ts";
 export * from "./ipc/message_queue.ts";
 export * from "./ipc/posix_semaphore.ts";
