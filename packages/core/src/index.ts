@@ -43,6 +43,7 @@ export * from "./ipc/ring.ts";
 // The persistent FdWaiter stays inside: only AsyncFd, which closes it before its descriptor, uses it.
 export { isPollable, waitForFd, ClosedDescriptorError, type Readiness, type WaitOptions } from "./ipc/poll.ts";
 export * from "./ipc/pipe_io.ts";
+export * from "./ipc/unix_socket.ts";
 export * from "./ipc/fifo.ts";
 export * from "./ipc/regular_file.ts";
 export * from "./ipc/sparse.ts";
