@@ -110,6 +110,7 @@ describe("UnixListener", () => {
     for (const address of [dir.file("server.sock"), `\0linux-ipc-test-${randomUUID()}`]) {
       const listener = keep(UnixListener.listen(address));
       expect(listener.boundAddress()).toBe(address);
+      if (!address.startsWith("\0")) expect(lstatSync(address).mode & 0o777).toBe(0o600);
       const [client, server] = await Promise.all([UnixSocket.connect(address), listener.accept()]);
       keep(client);
       keep(server);

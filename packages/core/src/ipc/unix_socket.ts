@@ -15,7 +15,7 @@
  *
  * @see https://man7.org/linux/man-pages/man7/unix.7.html
  */
-import { lstatSync } from "node:fs";
+import { fchmodSync, lstatSync } from "node:fs";
 import { Socket } from "node:net";
 import { Errno, isSystemError, SystemError } from "../libc/errno.ts";
 import { setNonBlocking } from "../libc/fcntl.ts";
@@ -343,6 +343,12 @@ export interface ListenOptions {
   type?: number;
   /** How many connections may wait to be accepted (default SOMAXCONN). */
   backlog?: number;
+  /**
+   * The socket file's permission bits (default 0o600: only this user may connect), less the umask as
+   * for open(2). Connecting needs write permission. Set on the socket before bind, so the file never
+   * exists with other bits; ignored for an abstract name, which has no file (check the peer instead).
+   */
+  mode?: number;
 }
 
 /** The file at a path, as lstat sees it (never following a symbolic link), or null if there is none. */
@@ -407,6 +413,8 @@ export class UnixListener implements Disposable {
     // Non-blocking: an accept4 after a wake-up whose client another accept took must not block.
     const fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK);
     try {
+      // bind creates the file with the socket's own mode, less the umask.
+      if (!isAbstract(address)) fchmodSync(fd, options.mode ?? 0o600);
       UnixListener.#bind(fd, address, type);
       listen(fd, options.backlog ?? SOMAXCONN);
       const file = isAbstract(address) ? null : fileAt(address);
