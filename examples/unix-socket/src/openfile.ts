@@ -11,6 +11,11 @@
  * What differs from the C: nothing in the protocol (the byte is a NUL, as in the book, and the
  * descriptor rides in an SCM_RIGHTS control message sized with CMSG_SPACE). A SOCKFD that is not a
  * UNIX socket is reported on stderr as well as in the exit status.
+ *
+ * Started through pnpm (`pnpm -s --filter unix-socket openfile …`), the socket must come as stdin,
+ * SOCKFD 0: Node marks every descriptor it inherited close-on-exec when it starts
+ * (uv_disable_stdio_inheritance), so pnpm, a Node program, hands its scripts only 0, 1 and 2. The
+ * package script itself (`exec node dist/openfile.js`) keeps every descriptor it is given.
  */
 import { runMain, parseCommand, parseInteger, UsageError, usageText } from "@linux-ipc/programs";
 import { close, controlBuffer, isSystemError, open, scmRights, sendmsg } from "@linux-ipc/core";
