@@ -11,8 +11,8 @@
  * server killed with SIGKILL is replaced by the next server (connect refused means nobody listens),
  * and a symbolic link or any other file at PATH is refused, never followed.
  */
-import { describeUser, modeOption, octalMode, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
-import { ClosedDescriptorError, UnixListener, umask } from "@linux-ipc/core";
+import { describeUser, ExitError, modeOption, octalMode, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
+import { ClosedDescriptorError, isSystemError, UnixListener, umask } from "@linux-ipc/core";
 
 await runMain("peercred", async () => {
   const { values } = parseCommand({
@@ -29,6 +29,10 @@ await runMain("peercred", async () => {
   let listener: UnixListener;
   try {
     listener = UnixListener.listen(values.socket, { mode: values.mode });
+  } catch (error) {
+    // The whole message: it says what is at the path (perror's form would drop that).
+    if (isSystemError(error, "EADDRINUSE")) throw new ExitError(error.message, 1);
+    throw error;
   } finally {
     umask(previousUmask);
   }
@@ -52,7 +56,14 @@ await runMain("peercred", async () => {
         console.log(`refused pid ${pid}: ${describeUser(uid)} is not this server's user (${describeUser(myUid)})`);
         continue;
       }
-      await connection.send(`hello, pid ${pid}\n`);
+      try {
+        await connection.send(`hello, pid ${pid}\n`);
+      } catch (error) {
+        // A client may leave at any moment (killed, or a rival server's probe): the server goes on.
+        if (!isSystemError(error, "EPIPE") && !isSystemError(error, "ECONNRESET")) throw error;
+        console.log(`pid ${pid} left before its greeting (${error.code})`);
+        continue;
+      }
       console.log(`greeted pid ${pid}`);
     }
   } finally {
