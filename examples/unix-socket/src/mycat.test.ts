@@ -158,6 +158,12 @@ describe("mycat and openfile (UNP vol. 1, 15.7)", () => {
       expect(await runProgram(mycat, [dir.file("missing"), "--helper", cOpenfile])).toMatchObject({ code: 1, stderr: `mycat: open '${dir.file("missing")}': No such file or directory\n` });
     });
 
+    it("refuses a helper that sends more than one descriptor, naming how many were dropped", async () => {
+      const twice = compileC("openfile_twice", openfileC.replace("memcpy(CMSG_DATA(header), &fd, sizeof fd);", "int both[2] = { fd, fd };\n  memcpy(CMSG_DATA(header), both, sizeof both);").replace("CMSG_SPACE(sizeof(int))", "CMSG_SPACE(2 * sizeof(int))").replace("CMSG_LEN(sizeof(int))", "CMSG_LEN(2 * sizeof(int))"));
+      const result = await runProgram(mycat, [fileWithContents(), "--helper", twice]);
+      expect(result).toMatchObject({ code: 1, stdout: "", stderr: "mycat: recvmsg: 1 descriptor was dropped (MSG_CTRUNC): the message carried 2, the receiver had room for 1; all 2 have been closed\n" });
+    });
+
     it("the openfile package script's command passes on the descriptor a C parent started it with, at its own number", async () => {
       const scriptLine = (JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.openfile!;
       expect(scriptLine).toBe("exec node dist/openfile.js");
