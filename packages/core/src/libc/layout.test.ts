@@ -28,6 +28,8 @@ import { MqAttr } from "./mqueue.ts";
 import { Sigevent } from "./signal.ts";
 import { Errno } from "./errno.ts";
 import * as pipeIo from "../ipc/pipe_io.ts";
+import { Cmsghdr, CMSG_LEN, CMSG_SPACE, Iovec, Msghdr, Ucred } from "./sys/socket.ts";
+import { SockaddrUn } from "./sys/un.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {
@@ -75,6 +77,11 @@ const structs: CStruct[] = [
   { cType: "struct timespec", headers: ["time.h"], size: Timespec.size, offsets: Timespec.offsets },
   { cType: "struct futex_waitv", headers: ["linux/futex.h"], size: FutexWaitv.size, offsets: FutexWaitv.offsets },
   { cType: "struct pollfd", headers: ["poll.h"], size: Pollfd.size, offsets: Pollfd.offsets },
+  { cType: "struct sockaddr_un", headers: ["sys/un.h"], size: SockaddrUn.size, offsets: SockaddrUn.offsets },
+  { cType: "struct msghdr", headers: ["sys/socket.h"], size: Msghdr.size, offsets: Msghdr.offsets },
+  { cType: "struct cmsghdr", headers: ["sys/socket.h"], size: Cmsghdr.size, offsets: Cmsghdr.offsets },
+  { cType: "struct ucred", headers: ["sys/socket.h"], size: Ucred.size, offsets: Ucred.offsets },
+  { cType: "struct iovec", headers: ["sys/uio.h"], size: Iovec.size, offsets: Iovec.offsets },
   {
     cType: "struct stat",
     headers: ["sys/stat.h"],
@@ -84,7 +91,8 @@ const structs: CStruct[] = [
 
 function cProgram(): string {
   const headers = new Set(["stdio.h", "stddef.h", ...structs.flatMap((s) => s.headers)]);
-  const lines = [...headers].map((h) => `#include <${h}>`);
+  // _GNU_SOURCE for struct ucred.
+  const lines = ["#define _GNU_SOURCE", ...[...headers].map((h) => `#include <${h}>`)];
   lines.push(...structs.flatMap((s) => (s.prelude ? [s.prelude] : [])));
   lines.push("int main(void) {");
   for (const s of structs) {
@@ -132,6 +140,7 @@ const cExpressions: Record<string, string> = {
   MSGBUF_HEADER_SIZE: "offsetof(struct msgbuf, mtext)",
   PAGE_SIZE: "sysconf(_SC_PAGESIZE)",
   WAKE_ALL: "INT_MAX", // futex(2): INT_MAX wakes every waiter
+  SUN_PATH_SIZE: "sizeof(((struct sockaddr_un *)0)->sun_path)",
 };
 
 /** Constants with no C counterpart to compare with, and why. */
@@ -226,6 +235,17 @@ describe.skipIf(skip !== null)(`${allConstants.length} constants against the C c
       expect(ours).toEqual(Object.fromEntries(constants.map(({ name, value }) => [name, fromC(name, value)])));
     });
   }
+});
+
+describe.skipIf(skip !== null)("CMSG_LEN and CMSG_SPACE against the C macros", () => {
+  afterAll(removeCompiled);
+
+  it("give C's sizes for 0 to 253 descriptors' worth of data", () => {
+    const sizes = [0, 1, 4, 8, 12, 13, 4 * 253];
+    const source = ["#include <stdio.h>", "#include <sys/socket.h>", "int main(void) {", ...sizes.map((n) => `  printf("%zu %zu\\n", (size_t)CMSG_LEN(${n}), (size_t)CMSG_SPACE(${n}));`), "  return 0;", "}"].join("\n");
+    const fromC = execFileSync(compileC("cmsg", source), { encoding: "utf8" }).trim().split("\n");
+    expect(sizes.map((n) => `${CMSG_LEN(n)} ${CMSG_SPACE(n)}`)).toEqual(fromC);
+  });
 });
 
 if (skip !== null) it.skip(skip, () => {});
