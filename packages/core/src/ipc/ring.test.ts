@@ -44,6 +44,12 @@ function ringSegment(capacity: number, producers = 1): { spec: string; ring: Rin
   return { spec: `shm:${segment.id}`, ring };
 }
 
+/** The ring's header as 32-bit words, to read or corrupt fields as a stray write would. */
+function headerWords(ring: Ring): Int32Array {
+  const bytes = ring.memory.bytes;
+  return new Int32Array(bytes.buffer, bytes.byteOffset + ring.offset, RING_HEADER_SIZE >> 2);
+}
+
 function anonymous(length: number): ReturnType<typeof mmap> {
   return mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
 }
@@ -123,7 +129,7 @@ function drain(reader: RingReader, limit = 100): { lengths: number[]; error: unk
 describe("a corrupt ring", () => {
   const moveTail = (ring: Ring, bytes: number): void => {
     const index = RING_OFFSETS.tail >> 2;
-    ring.words[index] = (ring.words[index]! + bytes) | 0;
+    headerWords(ring)[index] = (headerWords(ring)[index]! + bytes) | 0;
   };
   /** A ring with messages of `lengths` sent; `corrupt` then changes it; what the consumer gets. */
   function corrupted(lengths: number[], corrupt: (ring: Ring, records: Int32Array) => void, before = 0) {
@@ -193,7 +199,7 @@ describe("a producer over a corrupt head", () => {
         using reader = ring.reader();
         while (writer.trySend(new Uint8Array(56)));
         // The consumer is idle (it would store head only after reading), so no head move would come.
-        ring.words[RING_OFFSETS.head >> 2] = head;
+        headerWords(ring)[RING_OFFSETS.head >> 2] = head;
         expect(() => writer.reserve(56, { timeoutMs: 1_000 })).toThrow(RingFormatError);
         expect(() => writer.tryReserve(56)).toThrow(/corrupt ring: tail 256 and head/);
       });
@@ -223,7 +229,7 @@ describe("Ring.attach", () => {
       using memory = anonymous(Ring.bytesNeeded(4096));
       const ring = Ring.create(memory, { capacity: 4096 });
       expect(Ring.attach(memory).capacity).toBe(4096);
-      ring.words[(typeof field === "number" ? field : RING_OFFSETS[field]) >> 2] = value;
+      headerWords(ring)[(typeof field === "number" ? field : RING_OFFSETS[field]) >> 2] = value;
       expect(() => Ring.attach(memory)).toThrow(RingFormatError);
       expect(() => Ring.attach(memory)).toThrow(message);
     });
@@ -291,8 +297,8 @@ describe("ring in one process", () => {
       using memory = anonymous(Ring.bytesNeeded(4096));
       const ring = Ring.create(memory, { capacity: 4096, producers });
       const setPositions = (): void => {
-        ring.words[RING_OFFSETS.head >> 2] = nearWrap | 0;
-        ring.words[RING_OFFSETS.tail >> 2] = nearWrap | 0;
+        headerWords(ring)[RING_OFFSETS.head >> 2] = nearWrap | 0;
+        headerWords(ring)[RING_OFFSETS.tail >> 2] = nearWrap | 0;
       };
       // With two producers, one attached early and sat idle (its cached head is 0) while the other
       // moved ~4 GiB through the ring; one producer simply starts just under the wrap.
@@ -311,7 +317,7 @@ describe("ring in one process", () => {
         expect(into[0]).toBe(seq & 0xff);
       }
       expect(reader.tryPeek()).toBe(-1);
-      expect((ring.words[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
+      expect((headerWords(ring)[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
       expect(idle.trySend(message.fill(0xaa))).toBe(true);
       expect(reader.receive(into)).toBe(56);
       expect(into[55]).toBe(0xaa);
