@@ -165,9 +165,14 @@ describe("a corrupt ring", () => {
         // The reader stays stopped (even if tail later makes the record look whole) ...
         expect(() => reader.tryPeek()).toThrow(error as Error);
         expect(() => reader.peek({ timeoutMs: 1_000 })).toThrow(error as Error);
-        // ... and producers learn that the consumer is gone instead of waiting for room.
+        // ... and producers, once the ring is full, learn why instead of waiting for room: the
+        // consumer's state says it found the ring corrupt (not that it closed or died).
         expect(ring.hasConsumer).toBe(false);
-        expect(() => writer.trySend(new Uint8Array(8))).toThrow(PeerGoneError);
+        const fill = (): void => {
+          while (writer.trySend(new Uint8Array(8)));
+        };
+        expect(fill).toThrow(RingFormatError);
+        expect(fill).toThrow(`corrupt ring: the consumer (pid ${process.pid}) found the ring corrupt and stopped reading`);
       } finally {
         reader.close();
         writer.close();
@@ -185,7 +190,8 @@ describe("a corrupt ring", () => {
     const waiting = writer.reserveAsync(56, { timeoutMs: 5_000 });
     new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset + RING_HEADER_SIZE, 1)[0] = PAD_LENGTH | 0;
     expect(() => reader.tryPeek()).toThrow(RingFormatError);
-    await expect(waiting).rejects.toThrow(PeerGoneError);
+    await expect(waiting).rejects.toThrow(RingFormatError);
+    await expect(waiting).rejects.toThrow(/found the ring corrupt/);
   });
 });
 
@@ -209,14 +215,15 @@ describe("a producer over a corrupt head", () => {
 
 describe("Ring.attach", () => {
   const cases: Array<[field: keyof typeof RING_OFFSETS | number, value: number, message: RegExp]> = [
-    ["version", 2, /ring version 2 is not supported/],
+    ["version", 1, /ring version 1 is not supported \(this is version 2\): it was laid out by an older peer/],
+    ["version", 3, /ring version 3 is not supported \(this is version 2\): it was laid out by a newer peer/],
     ...[96, 100, 0, 8, 7680, 32, 2 ** 31].map((capacity): [keyof typeof RING_OFFSETS, number, RegExp] => ["capacity", capacity | 0, new RegExp(`capacity is ${capacity}; it must be a power of two from 64 to 2\\^30`)]),
     ["capacity", 8192, /capacity is 8192; the data area does not fit in the memory \(4096 bytes after the header\)/],
-    ["dataOffset", 256, /data_offset is 256; it must be 512/],
+    ["dataOffset", 256, /data_offset is 256; it must be 768/],
     ["producers", 0, /producers is 0; it must be 1 to 16/],
     ["producers", 17, /producers is 17; it must be 1 to 16/],
     ["closedProducers", 2, /closed_producers is 2; it cannot exceed producers \(1\)/],
-    ["consumerState", 7, /consumer_state is 7; it must be 0 to 3/],
+    ["consumerState", 7, /consumer_state is 7; it must be 0 to 4/],
     [RING_OFFSETS.slots + 4, 4, /slots\[0\].state is 4; it must be 0 to 3/],
     [RING_OFFSETS.slots + 3 * SLOT_SIZE + 4, 1, /slots\[3\].state is 1; the ring has 1 producer slot, so it must be 0/],
     ["head", 4, /head is 4; it must be a multiple of 8/],
@@ -368,7 +375,7 @@ describe("ring in one process", () => {
     expect(() => Ring.attach(memory)).toThrow(RingFormatError);
     expect(() => Ring.attach(memory)).toThrow(/no ring here \(magic 0x00000000/);
     expect(() => Ring.create(memory, { capacity: 1000 })).toThrow(/power of two/);
-    expect(() => Ring.create(memory, { capacity: 8192 })).toThrow(/needs 8704 bytes; the memory has 8192/);
+    expect(() => Ring.create(memory, { capacity: 8192 })).toThrow(/needs 8960 bytes; the memory has 8192/);
     expect(() => Ring.create(memory, { offset: 10 })).toThrow(/multiple of 64/);
     expect(() => Ring.create(memory, { producers: 17 })).toThrow(/1 to 16 producers/);
     const ring = Ring.create(memory);
@@ -380,8 +387,12 @@ describe("ring in one process", () => {
     expect(() => ring.reader()).toThrow(`the ring already has a consumer (pid ${process.pid})`);
     expect(() => reader.release()).toThrow(/without a peeked message/);
     reader.close();
-    expect(() => writer.send(new Uint8Array(1))).toThrow(PeerGoneError);
-    expect(() => writer.send(new Uint8Array(1))).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
+    // The producer reads the consumer's state only where it would wait: once the ring is full.
+    const fill = (): void => {
+      for (;;) writer.send(new Uint8Array(1), { timeoutMs: 5_000 });
+    };
+    expect(fill).toThrow(PeerGoneError);
+    expect(fill).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
   });
 
   it("waits asynchronously with the event loop free, and gives up at the timeout", async () => {

@@ -41,6 +41,7 @@ export {
   SIDE_ATTACHED,
   SIDE_CLOSED,
   SIDE_CLAIMING,
+  SIDE_CORRUPT,
   PeerGoneError,
   RingFormatError,
 } from "./ring_layout.ts";

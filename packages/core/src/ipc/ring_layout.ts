@@ -11,10 +11,14 @@ import { type Address } from "../ffi/libc.ts";
 
 /** The bytes 'R' 'i' 'n' 'g' read as a little-endian uint32. */
 export const RING_MAGIC = 0x676e6952;
-/** The layout version in the header; attaching refuses any other. */
-export const RING_VERSION = 1;
+/**
+ * The layout version in the header; attaching refuses any other. Version 2 gave each word that one
+ * side writes often a cache line of its own (version 1 had the waiters flags, the wake counters and
+ * the consumer's state on the lines of `tail` and `head`).
+ */
+export const RING_VERSION = 2;
 /** Bytes of the header before the data area. */
-export const RING_HEADER_SIZE = 512;
+export const RING_HEADER_SIZE = 768;
 /** The most producers a ring has slots for. */
 export const RING_MAX_PRODUCERS = 16;
 /** Every message is preceded by this header: uint32 length, uint32 reserved (0). */
@@ -28,7 +32,10 @@ export const MIN_CAPACITY = 64;
 /** The largest data area a ring accepts, in bytes. */
 const MAX_CAPACITY = 2 ** 30;
 
-/** Byte offsets of the header fields (RING.md explains each). */
+/**
+ * Byte offsets of the header fields (RING.md explains each). Each 64-byte line is written by one
+ * side, and the two written for every message (`tail`, `head`) hold nothing else.
+ */
 export const RING_OFFSETS = {
   magic: 0,
   version: 4,
@@ -36,17 +43,17 @@ export const RING_OFFSETS = {
   dataOffset: 12,
   producers: 16,
   tail: 64,
-  dataWaiters: 68,
-  dataSeq: 72,
-  producerLock: 76,
-  closedProducers: 80,
   head: 128,
-  spaceWaiters: 132,
-  spaceSeq: 136,
-  consumerState: 140,
-  consumerPid: 144,
-  consumerStartTime: 152,
-  slots: 192,
+  dataWaiters: 192,
+  dataSeq: 196,
+  spaceWaiters: 256,
+  spaceSeq: 260,
+  producerLock: 320,
+  closedProducers: 384,
+  consumerState: 448,
+  consumerPid: 452,
+  consumerStartTime: 456,
+  slots: 512,
   data: RING_HEADER_SIZE,
 } as const;
 /** A producer slot: int32 pid, uint32 state, uint64 start time. */
@@ -60,6 +67,11 @@ export const SIDE_ATTACHED = 1;
 export const SIDE_CLOSED = 2;
 /** A slot being claimed: pid and start time are being written. */
 export const SIDE_CLAIMING = 3;
+/**
+ * The consumer's state once it found the ring corrupt (RING.md, What the consumer checks): it reads
+ * no further, and producers stop with a RingFormatError. Producer slots never hold it.
+ */
+export const SIDE_CORRUPT = 4;
 
 /** Word indexes (byte offset / 4) into the header as an Int32Array. */
 export const WORD = {
@@ -171,7 +183,10 @@ export function checkHeader(memory: SharedMemory, offset: number): void {
   if (magic !== RING_MAGIC) throw new RingFormatError(`no ring here (magic 0x${(magic >>> 0).toString(16).padStart(8, "0")}, expected 0x${RING_MAGIC.toString(16)}); has its creator finished setting it up?`);
   const field = (name: string, value: number, rule: string): RingFormatError => new RingFormatError(`corrupt ring header: ${name} is ${value}; ${rule}`);
   const version = header[WORD.version]! >>> 0;
-  if (version !== RING_VERSION) throw new RingFormatError(`ring version ${version} is not supported (this is version ${RING_VERSION})`);
+  if (version !== RING_VERSION) {
+    const why = version < RING_VERSION ? "it was laid out by an older peer (an earlier @linux-ipc/core, or C written from an earlier RING.md)" : "it was laid out by a newer peer";
+    throw new RingFormatError(`ring version ${version} is not supported (this is version ${RING_VERSION}): ${why}; every side of a ring must use the same version`);
+  }
   const capacity = header[WORD.capacity]! >>> 0;
   if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || (capacity & (capacity - 1)) !== 0) {
     throw field("capacity", capacity, `it must be a power of two from ${MIN_CAPACITY} to 2^30`);
@@ -186,7 +201,7 @@ export function checkHeader(memory: SharedMemory, offset: number): void {
   const closed = Atomics.load(header, WORD.closedProducers) >>> 0;
   if (closed > producers) throw field("closed_producers", closed, `it cannot exceed producers (${producers})`);
   const consumerState = Atomics.load(header, WORD.consumerState) >>> 0;
-  if (consumerState > SIDE_CLAIMING) throw field("consumer_state", consumerState, `it must be 0 to ${SIDE_CLAIMING}`);
+  if (consumerState > SIDE_CORRUPT) throw field("consumer_state", consumerState, `it must be 0 to ${SIDE_CORRUPT}`);
   for (let slot = 0; slot < RING_MAX_PRODUCERS; slot++) {
     const state = Atomics.load(header, WORD.slots + slot * SLOT_WORDS + 1) >>> 0;
     if (state > (slot < producers ? SIDE_CLAIMING : SIDE_NONE)) {
@@ -240,6 +255,7 @@ export class RingHeader {
     const words = this.words;
     if (Atomics.compareExchange(words, WORD.consumerState, SIDE_NONE, SIDE_CLAIMING) !== SIDE_NONE) {
       const state = Atomics.load(words, WORD.consumerState);
+      if (state === SIDE_CORRUPT) throw new RingFormatError("corrupt ring: its consumer found it corrupt and stopped; a ring has one consumer in its life");
       throw new Error(state === SIDE_CLOSED ? "the ring's consumer has closed it; a ring has one consumer in its life" : `the ring already has a consumer (pid ${words[WORD.consumerPid]})`);
     }
     words[WORD.consumerPid] = pid;
@@ -261,6 +277,12 @@ export class RingHeader {
     throw new Error(`the ring was created for ${this.producers} producer${this.producers === 1 ? "" : "s"} and all have attached`);
   }
 
+  /** Ends the consumer's side: `state` is SIDE_CLOSED, or SIDE_CORRUPT when it stopped at a corrupt record. */
+  closeConsumer(state: typeof SIDE_CLOSED | typeof SIDE_CORRUPT): void {
+    Atomics.store(this.words, WORD.consumerState, state);
+    this.notify(WORD.spaceWaiters, WORD.spaceSeq);
+  }
+
   /** Marks producer slot `slot` closed and counts it among the closed producers. */
   closeProducerSlot(slot: number): void {
     Atomics.store(this.words, WORD.slots + slot * SLOT_WORDS + 1, SIDE_CLOSED);
@@ -272,11 +294,21 @@ export class RingHeader {
     return Atomics.load(this.words, WORD.closedProducers) >= this.producers;
   }
 
-  /** The consumer's state, as seen by a producer: null while it is there (or not yet). */
-  consumerGone(): PeerGoneError | null {
+  /** Whether the consumer has stopped for good (closed, or found the ring corrupt); a load of its state word. */
+  consumerStopped(): boolean {
+    const state = Atomics.load(this.words, WORD.consumerState);
+    return state === SIDE_CLOSED || state === SIDE_CORRUPT;
+  }
+
+  /**
+   * The consumer's state, as seen by a producer: null while it is there (or not yet); a
+   * PeerGoneError once it closed or died; a RingFormatError once it found the ring corrupt.
+   */
+  consumerGone(): PeerGoneError | RingFormatError | null {
     const state = Atomics.load(this.words, WORD.consumerState);
     const pid = this.words[WORD.consumerPid]!;
     if (state === SIDE_CLOSED) return new PeerGoneError(`the consumer (pid ${pid}) closed the ring`, pid);
+    if (state === SIDE_CORRUPT) return new RingFormatError(`corrupt ring: the consumer (pid ${pid}) found the ring corrupt and stopped reading`);
     if (state === SIDE_ATTACHED && !isProcessAlive(pid, readStartTime(this.words, WORD.consumerStartTime))) {
       return new PeerGoneError(`the consumer (pid ${pid}) died`, pid);
     }

@@ -10,6 +10,7 @@ import {
   RECORD_HEADER_SIZE,
   RingFormatError,
   SIDE_CLOSED,
+  SIDE_CORRUPT,
   WORD,
   align,
   type RingHeader,
@@ -115,13 +116,16 @@ export class RingReader implements Disposable {
   }
 
   /**
-   * Ends the stream for both sides: this reader throws the error from now on, and the consumer's side
-   * closes, so producers stop with PeerGoneError instead of waiting for room a reader that cannot
-   * go on will never make.
+   * Ends the stream for both sides: this reader throws the error from now on, and the consumer's
+   * state becomes SIDE_CORRUPT, so producers stop with a RingFormatError instead of waiting for room
+   * a reader that cannot go on will never make.
    */
   #corrupt(problem: string): RingFormatError {
     this.#broken = new RingFormatError(`corrupt ring: ${problem}; the consumer stopped reading and closed its side`);
-    this.close();
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#header.closeConsumer(SIDE_CORRUPT);
+    }
     return this.#broken;
   }
 
@@ -185,8 +189,7 @@ export class RingReader implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    Atomics.store(this.#words, WORD.consumerState, SIDE_CLOSED);
-    this.#header.notify(WORD.spaceWaiters, WORD.spaceSeq);
+    this.#header.closeConsumer(SIDE_CLOSED);
   }
 
   /** Closes the consumer's side, for `using`. */

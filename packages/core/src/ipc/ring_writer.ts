@@ -11,7 +11,6 @@ import {
   RECORD_ALIGNMENT,
   RECORD_HEADER_SIZE,
   RingFormatError,
-  SIDE_CLOSED,
   WORD,
   align,
   type RingHeader,
@@ -40,7 +39,7 @@ export class RingWriter implements Disposable {
   #reservedLength = 0;
   #closed = false;
   // A consumer that closes (or stops at a corrupt record) moves no head: its close must end the wait too.
-  readonly #spaceMoved = (): boolean => Atomics.load(this.#words, WORD.head) !== this.#head || Atomics.load(this.#words, WORD.consumerState) === SIDE_CLOSED;
+  readonly #spaceMoved = (): boolean => Atomics.load(this.#words, WORD.head) !== this.#head || this.#header.consumerStopped();
   readonly #check = (): void => {
     const gone = this.#header.consumerGone();
     if (gone !== null) throw gone;
@@ -69,7 +68,9 @@ export class RingWriter implements Disposable {
 
   /**
    * Reserves room for a message of `length` bytes without waiting: its offset in `data`, or -1 if
-   * the ring has no room now (or, with several producers, another holds the lock).
+   * the ring has no room now (or, with several producers, another holds the lock). Throws
+   * PeerGoneError (RingFormatError) instead of -1 when the ring is full because the consumer closed
+   * (found the ring corrupt).
    */
   tryReserve(length: number): number {
     this.#checkReservable(length);
@@ -78,6 +79,7 @@ export class RingWriter implements Disposable {
     try {
       if (this.#lock !== null) this.#reloadPositions();
       at = this.#place(length);
+      if (at < 0) this.#throwIfConsumerStopped();
     } finally {
       if (at < 0) this.#lock?.unlock();
     }
@@ -96,7 +98,7 @@ export class RingWriter implements Disposable {
       for (;;) {
         const at = this.#place(length);
         if (at >= 0) return at;
-        this.#throwIfConsumerClosed();
+        this.#throwIfConsumerStopped();
         this.#waiter.wait(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
       }
     } catch (error) {
@@ -117,7 +119,7 @@ export class RingWriter implements Disposable {
       for (;;) {
         const at = this.#place(length);
         if (at >= 0) return at;
-        this.#throwIfConsumerClosed();
+        this.#throwIfConsumerStopped();
         await this.#waiter.waitAsync(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
       }
     } catch (error) {
@@ -126,13 +128,16 @@ export class RingWriter implements Disposable {
     }
   }
 
-  #throwIfConsumerClosed(): void {
-    if (Atomics.load(this.#words, WORD.consumerState) === SIDE_CLOSED) throw this.#header.consumerGone()!;
+  /**
+   * The consumer's state is read here only, where the ring is full and the producer would wait (or
+   * tryReserve says no): a state word read for every message would be a second line to fetch.
+   */
+  #throwIfConsumerStopped(): void {
+    if (this.#header.consumerStopped()) throw this.#header.consumerGone()!;
   }
 
   #checkReservable(length: number): void {
     if (this.#closed) throw new Error("this ring writer is closed");
-    this.#throwIfConsumerClosed();
     if (this.#reservedAt >= 0) throw new Error("a message is already reserved: commit() or cancel() it first");
     if (!Number.isInteger(length) || length < 0 || length > this.ring.maxMessageSize) {
       throw new RangeError(`a message must be 0 to ${this.ring.maxMessageSize} bytes (the ring's capacity less ${RECORD_HEADER_SIZE}), not ${length}`);
