@@ -46,7 +46,8 @@ export {
   RingFormatError,
 } from "./ring_layout.ts";
 export { DEFAULT_SPIN_MICROS, type WaitTuning, type RingWaitOptions, type RingAsyncWaitOptions } from "./ring_waiting.ts";
-export { RingReader } from "./ring_reader.ts";
+export { RingReader, type RingMessageHandler, type ReceiveManyOptions, type ReceiveManyAsyncOptions } from "./ring_reader.ts";
+export { RingView } from "./ring_view.ts";
 export { RingWriter } from "./ring_writer.ts";
 
 /** Options of `Ring.create`. */

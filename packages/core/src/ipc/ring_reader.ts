@@ -1,7 +1,10 @@
 /**
  * The consumer's side of a ring (RING.md): reads records in place from the data area, checks every
  * position and record against the format (a violation ends the stream for both sides), gives bytes
- * back by moving `head`, and waits for data (ring_waiting.ts) when the ring is empty.
+ * back by moving `head` (once per message, or once per batch with receiveMany), keeps a cached copy
+ * of `tail` that it reloads only when the ring looks empty, and waits for data (ring_waiting.ts)
+ * when the ring is empty. Whatever it has read but not given back (a pad), it gives back before it
+ * waits, so a producer waiting for that room is never left waiting.
  */
 import { ownStartTime } from "./liveness.ts";
 import {
@@ -16,7 +19,23 @@ import {
   type RingHeader,
 } from "./ring_layout.ts";
 import { Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
+import { RingView, invalidateView } from "./ring_view.ts";
 import type { Ring } from "./ring.ts";
+
+/** Called by receiveMany for each message, in place: `data[offset .. offset + length]`, valid only during the call. */
+export type RingMessageHandler = (data: Uint8Array, offset: number, length: number) => void;
+
+/** Options of receiveMany. */
+export interface ReceiveManyOptions extends RingWaitOptions {
+  /** The most messages to hand over in one call (default: every message published when it looks). */
+  max?: number;
+}
+
+/** Options of receiveManyAsync. */
+export interface ReceiveManyAsyncOptions extends RingAsyncWaitOptions {
+  /** The most messages to hand over in one call (default: every message published when it looks). */
+  max?: number;
+}
 
 /** The consumer's side of a ring. */
 export class RingReader implements Disposable {
@@ -28,15 +47,21 @@ export class RingReader implements Disposable {
   readonly #words: Int32Array;
   readonly #records: Int32Array;
   readonly #mask: number;
+  readonly #capacity: number;
   readonly #waiter: Waiter;
+  /** The position of the next record: ahead of #released while records (or a pad) are read and not given back. */
   #head: number;
+  /** The head this reader last stored. */
+  #released: number;
+  /** The producers' tail as last loaded: reloaded only when it says the ring is empty. */
   #tail: number;
   #current = -1;
   #currentLength = 0;
+  #view: RingView | null = null;
   #closed = false;
   /** Set at the first violation of the format: every later read throws it again. */
   #broken: RingFormatError | null = null;
-  readonly #dataMoved = (): boolean => Atomics.load(this.#words, WORD.tail) !== this.#tail || this.#allClosed();
+  readonly #dataMoved = (): boolean => Atomics.load(this.#words, WORD.tail) !== this.#tail || this.#header.allProducersClosed();
   readonly #check = (): void => {
     const gone = this.#header.producersGone();
     if (gone !== null && Atomics.load(this.#words, WORD.tail) === this.#tail) throw gone;
@@ -50,8 +75,10 @@ export class RingReader implements Disposable {
     header.claimConsumer(process.pid, ownStartTime);
     this.data = header.data;
     this.#records = header.records;
+    this.#capacity = header.capacity;
     this.#mask = header.capacity - 1;
     this.#head = Atomics.load(this.#words, WORD.head);
+    this.#released = this.#head;
     // Equal to head, so that the first tryPeek loads tail and checks it like every later one.
     this.#tail = this.#head;
     this.#waiter = new Waiter(header, tuning, WORD.dataWaiters, WORD.dataSeq, () => header.producerPids());
@@ -67,18 +94,25 @@ export class RingReader implements Disposable {
     return this.tryPeek() === -1 && this.#ended();
   }
 
-  #allClosed(): boolean {
-    return this.#header.allProducersClosed();
-  }
-
   /**
    * The length of the next message (at `offset` in `data`), or -1 if there is none right now.
    * Peeking again before `release()` returns the same message.
    */
   tryPeek(): number {
     if (this.#current >= 0) return this.#currentLength;
+    const length = this.#next();
+    if (length < 0) this.#giveBack();
+    return length;
+  }
+
+  /**
+   * Finds the next record after `#head`, checking it (and each tail it loads) against the format;
+   * skips pads without giving their bytes back. Its length, with #current set, or -1 if none is
+   * published.
+   */
+  #next(): number {
     if (this.#broken !== null) throw this.#broken;
-    const capacity = this.#header.capacity;
+    const capacity = this.#capacity;
     for (;;) {
       if (this.#head === this.#tail) {
         const tail = Atomics.load(this.#words, WORD.tail);
@@ -100,7 +134,7 @@ export class RingReader implements Disposable {
         if (position === 0 || capacity - position > published) {
           throw this.#corrupt(`a pad at position ${position} where none belongs (${published} bytes published after head ${this.#head >>> 0})`);
         }
-        this.#advance(capacity - position);
+        this.#head = (this.#head + capacity - position) | 0;
         continue;
       }
       if (length < 0 || position + RECORD_HEADER_SIZE + length > capacity) {
@@ -149,19 +183,55 @@ export class RingReader implements Disposable {
     }
   }
 
+  /**
+   * Waits for the next message and returns a view of it in place, or null once the stream has
+   * ended. `release()` gives it back; the view is valid until then (its `bytes` throws after).
+   * Peeking again before `release()` returns the same view.
+   */
+  peekView(options: RingWaitOptions = {}): RingView | null {
+    return this.peek(options) < 0 ? null : this.#currentView();
+  }
+
+  /** Like peekView without waiting: null when there is no message now (see `ended`). */
+  tryPeekView(): RingView | null {
+    return this.tryPeek() < 0 ? null : this.#currentView();
+  }
+
+  /** Like peekView, waiting without blocking the event loop. */
+  async peekViewAsync(options: RingAsyncWaitOptions = {}): Promise<RingView | null> {
+    return (await this.peekAsync(options)) < 0 ? null : this.#currentView();
+  }
+
+  #currentView(): RingView {
+    this.#view ??= new RingView(this.data.subarray(this.#current, this.#current + this.#currentLength));
+    return this.#view;
+  }
+
   #ended(): boolean {
-    return this.#allClosed() && Atomics.load(this.#words, WORD.tail) === this.#head;
+    return this.#header.allProducersClosed() && Atomics.load(this.#words, WORD.tail) === this.#head;
   }
 
   /** Gives the peeked message's bytes back to the producers. */
   release(): void {
     if (this.#current < 0) throw new Error("release() without a peeked message");
-    this.#current = -1;
-    this.#advance(RECORD_HEADER_SIZE + align(this.#currentLength));
+    this.#consume();
+    this.#giveBack();
   }
 
-  #advance(bytes: number): void {
-    this.#head = (this.#head + bytes) | 0;
+  /** Moves past the current message, without giving its bytes back yet. */
+  #consume(): void {
+    this.#current = -1;
+    this.#head = (this.#head + RECORD_HEADER_SIZE + align(this.#currentLength)) | 0;
+    if (this.#view !== null) {
+      invalidateView(this.#view, "released");
+      this.#view = null;
+    }
+  }
+
+  /** Stores head if it moved since the last store, and wakes producers sleeping for room. */
+  #giveBack(): void {
+    if (this.#head === this.#released) return;
+    this.#released = this.#head;
     Atomics.store(this.#words, WORD.head, this.#head);
     this.#header.notify(WORD.spaceWaiters, WORD.spaceSeq);
   }
@@ -180,9 +250,44 @@ export class RingReader implements Disposable {
 
   #copyOut(into: Uint8Array, length: number): number {
     if (length > into.byteLength) throw new RangeError(`a message of ${length} bytes does not fit in a buffer of ${into.byteLength}`);
-    into.set(this.data.subarray(this.#current, this.#current + length));
+    copyBytes(this.data, this.#current, into, length);
     this.release();
     return length;
+  }
+
+  /**
+   * Hands every message published now (at most `max`) to `handle`, in place and in order, then gives
+   * their bytes back with one store of `head` for the batch: how many it handed over (0 if none).
+   * The bytes are valid only during the call to `handle`. If `handle` throws, the messages before
+   * are given back and the one it threw on stays next (peek returns it).
+   */
+  tryReceiveMany(handle: RingMessageHandler, max = Number.POSITIVE_INFINITY): number {
+    let count = 0;
+    try {
+      while (count < max) {
+        const length = this.#current >= 0 ? this.#currentLength : this.#next();
+        if (length < 0) break;
+        handle(this.data, this.#current, length);
+        this.#consume();
+        count++;
+      }
+    } finally {
+      this.#giveBack();
+    }
+    return count;
+  }
+
+  /**
+   * Waits for at least one message, then hands over every message published (see tryReceiveMany):
+   * how many, or -1 once the stream has ended.
+   */
+  receiveMany(handle: RingMessageHandler, options: ReceiveManyOptions = {}): number {
+    return this.peek(options) < 0 ? -1 : this.tryReceiveMany(handle, options.max);
+  }
+
+  /** Like `receiveMany`, waiting without blocking the event loop. */
+  async receiveManyAsync(handle: RingMessageHandler, options: ReceiveManyAsyncOptions = {}): Promise<number> {
+    return (await this.peekAsync(options)) < 0 ? -1 : this.tryReceiveMany(handle, options.max);
   }
 
   /** Detaches as the consumer: producers waiting for room learn it with a PeerGoneError. Idempotent. */
@@ -198,3 +303,15 @@ export class RingReader implements Disposable {
   }
 }
 
+/**
+ * Copies `length` bytes from `source[from ..]` to the start of `target`. Short messages are copied
+ * byte by byte: for them, the subarray `set` needs would cost more than the copy.
+ */
+function copyBytes(source: Uint8Array, from: number, target: Uint8Array, length: number): void {
+  if (length > SHORT_COPY) {
+    target.set(source.subarray(from, from + length));
+    return;
+  }
+  for (let i = 0; i < length; i++) target[i] = source[from + i]!;
+}
+const SHORT_COPY = 64;

@@ -22,6 +22,15 @@ import { type RingHeader } from "./ring_layout.ts";
  */
 export const DEFAULT_SPIN_MICROS = 50;
 const AFFINITY_RECHECK_MS = 100;
+/**
+ * Spins in a row that may see no progress before a waiter stops spinning. Two processes allowed
+ * the same CPUs that the scheduler put on one CPU (or that other load leaves one CPU) look just
+ * like that: while one spins the other cannot run, so every spin runs to its end in vain.
+ */
+const FRUITLESS_SPINS = 3;
+/** How long a waiter then sleeps at once before it tries a spin again: doubling from the first to the last while spins keep failing. */
+const FIRST_QUIET_MS = 1;
+const LAST_QUIET_MS = 64;
 
 /** How a waiting side of a ring waits. */
 export interface WaitTuning {
@@ -63,6 +72,11 @@ export class Waiter {
   readonly #peers: () => number[];
   #defaultSpinMs = DEFAULT_SPIN_MICROS / 1000;
   #affinityCheckedAt = Number.NEGATIVE_INFINITY;
+  /** Spins in a row that saw no progress. */
+  #fruitless = 0;
+  /** Until then (performance.now()), waits sleep at once: spinning was found not to help. */
+  #quietUntil = 0;
+  #quietMs = FIRST_QUIET_MS;
   readonly #waiters: number;
   readonly #seq: number;
   readonly #seqAddress: Address;
@@ -76,19 +90,41 @@ export class Waiter {
     this.#seqAddress = header.wordAddress(seq);
   }
 
+  /**
+   * Spins until `moved()` or the spin budget is spent: whether it moved. Spins not at all when this
+   * process and its peers may run only on one CPU, nor for a while after FRUITLESS_SPINS spins in a
+   * row saw nothing move (the wait's own history: on a CPU shared with the peer, or with a peer much
+   * slower than the spin, spinning only burns the CPU). An explicit spinMicros is spun as asked.
+   */
   #spin(moved: () => boolean): boolean {
+    if (moved()) return true;
     const now = performance.now();
-    if (this.#tunedSpinMs === null && now >= this.#affinityCheckedAt + AFFINITY_RECHECK_MS) {
-      this.#affinityCheckedAt = now;
-      this.#defaultSpinMs = sharesOneCpuWith(this.#peers()) ? 0 : DEFAULT_SPIN_MICROS / 1000;
+    if (this.#tunedSpinMs === null) {
+      if (now >= this.#affinityCheckedAt + AFFINITY_RECHECK_MS) {
+        this.#affinityCheckedAt = now;
+        this.#defaultSpinMs = sharesOneCpuWith(this.#peers()) ? 0 : DEFAULT_SPIN_MICROS / 1000;
+      }
+      if (now < this.#quietUntil) return false;
     }
     const spinMs = this.#tunedSpinMs ?? this.#defaultSpinMs;
-    if (spinMs <= 0) return moved();
+    if (spinMs <= 0) return false;
     const end = now + spinMs;
     for (;;) {
-      for (let i = 0; i < 64; i++) if (moved()) return true;
-      if (performance.now() >= end) return false;
+      for (let i = 0; i < 64; i++) {
+        if (moved()) {
+          this.#fruitless = 0;
+          this.#quietMs = FIRST_QUIET_MS;
+          return true;
+        }
+      }
+      if (performance.now() >= end) break;
     }
+    if (this.#tunedSpinMs === null && ++this.#fruitless >= FRUITLESS_SPINS) {
+      this.#fruitless = 0;
+      this.#quietUntil = performance.now() + this.#quietMs;
+      this.#quietMs = Math.min(this.#quietMs * 2, LAST_QUIET_MS);
+    }
+    return false;
   }
 
   /** The value to sleep on, or null if `moved()` became true while raising the flag. */

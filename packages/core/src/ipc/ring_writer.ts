@@ -1,8 +1,10 @@
 /**
  * A producer's side of a ring (RING.md): places records at `tail` (a pad first where a record would
- * cross the end of the data area), publishes them by moving `tail`, keeps a cached copy of `head`
- * that it reloads only when the ring looks full, takes the producer lock when the ring has several
- * producers, and waits for room (ring_waiting.ts) when the ring is full.
+ * cross the end of the data area), publishes them by moving `tail` (once per message, or once per
+ * batch with sendMany), keeps a cached copy of `head` that it reloads only when the ring looks full,
+ * takes the producer lock when the ring has several producers, and waits for room
+ * (ring_waiting.ts) when the ring is full. Whatever it has written but not published, it publishes
+ * before it waits, so the consumer can always make the room it waits for.
  */
 import { FutexMutex } from "./futex_mutex.ts";
 import { ownStartTime } from "./liveness.ts";
@@ -16,6 +18,7 @@ import {
   type RingHeader,
 } from "./ring_layout.ts";
 import { Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
+import { RingView, invalidateView } from "./ring_view.ts";
 import type { Ring } from "./ring.ts";
 
 /** A producer's side of a ring. */
@@ -31,12 +34,18 @@ export class RingWriter implements Disposable {
   readonly #records: Int32Array;
   readonly #mask: number;
   readonly #capacity: number;
+  readonly #maxMessageSize: number;
   readonly #lock: FutexMutex | null;
   readonly #waiter: Waiter;
-  #tail = 0;
+  /** Where the next record goes: ahead of #published while records (or a pad) are written but not published. */
+  #tail: number;
+  /** The tail this writer last stored. */
+  #published: number;
+  /** The consumer's head as last loaded: reloaded only when it says the ring is full. */
   #head: number;
   #reservedAt = -1;
   #reservedLength = 0;
+  #view: RingView | null = null;
   #closed = false;
   // A consumer that closes (or stops at a corrupt record) moves no head: its close must end the wait too.
   readonly #spaceMoved = (): boolean => Atomics.load(this.#words, WORD.head) !== this.#head || this.#header.consumerStopped();
@@ -55,9 +64,11 @@ export class RingWriter implements Disposable {
     this.#records = header.records;
     this.#capacity = header.capacity;
     this.#mask = header.capacity - 1;
+    this.#maxMessageSize = header.capacity - RECORD_HEADER_SIZE;
     this.#lock = header.producers > 1 ? new FutexMutex(header.memory, header.producerLockOffset) : null;
     this.#head = Atomics.load(this.#words, WORD.head);
     this.#tail = Atomics.load(this.#words, WORD.tail);
+    this.#published = this.#tail;
     this.#waiter = new Waiter(header, tuning, WORD.spaceWaiters, WORD.spaceSeq, () => header.consumerPids());
   }
 
@@ -73,32 +84,32 @@ export class RingWriter implements Disposable {
    * (found the ring corrupt).
    */
   tryReserve(length: number): number {
-    this.#checkReservable(length);
+    this.#checkIdle();
+    this.#checkLength(length);
     if (this.#lock !== null && !this.#lock.tryLock()) return -1;
     let at = -1;
     try {
       if (this.#lock !== null) this.#reloadPositions();
       at = this.#place(length);
-      if (at < 0) this.#throwIfConsumerStopped();
+      if (at < 0) this.#cannotPlace();
     } finally {
       if (at < 0) this.#lock?.unlock();
     }
-    return at;
+    return this.#reserved(at, length);
   }
 
   /** Reserves room, waiting while the ring is full. Throws PeerGoneError if the consumer is gone. */
   reserve(length: number, options: RingWaitOptions = {}): number {
-    this.#checkReservable(length);
-    if (this.#lock !== null) {
-      this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
-    }
+    this.#checkIdle();
+    this.#checkLength(length);
+    if (this.#lock !== null) this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
     try {
       // Under the lock, and inside the try: a corrupt position found here must not keep the lock.
       if (this.#lock !== null) this.#reloadPositions();
       for (;;) {
         const at = this.#place(length);
-        if (at >= 0) return at;
-        this.#throwIfConsumerStopped();
+        if (at >= 0) return this.#reserved(at, length);
+        this.#cannotPlace();
         this.#waiter.wait(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
       }
     } catch (error) {
@@ -109,17 +120,16 @@ export class RingWriter implements Disposable {
 
   /** Like reserve, without blocking the event loop. */
   async reserveAsync(length: number, options: RingAsyncWaitOptions = {}): Promise<number> {
-    this.#checkReservable(length);
-    if (this.#lock !== null) {
-      await this.#lock.lockAsync({ timeoutMs: options.timeoutMs, signal: options.signal, onSlice: this.#check });
-    }
+    this.#checkIdle();
+    this.#checkLength(length);
+    if (this.#lock !== null) await this.#lock.lockAsync({ timeoutMs: options.timeoutMs, signal: options.signal, onSlice: this.#check });
     try {
       // Under the lock, and inside the try: a corrupt position found here must not keep the lock.
       if (this.#lock !== null) this.#reloadPositions();
       for (;;) {
         const at = this.#place(length);
-        if (at >= 0) return at;
-        this.#throwIfConsumerStopped();
+        if (at >= 0) return this.#reserved(at, length);
+        this.#cannotPlace();
         await this.#waiter.waitAsync(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
       }
     } catch (error) {
@@ -129,18 +139,57 @@ export class RingWriter implements Disposable {
   }
 
   /**
-   * The consumer's state is read here only, where the ring is full and the producer would wait (or
-   * tryReserve says no): a state word read for every message would be a second line to fetch.
+   * Reserves room for a message of `length` bytes, waiting while the ring is full, and returns a
+   * view of it to write in place; `commit()` publishes it. The view is valid until `commit()` or
+   * `cancel()`: its `bytes` throws after that (see RingView).
    */
-  #throwIfConsumerStopped(): void {
+  reserveView(length: number, options: RingWaitOptions = {}): RingView {
+    return this.#viewAt(this.reserve(length, options));
+  }
+
+  /** Like reserveView without waiting: null when there is no room now (as tryReserve's -1). */
+  tryReserveView(length: number): RingView | null {
+    const at = this.tryReserve(length);
+    return at < 0 ? null : this.#viewAt(at);
+  }
+
+  /** Like reserveView, waiting without blocking the event loop. */
+  async reserveViewAsync(length: number, options: RingAsyncWaitOptions = {}): Promise<RingView> {
+    return this.#viewAt(await this.reserveAsync(length, options));
+  }
+
+  #viewAt(at: number): RingView {
+    this.#view = new RingView(this.data.subarray(at, at + this.#reservedLength));
+    return this.#view;
+  }
+
+  #reserved(at: number, length: number): number {
+    if (at >= 0) {
+      this.#reservedAt = at;
+      this.#reservedLength = length;
+    }
+    return at;
+  }
+
+  /**
+   * Where the ring is full: publishes what this writer wrote and has not published (a pad), so the
+   * consumer can go past it and make the room; and reads the consumer's state, here only, where the
+   * producer would wait (or tryReserve says no): a state word read for every message would be one
+   * more line to fetch.
+   */
+  #cannotPlace(): void {
+    this.#publish();
     if (this.#header.consumerStopped()) throw this.#header.consumerGone()!;
   }
 
-  #checkReservable(length: number): void {
+  #checkIdle(): void {
     if (this.#closed) throw new Error("this ring writer is closed");
     if (this.#reservedAt >= 0) throw new Error("a message is already reserved: commit() or cancel() it first");
-    if (!Number.isInteger(length) || length < 0 || length > this.ring.maxMessageSize) {
-      throw new RangeError(`a message must be 0 to ${this.ring.maxMessageSize} bytes (the ring's capacity less ${RECORD_HEADER_SIZE}), not ${length}`);
+  }
+
+  #checkLength(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.#maxMessageSize) {
+      throw new RangeError(`a message must be 0 to ${this.#maxMessageSize} bytes (the ring's capacity less ${RECORD_HEADER_SIZE}), not ${length}`);
     }
   }
 
@@ -151,6 +200,7 @@ export class RingWriter implements Disposable {
    */
   #reloadPositions(): void {
     this.#tail = Atomics.load(this.#words, WORD.tail);
+    this.#published = this.#tail;
     this.#head = Atomics.load(this.#words, WORD.head);
     this.#checkPositions();
   }
@@ -175,30 +225,32 @@ export class RingWriter implements Disposable {
     return this.#capacity - ((this.#tail - this.#head) >>> 0) >= need;
   }
 
-  /** Places a record at the tail if it fits (writing a pad first when it would cross the end). */
+  /**
+   * Writes a record header for `length` bytes at the tail if the record fits (a pad first when it
+   * would cross the end): the message's offset in `data`, or -1. Publishes nothing: the record
+   * counts once `#tail` is moved past it and stored.
+   */
   #place(length: number): number {
     const need = RECORD_HEADER_SIZE + align(length);
-    for (;;) {
-      const position = this.#tail & this.#mask;
-      const contiguous = this.#capacity - position;
-      if (need > contiguous) {
-        if (!this.#fits(contiguous)) return -1;
-        this.#records[position >> 2] = PAD;
-        this.#publish((this.#tail + contiguous) | 0);
-        continue;
-      }
-      if (!this.#fits(need)) return -1;
-      this.#records[position >> 2] = length;
-      this.#records[(position >> 2) + 1] = 0;
-      this.#reservedAt = position + RECORD_HEADER_SIZE;
-      this.#reservedLength = length;
-      return this.#reservedAt;
+    let position = this.#tail & this.#mask;
+    const contiguous = this.#capacity - position;
+    if (need > contiguous) {
+      if (!this.#fits(contiguous)) return -1;
+      this.#records[position >> 2] = PAD;
+      this.#tail = (this.#tail + contiguous) | 0;
+      position = 0;
     }
+    if (!this.#fits(need)) return -1;
+    this.#records[position >> 2] = length;
+    this.#records[(position >> 2) + 1] = 0;
+    return position + RECORD_HEADER_SIZE;
   }
 
-  #publish(tail: number): void {
-    this.#tail = tail;
-    Atomics.store(this.#words, WORD.tail, tail);
+  /** Stores the tail if records were written since the last store, and wakes a sleeping consumer. */
+  #publish(): void {
+    if (this.#tail === this.#published) return;
+    this.#published = this.#tail;
+    Atomics.store(this.#words, WORD.tail, this.#tail);
     this.#header.notify(WORD.dataWaiters, WORD.dataSeq);
   }
 
@@ -208,10 +260,11 @@ export class RingWriter implements Disposable {
     if (!Number.isInteger(length) || length < 0 || length > this.#reservedLength) {
       throw new RangeError(`commit length ${length} is outside the reserved 0..${this.#reservedLength}`);
     }
-    const position = this.#reservedAt - RECORD_HEADER_SIZE;
-    this.#records[position >> 2] = length;
+    this.#records[(this.#reservedAt - RECORD_HEADER_SIZE) >> 2] = length;
     this.#reservedAt = -1;
-    this.#publish((this.#tail + RECORD_HEADER_SIZE + align(length)) | 0);
+    this.#endView("committed");
+    this.#tail = (this.#tail + RECORD_HEADER_SIZE + align(length)) | 0;
+    this.#publish();
     this.#lock?.unlock();
   }
 
@@ -219,7 +272,16 @@ export class RingWriter implements Disposable {
   cancel(): void {
     if (this.#reservedAt < 0) return;
     this.#reservedAt = -1;
+    this.#endView("cancelled");
+    // A pad written before the record goes with it; the next record writes it again.
+    this.#tail = this.#published;
     this.#lock?.unlock();
+  }
+
+  #endView(how: string): void {
+    if (this.#view === null) return;
+    invalidateView(this.#view, how);
+    this.#view = null;
   }
 
   /** Sends `message` if there is room now: true if sent. */
@@ -243,6 +305,85 @@ export class RingWriter implements Disposable {
     const at = await this.reserveAsync(message.byteLength, options);
     this.data.set(message, at);
     this.commit();
+  }
+
+  /**
+   * Copies each of `messages` into the ring, in order, and publishes them with one store of `tail`
+   * (and at most one wake of the consumer) for the batch, rather than one per message. When the ring
+   * fills, what is written so far is published before waiting for room. A message too large for the
+   * ring is refused (RangeError) before any is sent.
+   */
+  sendMany(messages: readonly Uint8Array[], options: RingWaitOptions = {}): void {
+    this.#checkBatch(messages);
+    if (this.#lock !== null) this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
+    try {
+      if (this.#lock !== null) this.#reloadPositions();
+      for (let sent = 0; ; ) {
+        sent = this.#writeBatch(messages, sent);
+        if (sent === messages.length) break;
+        this.#cannotPlace();
+        this.#waiter.wait(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
+      }
+    } finally {
+      this.#publish();
+      this.#lock?.unlock();
+    }
+  }
+
+  /** Like `sendMany`, waiting for room without blocking the event loop. */
+  async sendManyAsync(messages: readonly Uint8Array[], options: RingAsyncWaitOptions = {}): Promise<void> {
+    this.#checkBatch(messages);
+    if (this.#lock !== null) await this.#lock.lockAsync({ timeoutMs: options.timeoutMs, signal: options.signal, onSlice: this.#check });
+    try {
+      if (this.#lock !== null) this.#reloadPositions();
+      for (let sent = 0; ; ) {
+        sent = this.#writeBatch(messages, sent);
+        if (sent === messages.length) break;
+        this.#cannotPlace();
+        await this.#waiter.waitAsync(this.#spaceMoved, this.#check, "waiting for room in the ring", options);
+      }
+    } finally {
+      this.#publish();
+      this.#lock?.unlock();
+    }
+  }
+
+  /**
+   * Sends as many of `messages` as there is room for now, in order, with one store of `tail`: how
+   * many it sent (0 also when, with several producers, another holds the lock).
+   */
+  trySendMany(messages: readonly Uint8Array[]): number {
+    this.#checkBatch(messages);
+    if (this.#lock !== null && !this.#lock.tryLock()) return 0;
+    let sent = 0;
+    try {
+      if (this.#lock !== null) this.#reloadPositions();
+      sent = this.#writeBatch(messages, 0);
+      if (sent === 0 && messages.length > 0) this.#cannotPlace();
+    } finally {
+      this.#publish();
+      this.#lock?.unlock();
+    }
+    return sent;
+  }
+
+  #checkBatch(messages: readonly Uint8Array[]): void {
+    this.#checkIdle();
+    for (const message of messages) this.#checkLength(message.byteLength);
+  }
+
+  /** Writes messages from `first` on while they fit, without publishing them: the index of the first one left. */
+  #writeBatch(messages: readonly Uint8Array[], first: number): number {
+    const data = this.data;
+    let index = first;
+    for (; index < messages.length; index++) {
+      const message = messages[index]!;
+      const at = this.#place(message.byteLength);
+      if (at < 0) break;
+      data.set(message, at);
+      this.#tail = (this.#tail + RECORD_HEADER_SIZE + align(message.byteLength)) | 0;
+    }
+    return index;
   }
 
   /**
