@@ -15,6 +15,7 @@ import {
   PAD_LENGTH,
   type RingReader,
 } from "./ring.ts";
+import { RingView } from "./ring_view.ts";
 import { SharedMemorySegment } from "./shared_memory.ts";
 import { IPC_PRIVATE } from "../libc/sys/ipc.ts";
 import { mmap } from "./mapping.ts";
@@ -42,6 +43,12 @@ function ringSegment(capacity: number, producers = 1): { spec: string; ring: Rin
   segments.push(segment);
   const ring = Ring.create(segment.attach(), { capacity, producers });
   return { spec: `shm:${segment.id}`, ring };
+}
+
+/** The ring's header as 32-bit words, to read or corrupt fields as a stray write would. */
+function headerWords(ring: Ring): Int32Array {
+  const bytes = ring.memory.bytes;
+  return new Int32Array(bytes.buffer, bytes.byteOffset + ring.offset, RING_HEADER_SIZE >> 2);
 }
 
 function anonymous(length: number): ReturnType<typeof mmap> {
@@ -123,7 +130,7 @@ function drain(reader: RingReader, limit = 100): { lengths: number[]; error: unk
 describe("a corrupt ring", () => {
   const moveTail = (ring: Ring, bytes: number): void => {
     const index = RING_OFFSETS.tail >> 2;
-    ring.words[index] = (ring.words[index]! + bytes) | 0;
+    headerWords(ring)[index] = (headerWords(ring)[index]! + bytes) | 0;
   };
   /** A ring with messages of `lengths` sent; `corrupt` then changes it; what the consumer gets. */
   function corrupted(lengths: number[], corrupt: (ring: Ring, records: Int32Array) => void, before = 0) {
@@ -159,9 +166,14 @@ describe("a corrupt ring", () => {
         // The reader stays stopped (even if tail later makes the record look whole) ...
         expect(() => reader.tryPeek()).toThrow(error as Error);
         expect(() => reader.peek({ timeoutMs: 1_000 })).toThrow(error as Error);
-        // ... and producers learn that the consumer is gone instead of waiting for room.
+        // ... and producers, once the ring is full, learn why instead of waiting for room: the
+        // consumer's state says it found the ring corrupt (not that it closed or died).
         expect(ring.hasConsumer).toBe(false);
-        expect(() => writer.trySend(new Uint8Array(8))).toThrow(PeerGoneError);
+        const fill = (): void => {
+          while (writer.trySend(new Uint8Array(8)));
+        };
+        expect(fill).toThrow(RingFormatError);
+        expect(fill).toThrow(`corrupt ring: the consumer (pid ${process.pid}) found the ring corrupt and stopped reading`);
       } finally {
         reader.close();
         writer.close();
@@ -179,7 +191,8 @@ describe("a corrupt ring", () => {
     const waiting = writer.reserveAsync(56, { timeoutMs: 5_000 });
     new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset + RING_HEADER_SIZE, 1)[0] = PAD_LENGTH | 0;
     expect(() => reader.tryPeek()).toThrow(RingFormatError);
-    await expect(waiting).rejects.toThrow(PeerGoneError);
+    await expect(waiting).rejects.toThrow(RingFormatError);
+    await expect(waiting).rejects.toThrow(/found the ring corrupt/);
   });
 });
 
@@ -193,7 +206,7 @@ describe("a producer over a corrupt head", () => {
         using _reader = ring.reader();
         while (writer.trySend(new Uint8Array(56)));
         // The consumer is idle (it would store head only after reading), so no head move would come.
-        ring.words[RING_OFFSETS.head >> 2] = head;
+        headerWords(ring)[RING_OFFSETS.head >> 2] = head;
         expect(() => writer.reserve(56, { timeoutMs: 1_000 })).toThrow(RingFormatError);
         expect(() => writer.tryReserve(56)).toThrow(/corrupt ring: tail 256 and head/);
       });
@@ -203,14 +216,15 @@ describe("a producer over a corrupt head", () => {
 
 describe("Ring.attach", () => {
   const cases: Array<[field: keyof typeof RING_OFFSETS | number, value: number, message: RegExp]> = [
-    ["version", 2, /ring version 2 is not supported/],
+    ["version", 1, /ring version 1 is not supported \(this is version 2\): it was laid out by an older peer/],
+    ["version", 3, /ring version 3 is not supported \(this is version 2\): it was laid out by a newer peer/],
     ...[96, 100, 0, 8, 7680, 32, 2 ** 31].map((capacity): [keyof typeof RING_OFFSETS, number, RegExp] => ["capacity", capacity | 0, new RegExp(`capacity is ${capacity}; it must be a power of two from 64 to 2\\^30`)]),
     ["capacity", 8192, /capacity is 8192; the data area does not fit in the memory \(4096 bytes after the header\)/],
-    ["dataOffset", 256, /data_offset is 256; it must be 512/],
+    ["dataOffset", 256, /data_offset is 256; it must be 768/],
     ["producers", 0, /producers is 0; it must be 1 to 16/],
     ["producers", 17, /producers is 17; it must be 1 to 16/],
     ["closedProducers", 2, /closed_producers is 2; it cannot exceed producers \(1\)/],
-    ["consumerState", 7, /consumer_state is 7; it must be 0 to 3/],
+    ["consumerState", 7, /consumer_state is 7; it must be 0 to 4/],
     [RING_OFFSETS.slots + 4, 4, /slots\[0\].state is 4; it must be 0 to 3/],
     [RING_OFFSETS.slots + 3 * SLOT_SIZE + 4, 1, /slots\[3\].state is 1; the ring has 1 producer slot, so it must be 0/],
     ["head", 4, /head is 4; it must be a multiple of 8/],
@@ -223,7 +237,7 @@ describe("Ring.attach", () => {
       using memory = anonymous(Ring.bytesNeeded(4096));
       const ring = Ring.create(memory, { capacity: 4096 });
       expect(Ring.attach(memory).capacity).toBe(4096);
-      ring.words[(typeof field === "number" ? field : RING_OFFSETS[field]) >> 2] = value;
+      headerWords(ring)[(typeof field === "number" ? field : RING_OFFSETS[field]) >> 2] = value;
       expect(() => Ring.attach(memory)).toThrow(RingFormatError);
       expect(() => Ring.attach(memory)).toThrow(message);
     });
@@ -291,8 +305,8 @@ describe("ring in one process", () => {
       using memory = anonymous(Ring.bytesNeeded(4096));
       const ring = Ring.create(memory, { capacity: 4096, producers });
       const setPositions = (): void => {
-        ring.words[RING_OFFSETS.head >> 2] = nearWrap | 0;
-        ring.words[RING_OFFSETS.tail >> 2] = nearWrap | 0;
+        headerWords(ring)[RING_OFFSETS.head >> 2] = nearWrap | 0;
+        headerWords(ring)[RING_OFFSETS.tail >> 2] = nearWrap | 0;
       };
       // With two producers, one attached early and sat idle (its cached head is 0) while the other
       // moved ~4 GiB through the ring; one producer simply starts just under the wrap.
@@ -311,7 +325,7 @@ describe("ring in one process", () => {
         expect(into[0]).toBe(seq & 0xff);
       }
       expect(reader.tryPeek()).toBe(-1);
-      expect((ring.words[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
+      expect((headerWords(ring)[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
       expect(idle.trySend(message.fill(0xaa))).toBe(true);
       expect(reader.receive(into)).toBe(56);
       expect(into[55]).toBe(0xaa);
@@ -362,7 +376,7 @@ describe("ring in one process", () => {
     expect(() => Ring.attach(memory)).toThrow(RingFormatError);
     expect(() => Ring.attach(memory)).toThrow(/no ring here \(magic 0x00000000/);
     expect(() => Ring.create(memory, { capacity: 1000 })).toThrow(/power of two/);
-    expect(() => Ring.create(memory, { capacity: 8192 })).toThrow(/needs 8704 bytes; the memory has 8192/);
+    expect(() => Ring.create(memory, { capacity: 8192 })).toThrow(/needs 8960 bytes; the memory has 8192/);
     expect(() => Ring.create(memory, { offset: 10 })).toThrow(/multiple of 64/);
     expect(() => Ring.create(memory, { producers: 17 })).toThrow(/1 to 16 producers/);
     const ring = Ring.create(memory);
@@ -374,8 +388,12 @@ describe("ring in one process", () => {
     expect(() => ring.reader()).toThrow(`the ring already has a consumer (pid ${process.pid})`);
     expect(() => reader.release()).toThrow(/without a peeked message/);
     reader.close();
-    expect(() => writer.send(new Uint8Array(1))).toThrow(PeerGoneError);
-    expect(() => writer.send(new Uint8Array(1))).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
+    // The producer reads the consumer's state only where it would wait: once the ring is full.
+    const fill = (): void => {
+      for (;;) writer.send(new Uint8Array(1), { timeoutMs: 5_000 });
+    };
+    expect(fill).toThrow(PeerGoneError);
+    expect(fill).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
   });
 
   it("waits asynchronously with the event loop free, and gives up at the timeout", async () => {
@@ -503,4 +521,159 @@ describe.skipIf(cSkipReason() !== null)("ring with C peers written from RING.md"
     expect((await ts.exited).code).toBe(0);
     expect((await consumer.exited).stdout).toContain("received 80000 streams 2 errors 0");
   });
+});
+
+describe("views and batches", () => {
+  it("reserveView and peekView hand out the message in place, and their bytes throw once it is committed, cancelled or released", () => {
+    using memory = anonymous(Ring.bytesNeeded(1024));
+    const ring = Ring.create(memory, { capacity: 1024 });
+    using writer = ring.writer();
+    using reader = ring.reader();
+    const cancelled = writer.reserveView(10);
+    writer.cancel();
+    expect(cancelled.valid).toBe(false);
+    expect(() => cancelled.bytes).toThrow("this ring view is no longer valid: its message was cancelled; a view may be used only until then");
+    expect(reader.tryPeekView()).toBe(null);
+    const out = writer.reserveView(5);
+    expect(out).toBeInstanceOf(RingView);
+    expect(out.length).toBe(5);
+    out.bytes.set([1, 2, 3, 4, 5]);
+    // The view is the ring's own memory: the bytes are there before any copy.
+    expect([...writer.data.subarray(writer.offset, writer.offset + 5)]).toEqual([1, 2, 3, 4, 5]);
+    writer.commit();
+    expect(() => out.bytes).toThrow(/its message was committed/);
+    const view = reader.peekView()!;
+    expect(reader.peekView()).toBe(view);
+    expect([...view.bytes]).toEqual([1, 2, 3, 4, 5]);
+    expect(view.bytes.buffer).toBe(reader.data.buffer);
+    reader.release();
+    expect(view.valid).toBe(false);
+    expect(() => view.length).toThrow(/its message was released/);
+    // A message as large as the ring needs the pad before position 0 read first: no room now.
+    expect(writer.tryReserveView(ring.maxMessageSize)).toBe(null);
+    expect(reader.tryPeekView()).toBe(null);
+    expect(writer.tryReserveView(ring.maxMessageSize)).toBeInstanceOf(RingView);
+    writer.commit(0);
+    expect(reader.tryPeekView()!.length).toBe(0);
+    reader.release();
+    writer.close();
+    expect(reader.peekView()).toBe(null);
+  });
+
+  it("sendMany and receiveMany carry mixed sizes in order across many wrap-arounds, one store of tail and of head per batch", () => {
+    using memory = anonymous(Ring.bytesNeeded(4096));
+    const ring = Ring.create(memory, { capacity: 4096 });
+    using writer = ring.writer();
+    using reader = ring.reader();
+    const scratch = new Uint8Array(16 * 700);
+    let sent = 0;
+    let received = 0;
+    let batches = 0;
+    const check = (data: Uint8Array, offset: number, length: number): void => {
+      expect(checkMessage(data, offset, length, 700)).toEqual({ seq: received, stream: 2, error: null });
+      received++;
+    };
+    while (sent < 20_000) {
+      const batch: Uint8Array[] = [];
+      // As many as fit in the ring: sendMany would otherwise wait for a reader that is this thread.
+      for (let room = 4096; batch.length < 16; sent++) {
+        const length = messageLength(sent, 2, 700);
+        room -= RECORD_HEADER_SIZE + ((length + 7) & ~7) + 700;
+        if (room < 0) break;
+        fillMessage(scratch, batch.length * 700, length, sent, 2);
+        batch.push(scratch.subarray(batch.length * 700, batch.length * 700 + length));
+      }
+      const tailBefore = ring.tail;
+      writer.sendMany(batch);
+      expect((ring.tail - tailBefore) >>> 0).toBeGreaterThan(0);
+      const headBefore = ring.head;
+      expect(reader.receiveMany(check)).toBe(batch.length);
+      expect(ring.head).toBe(ring.tail);
+      expect((ring.head - headBefore) >>> 0).toBe((ring.tail - tailBefore) >>> 0);
+      batches++;
+    }
+    expect(received).toBe(sent);
+    expect(batches).toBeLessThan(sent);
+    writer.close();
+    expect(reader.receiveMany(check)).toBe(-1);
+  });
+
+  it("receiveMany gives back the messages handled before a handler throws, and the next peek returns the one it threw on", () => {
+    using memory = anonymous(Ring.bytesNeeded(1024));
+    const ring = Ring.create(memory, { capacity: 1024 });
+    using writer = ring.writer();
+    using reader = ring.reader();
+    writer.sendMany([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3])]);
+    const seen: number[] = [];
+    expect(() =>
+      reader.tryReceiveMany((data, offset) => {
+        if (data[offset] === 2) throw new Error("handler failed on 2");
+        seen.push(data[offset]!);
+      }),
+    ).toThrow("handler failed on 2");
+    expect(seen).toEqual([1]);
+    expect(ring.used).toBe(2 * (RECORD_HEADER_SIZE + 8));
+    expect(reader.tryPeek()).toBe(1);
+    expect(reader.data[reader.offset]).toBe(2);
+    expect(reader.tryReceiveMany((data, offset) => void seen.push(data[offset]!), 1)).toBe(1);
+    expect(reader.tryReceiveMany((data, offset) => void seen.push(data[offset]!))).toBe(1);
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it("sendMany refuses a message too large for the ring before sending any; trySendMany sends what fits now", () => {
+    using memory = anonymous(Ring.bytesNeeded(256));
+    const ring = Ring.create(memory, { capacity: 256 });
+    using writer = ring.writer();
+    using reader = ring.reader();
+    expect(() => writer.sendMany([new Uint8Array(8), new Uint8Array(249)])).toThrow(/a message must be 0 to 248 bytes/);
+    expect(ring.used).toBe(0);
+    expect(writer.trySendMany(Array.from({ length: 10 }, () => new Uint8Array(56)))).toBe(4);
+    expect(writer.trySendMany([new Uint8Array(56)])).toBe(0);
+    expect(reader.tryReceiveMany(() => {})).toBe(4);
+  });
+});
+
+describe.skipIf(cSkipReason() !== null)("a million mixed messages across the 2^32 wrap, through views and batches, with a C peer on either side", () => {
+  const COUNT = 1_000_000;
+  const MAX_SIZE = 700;
+  // 64 MiB before the wrap: about a fifth of the way into the 360 MB the million messages take.
+  const START = 2 ** 32 - 2 ** 26;
+  function nearWrap(): { spec: string; ring: Ring } {
+    const made = ringSegment(65536);
+    const words = headerWords(made.ring);
+    words[RING_OFFSETS.head >> 2] = START | 0;
+    words[RING_OFFSETS.tail >> 2] = START | 0;
+    return made;
+  }
+  const cases: Array<{ producer: string; consumer: string }> = [
+    { producer: "view", consumer: "C" },
+    { producer: "batch", consumer: "C" },
+    { producer: "C", consumer: "view" },
+    { producer: "C", consumer: "batch" },
+    { producer: "batch", consumer: "view" },
+  ];
+  for (const { producer, consumer } of cases) {
+    const name = (side: string): string => (side === "C" ? "a C" : `a TypeScript (${side === "view" ? "reserveView/peekView" : "sendMany/receiveMany"})`);
+    it(`${name(producer)} producer to ${name(consumer)} consumer: none lost, duplicated or corrupt`, { timeout: 300_000 }, async () => {
+      const { spec, ring } = nearWrap();
+      const shmid = spec.slice(4);
+      const reader =
+        consumer === "C"
+          ? startCommand(compileC("ring-consumer", ringConsumerC), [shmid, String(MAX_SIZE)], { timeoutMs: 280_000 })
+          : startProgram(fixture("ring-consumer"), [spec, String(MAX_SIZE), consumer], { timeoutMs: 280_000 });
+      await reader.waitForLine("attached");
+      const writer =
+        producer === "C"
+          ? startCommand(compileC("ring-producer", ringProducerC), [shmid, String(COUNT), String(MAX_SIZE), "9"], { timeoutMs: 280_000 })
+          : startProgram(fixture("ring-producer"), [spec, String(COUNT), String(MAX_SIZE), "9", producer], { timeoutMs: 280_000 });
+      const written = await writer.exited;
+      expect(written.stdout).toContain("done");
+      const read = await reader.exited;
+      expect(read.stdout).toContain(`received ${COUNT} streams 1 errors 0`);
+      expect(read.code).toBe(0);
+      // The positions went past 2^32 and wrapped to small values.
+      expect(ring.head).toBe(ring.tail);
+      expect(ring.head).toBeLessThan(START);
+    });
+  }
 });

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { FutexWord } from "./futex_mutex.ts";
 import { UnnamedSemaphore } from "./posix_semaphore.ts";
-import { Ring } from "./ring.ts";
+import { Ring, RING_OFFSETS } from "./ring.ts";
 import { SemaphoreSet } from "./semaphore_set.ts";
 import { SharedMemorySegment } from "./shared_memory.ts";
 import { futexWaitvWords, kernelWait } from "./procfs.ts";
@@ -21,7 +21,7 @@ import { removeObjectsAt } from "../../fixtures/remove-at-key.ts";
 import { compileC, cSkipReason, removeCompiled, startProgram, stopLeftoverPrograms, unusedIpcKey, type RunningProgram } from "@linux-ipc/testing/vitest";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../dist-fixtures/${name}.js`, import.meta.url));
-const DATA_SEQ_OFFSET = 72n;
+const DATA_SEQ_OFFSET = BigInt(RING_OFFSETS.dataSeq);
 
 const cleanups: (() => void)[] = [];
 afterEach(async () => {
