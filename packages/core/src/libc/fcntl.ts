@@ -49,6 +49,24 @@ export const F_DUPFD_CLOEXEC = 1030;
 export const F_SETPIPE_SZ = 1031;
 /** fcntl command (Linux): read a pipe's capacity in bytes. */
 export const F_GETPIPE_SZ = 1032;
+/**
+ * fcntl command (Linux 3.17): add the F_SEAL_* bits in `arg` to a memfd's seals. EPERM once
+ * F_SEAL_SEAL is set (a memfd made without MFD_ALLOW_SEALING starts with it), EINVAL on a file that
+ * cannot be sealed, EBUSY for F_SEAL_WRITE while a shared writable mapping exists.
+ */
+export const F_ADD_SEALS = 1033;
+/** fcntl command (Linux 3.17): the memfd's seals (F_SEAL_* bits); EINVAL on a file that cannot have any. */
+export const F_GET_SEALS = 1034;
+/** Seal: no more seals can be added. */
+export const F_SEAL_SEAL = 0x0001;
+/** Seal: the file cannot shrink (ftruncate to less fails with EPERM), so its mapped pages never vanish. */
+export const F_SEAL_SHRINK = 0x0002;
+/** Seal: the file cannot grow (ftruncate to more, or a write past its end, fails with EPERM). */
+export const F_SEAL_GROW = 0x0004;
+/** Seal: the contents cannot change (write and shared writable mappings fail). */
+export const F_SEAL_WRITE = 0x0008;
+/** Seal (Linux 5.1): no new writable mapping or write, existing ones go on working. */
+export const F_SEAL_FUTURE_WRITE = 0x0010;
 /** Descriptor flag: closed when the process execs a program. */
 export const FD_CLOEXEC = 1;
 
@@ -70,7 +88,7 @@ export function open(path: string, flags: number, mode = 0o666): number {
 
 /**
  * fcntl(2) with an integer argument or none (F_GETFL, F_SETFL, F_GETPIPE_SZ, F_SETPIPE_SZ,
- * F_SETFD…).
+ * F_SETFD, F_ADD_SEALS, F_GET_SEALS…).
  *
  * @see https://man7.org/linux/man-pages/man2/fcntl.2.html
  */

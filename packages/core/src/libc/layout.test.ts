@@ -18,6 +18,10 @@ import { Pollfd } from "./poll.ts";
 import { MsqidDs } from "./sys/msg.ts";
 import { MqAttr } from "./mqueue.ts";
 import { Sigevent } from "./signal.ts";
+import * as socket from "./sys/socket.ts";
+import { Cmsghdr, CMSG_LEN, CMSG_SPACE, Iovec, Msghdr, Ucred } from "./sys/socket.ts";
+import { SockaddrUn, SUN_PATH_SIZE } from "./sys/un.ts";
+import * as fcntl from "./fcntl.ts";
 import { compileC, cSkipReason, removeCompiled } from "@linux-ipc/testing/vitest";
 
 interface CStruct {
@@ -65,6 +69,11 @@ const structs: CStruct[] = [
   { cType: "struct timespec", headers: ["time.h"], size: Timespec.size, offsets: Timespec.offsets },
   { cType: "struct futex_waitv", headers: ["linux/futex.h"], size: FutexWaitv.size, offsets: FutexWaitv.offsets },
   { cType: "struct pollfd", headers: ["poll.h"], size: Pollfd.size, offsets: Pollfd.offsets },
+  { cType: "struct sockaddr_un", headers: ["sys/un.h"], size: SockaddrUn.size, offsets: SockaddrUn.offsets },
+  { cType: "struct msghdr", headers: ["sys/socket.h"], size: Msghdr.size, offsets: Msghdr.offsets },
+  { cType: "struct cmsghdr", headers: ["sys/socket.h"], size: Cmsghdr.size, offsets: Cmsghdr.offsets },
+  { cType: "struct ucred", headers: ["sys/socket.h"], size: Ucred.size, offsets: Ucred.offsets },
+  { cType: "struct iovec", headers: ["sys/uio.h"], size: Iovec.size, offsets: Iovec.offsets },
   {
     cType: "struct stat",
     headers: ["sys/stat.h"],
@@ -74,7 +83,8 @@ const structs: CStruct[] = [
 
 function cProgram(): string {
   const headers = new Set(["stdio.h", "stddef.h", ...structs.flatMap((s) => s.headers)]);
-  const lines = [...headers].map((h) => `#include <${h}>`);
+  // _GNU_SOURCE for struct ucred.
+  const lines = ["#define _GNU_SOURCE", ...[...headers].map((h) => `#include <${h}>`)];
   lines.push(...structs.flatMap((s) => (s.prelude ? [s.prelude] : [])));
   lines.push("int main(void) {");
   for (const s of structs) {
@@ -112,6 +122,41 @@ describe.skipIf(skip !== null)("struct layouts against the C compiler", () => {
       expect(Object.keys(s.offsets).length).toBeGreaterThan(1);
     });
   }
+});
+
+/** Constants declared in TypeScript whose C headers define them, and the values TypeScript gives them. */
+const constants: Record<string, number> = {
+  ...Object.fromEntries(
+    ["SOCK_STREAM", "SOCK_DGRAM", "SOCK_SEQPACKET", "SOCK_NONBLOCK", "SOCK_CLOEXEC", "SOL_SOCKET", "SO_TYPE", "SO_ERROR", "SO_SNDBUF", "SO_RCVBUF", "SO_PASSCRED", "SO_PEERCRED", "SO_ACCEPTCONN", "SCM_RIGHTS", "SCM_CREDENTIALS", "MSG_PEEK", "MSG_CTRUNC", "MSG_TRUNC", "MSG_DONTWAIT", "MSG_EOR", "MSG_WAITALL", "MSG_NOSIGNAL", "MSG_CMSG_CLOEXEC", "SHUT_RD", "SHUT_WR", "SHUT_RDWR", "SOMAXCONN", "AF_UNIX", "AF_LOCAL"].map((name) => [name, (socket as unknown as Record<string, number>)[name]!]),
+  ),
+  ...Object.fromEntries(["F_ADD_SEALS", "F_GET_SEALS", "F_SEAL_SEAL", "F_SEAL_SHRINK", "F_SEAL_GROW", "F_SEAL_WRITE", "F_SEAL_FUTURE_WRITE"].map((name) => [name, (fcntl as unknown as Record<string, number>)[name]!])),
+  "sizeof(((struct sockaddr_un *)0)->sun_path)": SUN_PATH_SIZE,
+  ...Object.fromEntries([0, 1, 4, 8, 12, 13, 4 * 253].flatMap((n) => [[`CMSG_LEN(${n})`, CMSG_LEN(n)], [`CMSG_SPACE(${n})`, CMSG_SPACE(n)]])),
+};
+
+describe.skipIf(skip !== null)("constants against the C compiler", () => {
+  afterAll(removeCompiled);
+
+  it("every socket, sealing and CMSG_* value matches the C headers'", () => {
+    const source = [
+      "#define _GNU_SOURCE",
+      "#include <stdio.h>",
+      "#include <fcntl.h>",
+      "#include <sys/socket.h>",
+      "#include <sys/un.h>",
+      "int main(void) {",
+      ...Object.keys(constants).map((expression) => `  printf("%s %ld\\n", ${JSON.stringify(expression)}, (long)(${expression}));`),
+      "  return 0;",
+      "}",
+    ].join("\n");
+    const output = execFileSync(compileC("constants", source), { encoding: "utf8" });
+    const c = Object.fromEntries(output.trim().split("\n").map((line) => {
+      const at = line.lastIndexOf(" ");
+      return [line.slice(0, at), Number(line.slice(at + 1))];
+    }));
+    expect(constants).toEqual(c);
+    expect(Object.values(constants).every((value) => Number.isInteger(value))).toBe(true);
+  });
 });
 
 if (skip !== null) it.skip(skip, () => {});
