@@ -44,6 +44,12 @@ function ringSegment(capacity: number, producers = 1): { spec: string; ring: Rin
   return { spec: `shm:${segment.id}`, ring };
 }
 
+/** The ring's header as 32-bit words, to read or corrupt fields as a stray write would. */
+function headerWords(ring: Ring): Int32Array {
+  const bytes = ring.memory.bytes;
+  return new Int32Array(bytes.buffer, bytes.byteOffset + ring.offset, RING_HEADER_SIZE >> 2);
+}
+
 function anonymous(length: number): ReturnType<typeof mmap> {
   return mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
 }
@@ -123,7 +129,7 @@ function drain(reader: RingReader, limit = 100): { lengths: number[]; error: unk
 describe("a corrupt ring", () => {
   const moveTail = (ring: Ring, bytes: number): void => {
     const index = RING_OFFSETS.tail >> 2;
-    ring.words[index] = (ring.words[index]! + bytes) | 0;
+    headerWords(ring)[index] = (headerWords(ring)[index]! + bytes) | 0;
   };
   /** A ring with messages of `lengths` sent; `corrupt` then changes it; what the consumer gets. */
   function corrupted(lengths: number[], corrupt: (ring: Ring, records: Int32Array) => void, before = 0) {
@@ -159,9 +165,14 @@ describe("a corrupt ring", () => {
         // The reader stays stopped (even if tail later makes the record look whole) ...
         expect(() => reader.tryPeek()).toThrow(error as Error);
         expect(() => reader.peek({ timeoutMs: 1_000 })).toThrow(error as Error);
-        // ... and producers learn that the consumer is gone instead of waiting for room.
+        // ... and producers, once the ring is full, learn why instead of waiting for room: the
+        // consumer's state says it found the ring corrupt (not that it closed or died).
         expect(ring.hasConsumer).toBe(false);
-        expect(() => writer.trySend(new Uint8Array(8))).toThrow(PeerGoneError);
+        const fill = (): void => {
+          while (writer.trySend(new Uint8Array(8)));
+        };
+        expect(fill).toThrow(RingFormatError);
+        expect(fill).toThrow(`corrupt ring: the consumer (pid ${process.pid}) found the ring corrupt and stopped reading`);
       } finally {
         reader.close();
         writer.close();
@@ -179,7 +190,8 @@ describe("a corrupt ring", () => {
     const waiting = writer.reserveAsync(56, { timeoutMs: 5_000 });
     new Int32Array(memory.bytes.buffer, memory.bytes.byteOffset + RING_HEADER_SIZE, 1)[0] = PAD_LENGTH | 0;
     expect(() => reader.tryPeek()).toThrow(RingFormatError);
-    await expect(waiting).rejects.toThrow(PeerGoneError);
+    await expect(waiting).rejects.toThrow(RingFormatError);
+    await expect(waiting).rejects.toThrow(/found the ring corrupt/);
   });
 });
 
@@ -193,7 +205,7 @@ describe("a producer over a corrupt head", () => {
         using reader = ring.reader();
         while (writer.trySend(new Uint8Array(56)));
         // The consumer is idle (it would store head only after reading), so no head move would come.
-        ring.words[RING_OFFSETS.head >> 2] = head;
+        headerWords(ring)[RING_OFFSETS.head >> 2] = head;
         expect(() => writer.reserve(56, { timeoutMs: 1_000 })).toThrow(RingFormatError);
         expect(() => writer.tryReserve(56)).toThrow(/corrupt ring: tail 256 and head/);
       });
@@ -203,14 +215,15 @@ describe("a producer over a corrupt head", () => {
 
 describe("Ring.attach", () => {
   const cases: Array<[field: keyof typeof RING_OFFSETS | number, value: number, message: RegExp]> = [
-    ["version", 2, /ring version 2 is not supported/],
+    ["version", 1, /ring version 1 is not supported \(this is version 2\): it was laid out by an older peer/],
+    ["version", 3, /ring version 3 is not supported \(this is version 2\): it was laid out by a newer peer/],
     ...[96, 100, 0, 8, 7680, 32, 2 ** 31].map((capacity): [keyof typeof RING_OFFSETS, number, RegExp] => ["capacity", capacity | 0, new RegExp(`capacity is ${capacity}; it must be a power of two from 64 to 2\\^30`)]),
     ["capacity", 8192, /capacity is 8192; the data area does not fit in the memory \(4096 bytes after the header\)/],
-    ["dataOffset", 256, /data_offset is 256; it must be 512/],
+    ["dataOffset", 256, /data_offset is 256; it must be 768/],
     ["producers", 0, /producers is 0; it must be 1 to 16/],
     ["producers", 17, /producers is 17; it must be 1 to 16/],
     ["closedProducers", 2, /closed_producers is 2; it cannot exceed producers \(1\)/],
-    ["consumerState", 7, /consumer_state is 7; it must be 0 to 3/],
+    ["consumerState", 7, /consumer_state is 7; it must be 0 to 4/],
     [RING_OFFSETS.slots + 4, 4, /slots\[0\].state is 4; it must be 0 to 3/],
     [RING_OFFSETS.slots + 3 * SLOT_SIZE + 4, 1, /slots\[3\].state is 1; the ring has 1 producer slot, so it must be 0/],
     ["head", 4, /head is 4; it must be a multiple of 8/],
@@ -223,7 +236,7 @@ describe("Ring.attach", () => {
       using memory = anonymous(Ring.bytesNeeded(4096));
       const ring = Ring.create(memory, { capacity: 4096 });
       expect(Ring.attach(memory).capacity).toBe(4096);
-      ring.words[(typeof field === "number" ? field : RING_OFFSETS[field]) >> 2] = value;
+      headerWords(ring)[(typeof field === "number" ? field : RING_OFFSETS[field]) >> 2] = value;
       expect(() => Ring.attach(memory)).toThrow(RingFormatError);
       expect(() => Ring.attach(memory)).toThrow(message);
     });
@@ -291,8 +304,8 @@ describe("ring in one process", () => {
       using memory = anonymous(Ring.bytesNeeded(4096));
       const ring = Ring.create(memory, { capacity: 4096, producers });
       const setPositions = (): void => {
-        ring.words[RING_OFFSETS.head >> 2] = nearWrap | 0;
-        ring.words[RING_OFFSETS.tail >> 2] = nearWrap | 0;
+        headerWords(ring)[RING_OFFSETS.head >> 2] = nearWrap | 0;
+        headerWords(ring)[RING_OFFSETS.tail >> 2] = nearWrap | 0;
       };
       // With two producers, one attached early and sat idle (its cached head is 0) while the other
       // moved ~4 GiB through the ring; one producer simply starts just under the wrap.
@@ -311,7 +324,7 @@ describe("ring in one process", () => {
         expect(into[0]).toBe(seq & 0xff);
       }
       expect(reader.tryPeek()).toBe(-1);
-      expect((ring.words[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
+      expect((headerWords(ring)[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
       expect(idle.trySend(message.fill(0xaa))).toBe(true);
       expect(reader.receive(into)).toBe(56);
       expect(into[55]).toBe(0xaa);
@@ -362,7 +375,7 @@ describe("ring in one process", () => {
     expect(() => Ring.attach(memory)).toThrow(RingFormatError);
     expect(() => Ring.attach(memory)).toThrow(/no ring here \(magic 0x00000000/);
     expect(() => Ring.create(memory, { capacity: 1000 })).toThrow(/power of two/);
-    expect(() => Ring.create(memory, { capacity: 8192 })).toThrow(/needs 8704 bytes; the memory has 8192/);
+    expect(() => Ring.create(memory, { capacity: 8192 })).toThrow(/needs 8960 bytes; the memory has 8192/);
     expect(() => Ring.create(memory, { offset: 10 })).toThrow(/multiple of 64/);
     expect(() => Ring.create(memory, { producers: 17 })).toThrow(/1 to 16 producers/);
     const ring = Ring.create(memory);
@@ -374,8 +387,12 @@ describe("ring in one process", () => {
     expect(() => ring.reader()).toThrow(`the ring already has a consumer (pid ${process.pid})`);
     expect(() => reader.release()).toThrow(/without a peeked message/);
     reader.close();
-    expect(() => writer.send(new Uint8Array(1))).toThrow(PeerGoneError);
-    expect(() => writer.send(new Uint8Array(1))).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
+    // The producer reads the consumer's state only where it would wait: once the ring is full.
+    const fill = (): void => {
+      for (;;) writer.send(new Uint8Array(1), { timeoutMs: 5_000 });
+    };
+    expect(fill).toThrow(PeerGoneError);
+    expect(fill).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
   });
 
   it("waits asynchronously with the event loop free, and gives up at the timeout", async () => {
