@@ -40,6 +40,7 @@ export * from "./ipc/posix_message_queue.ts";
 export * from "./ipc/futex_mutex.ts";
 export { waitForWord, type WordWaitOptions, type WordWaitResult } from "./ipc/word_waiter.ts";
 export * from "./ipc/ring.ts";
+export * from "./ipc/ring_socket.ts";
 // The persistent FdWaiter stays inside: only AsyncFd, which closes it before its descriptor, uses it.
 export { isPollable, waitForFd, ClosedDescriptorError, type Readiness, type WaitOptions } from "./ipc/poll.ts";
 export * from "./ipc/pipe_io.ts";
