@@ -6,10 +6,10 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { compileCFile, cProgramPaths, cSkipReason, compiler } from "./cc.ts";
+import { cCompiler, compileCFile, cProgramPaths, cSkipReason } from "./cc.ts";
 
 const roots = process.argv.length > 2 ? process.argv.slice(2) : ["examples"];
-if (!compiler) {
+if (!cCompiler()) {
   process.stderr.write(`build-c: ${cSkipReason() ?? "no C compiler"}\n`);
   process.exit(1);
 }

@@ -76,6 +76,7 @@ export function removeCompiled(): void {
  * name of its own and renames it into place. Returns `output`.
  */
 export function compileCFile(source: string, output: string, extraFlags: string[] = []): string {
+  const compiler = cCompiler();
   if (!compiler) throw new Error(cSkipReason() ?? "no C compiler");
   const flags = [...C_FLAGS, ...extraFlags];
   const hash = createHash("sha256").update(JSON.stringify([compiler, flags])).update(readFileSync(source)).digest("hex");
