@@ -141,11 +141,15 @@ const cExpressions: Record<string, string> = {
   PAGE_SIZE: "sysconf(_SC_PAGESIZE)",
   WAKE_ALL: "INT_MAX", // futex(2): INT_MAX wakes every waiter
   SUN_PATH_SIZE: "sizeof(((struct sockaddr_un *)0)->sun_path)",
+  CREDENTIALS_SPACE: "CMSG_SPACE(sizeof(struct ucred))",
+  SIZE_T_ALIGN: "_Alignof(size_t)",
+  INT_SIZE: "sizeof(int)",
 };
 
 /** Constants with no C counterpart to compare with, and why. */
 const notInC: Record<string, string> = {
   SEMVMX: "defined in <linux/sem.h> only, whose structs clash with glibc's <sys/sem.h>",
+  SCM_MAX_FD: "the kernel's own limit (include/net/scm.h), in no userspace header",
 };
 
 /** Headers every constant may come from besides its module's own (PIPE_BUF, SEM_VALUE_MAX, SYS_*). */

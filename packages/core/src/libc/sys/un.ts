@@ -39,7 +39,7 @@ export interface EncodedSockaddrUn {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8");
-const PATH_OFFSET = SockaddrUn.offsets.sun_path;
+const pathOffset = SockaddrUn.offsets.sun_path;
 
 /** Whether `address` is an abstract name (it starts with a NUL byte). */
 export function isAbstract(address: string): boolean {
@@ -67,14 +67,14 @@ export function sockaddrUn(address: string): EncodedSockaddrUn {
   new DataView(bytes.buffer).setUint16(SockaddrUn.offsets.sun_family, AF_UNIX, true);
   if (isAbstract(address)) {
     if (name.length > SUN_PATH_SIZE) throw new RangeError(`the abstract socket name ${formatSocketAddress(address)} is ${name.length - 1} bytes: at most ${SUN_PATH_SIZE - 1} fit in sun_path after its NUL`);
-    bytes.set(name, PATH_OFFSET);
-    return { bytes, length: PATH_OFFSET + name.length };
+    bytes.set(name, pathOffset);
+    return { bytes, length: pathOffset + name.length };
   }
   if (address === "") throw new TypeError("a socket address must be a path or an abstract name (\"\\0name\"), not the empty string");
   if (address.includes("\0")) throw new TypeError(`the socket path ${JSON.stringify(address)} has a NUL byte inside (only an abstract name starts with one)`);
   if (name.length + 1 > SUN_PATH_SIZE) throw new RangeError(`the socket path '${address}' is ${name.length} bytes: at most ${SUN_PATH_SIZE - 1} fit in sun_path with its NUL (use a shorter folder, or an abstract name)`);
-  bytes.set(name, PATH_OFFSET);
-  return { bytes, length: PATH_OFFSET + name.length + 1 };
+  bytes.set(name, pathOffset);
+  return { bytes, length: pathOffset + name.length + 1 };
 }
 
 /**
@@ -83,8 +83,8 @@ export function sockaddrUn(address: string): EncodedSockaddrUn {
  * one, the path otherwise.
  */
 export function decodeSockaddrUn(bytes: Uint8Array, length: number): string {
-  if (length <= PATH_OFFSET) return "";
-  const name = bytes.subarray(PATH_OFFSET, Math.min(length, SockaddrUn.size));
+  if (length <= pathOffset) return "";
+  const name = bytes.subarray(pathOffset, Math.min(length, SockaddrUn.size));
   if (name[0] === 0) return `\0${decoder.decode(name.subarray(1))}`;
   const end = name.indexOf(0);
   return decoder.decode(end === -1 ? name : name.subarray(0, end));
