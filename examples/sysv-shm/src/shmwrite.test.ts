@@ -90,7 +90,7 @@ describe("shmwrite (P5)", () => {
           const expected = Buffer.alloc(ConnStat.size);
           expected.writeInt32LE(3, 0);
           expected.write("127.0.0.1", 4);
-          expect(Buffer.from(attachment.bytes.subarray(0, ConnStat.size))).toEqual(expected);
+          expect(Buffer.from(attachment.read(0, ConnStat.size))).toEqual(expected);
         }
         // The tutorial's shmread (c/shmread.c) reads it once and removes the segment.
         const reader = await runCommand(compiledC(import.meta.url, "shmread"), [formatKey(key), "1", "0"]);

@@ -14,6 +14,7 @@ import { koffi, libc, type Address } from "../ffi/libc.ts";
 import type { StructLayout, StructView, FieldSpec } from "../ffi/struct.ts";
 import { pageRoundUp } from "../libc/unistd.ts";
 import { releaseWordWaits } from "./word_waiter.ts";
+import { setLiveBytesAccess } from "./memory_access.ts";
 import { mmap, munmap, MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../libc/sys/mman.ts";
 
 // memmove rather than memcpy: the two ranges may be the same mapping.
@@ -98,6 +99,15 @@ export abstract class MappedMemory implements Disposable {
       throw new RangeError(`read: ${length} bytes at offset ${offset} do not fit in ${this.length} bytes`);
     }
     return this.#liveBytes().slice(offset, offset + length);
+  }
+
+  static {
+    setLiveBytesAccess((memory) => {
+      if (!(memory instanceof MappedMemory)) return memory.bytes;
+      memory.assertLive();
+      memory.assertAccess("read", memory.readable);
+      return memory.#liveBytes();
+    });
   }
 
   #liveBytes(): Uint8Array {

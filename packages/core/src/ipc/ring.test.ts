@@ -56,6 +56,28 @@ function anonymous(length: number): ReturnType<typeof mmap> {
 }
 
 
+describe("a ring in read-only memory", () => {
+  it("can be watched live (head, tail, used), and refuses a reader, a writer or a create instead of faulting", () => {
+    const length = Ring.bytesNeeded(4096);
+    const fd = memfd_create("ring-watched", 0);
+    try {
+      ftruncate(fd, length);
+      using writable = mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+      using readOnly = mmap(length, PROT_READ, MAP_SHARED, fd);
+      const ring = Ring.create(writable, { capacity: 4096 });
+      const watched = Ring.attach(readOnly);
+      using writer = ring.writer();
+      writer.send(new Uint8Array(24));
+      expect([watched.tail, watched.used]).toEqual([ring.tail, 32]);
+      for (const attach of [() => watched.reader(), () => watched.writer(), () => Ring.create(readOnly)]) {
+        expect(attach).toThrow(expect.objectContaining({ code: "ERR_IPC_MEMORY_ACCESS", message: expect.stringMatching(/read-only, a ring can only be watched: head, tail, used/) }));
+      }
+    } finally {
+      close(fd);
+    }
+  });
+});
+
 describe("flush", () => {
   it("returns once a consumer in another process has read everything, however the two interleave (5,000 rounds)", async () => {
     const { spec, ring } = ringSegment(4096);

@@ -20,7 +20,8 @@
  * peer) and an async form (the same slices, slept by a word-waiter thread so the event loop stays
  * free; see word_waiter.ts).
  */
-import { type SharedMemory } from "./memory.ts";
+import { isReadOnly, liveBytes } from "./memory_access.ts";
+import { MemoryAccessError, type SharedMemory } from "./memory.ts";
 import { RING_HEADER_SIZE, RECORD_HEADER_SIZE, MIN_CAPACITY, RING_MAX_PRODUCERS, RingHeader, WORD, SIDE_ATTACHED, checkHeader, checkPlacement, writeHeader } from "./ring_layout.ts";
 import { type WaitTuning } from "./ring_waiting.ts";
 import { RingReader } from "./ring_reader.ts";
@@ -64,6 +65,12 @@ function largestPowerOfTwoAtMost(value: number): number {
   return value < 1 ? 0 : 2 ** Math.floor(Math.log2(value));
 }
 
+// Read-only memory (an SHM_RDONLY attachment, a PROT_READ mapping) can watch a ring (head, tail,
+// used), but a store into it would kill the process with SIGSEGV.
+function refuseReadOnly(memory: SharedMemory, who: string): void {
+  if (isReadOnly(memory)) throw new MemoryAccessError("ring's memory", "write", `; ${who} stores positions and states, so attach or map it writable (read-only, a ring can only be watched: head, tail, used)`);
+}
+
 /** A ring laid out in shared memory. Make one with `Ring.create` (once) or `Ring.attach`. */
 export class Ring {
   /** The shared memory the ring lives in. */
@@ -79,7 +86,7 @@ export class Ring {
   readonly #header: RingHeader;
 
   private constructor(memory: SharedMemory, offset: number) {
-    const bytes = memory.bytes;
+    const bytes = liveBytes(memory);
     if (!Number.isInteger(offset) || offset < 0 || offset % 64 !== 0 || (bytes.byteOffset + offset) % 64 !== 0) {
       throw new RangeError(`a ring must start at a multiple of 64 bytes (offset ${offset})`);
     }
@@ -105,9 +112,10 @@ export class Ring {
    * attach that comes too early fails instead of reading half a header.
    */
   static create(memory: SharedMemory, options: CreateRingOptions = {}): Ring {
+    refuseReadOnly(memory, "creating a ring");
     const offset = options.offset ?? 0;
     if (!Number.isInteger(offset) || offset < 0 || offset % 64 !== 0) throw new RangeError(`a ring must start at a multiple of 64 bytes (offset ${offset})`);
-    const capacity = options.capacity ?? largestPowerOfTwoAtMost(memory.bytes.byteLength - offset - RING_HEADER_SIZE);
+    const capacity = options.capacity ?? largestPowerOfTwoAtMost(liveBytes(memory).byteLength - offset - RING_HEADER_SIZE);
     const producers = options.producers ?? 1;
     checkPlacement(memory, offset, capacity);
     if (!Number.isInteger(producers) || producers < 1 || producers > RING_MAX_PRODUCERS) {
@@ -150,11 +158,13 @@ export class Ring {
 
   /** Attaches this process as a producer (takes a free producer slot). */
   writer(options: WaitTuning = {}): RingWriter {
+    refuseReadOnly(this.memory, "a writer");
     return new RingWriter(this, this.#header, options);
   }
 
   /** Attaches this process as the consumer; a ring has one. */
   reader(options: WaitTuning = {}): RingReader {
+    refuseReadOnly(this.memory, "a reader");
     return new RingReader(this, this.#header, options);
   }
 }

@@ -4,6 +4,7 @@
  * ring's header that the reader and the writer share (the peers' states, waking a sleeper). Nothing
  * here waits; ring_waiting.ts does.
  */
+import { liveBytes } from "./memory_access.ts";
 import { WAKE_ALL, futexWake } from "../libc/linux/futex.ts";
 import { isProcessAlive } from "./liveness.ts";
 import { type SharedMemory } from "./memory.ts";
@@ -129,18 +130,18 @@ function readStartTime(words: Int32Array, index: number): number {
 }
 
 function headerWords(memory: SharedMemory, offset: number): Int32Array {
-  const bytes = memory.bytes;
+  const bytes = liveBytes(memory);
   return new Int32Array(bytes.buffer, bytes.byteOffset + offset, RING_HEADER_SIZE >> 2);
 }
 
 /** Checks that a ring of `capacity` data bytes can start at `offset` of `memory` (RangeError if not). */
 export function checkPlacement(memory: SharedMemory, offset: number, capacity: number): void {
-  const available = memory.bytes.byteLength - offset - RING_HEADER_SIZE;
+  const available = liveBytes(memory).byteLength - offset - RING_HEADER_SIZE;
   if (!Number.isInteger(capacity) || capacity < MIN_CAPACITY || (capacity & (capacity - 1)) !== 0 || capacity > MAX_CAPACITY) {
     throw new RangeError(`ring capacity must be a power of two from ${MIN_CAPACITY} to 2^30 bytes, not ${capacity}`);
   }
   if (capacity > available) {
-    throw new RangeError(`a ring of ${capacity} data bytes needs ${RING_HEADER_SIZE + capacity} bytes; the memory has ${memory.bytes.byteLength - offset} after offset ${offset}`);
+    throw new RangeError(`a ring of ${capacity} data bytes needs ${RING_HEADER_SIZE + capacity} bytes; the memory has ${liveBytes(memory).byteLength - offset} after offset ${offset}`);
   }
 }
 
@@ -176,7 +177,7 @@ function checkPositions(header: Int32Array, capacity: number): void {
 
 /** Checks every field of the header at `offset` (RING.md, Attaching); a RingFormatError names the field and its value. */
 export function checkHeader(memory: SharedMemory, offset: number): void {
-  const bytes = memory.bytes;
+  const bytes = liveBytes(memory);
   if (offset + RING_HEADER_SIZE > bytes.byteLength) throw new RingFormatError(`no ring here: the memory is smaller than a ring header (${RING_HEADER_SIZE} bytes)`);
   const header = headerWords(memory, offset);
   const magic = Atomics.load(header, WORD.magic);
@@ -235,7 +236,7 @@ export class RingHeader {
     this.#address = memory.address + BigInt(offset);
     this.capacity = this.words[WORD.capacity]! >>> 0;
     this.producers = this.words[WORD.producers]! >>> 0;
-    const bytes = memory.bytes;
+    const bytes = liveBytes(memory);
     this.data = new Uint8Array(bytes.buffer, bytes.byteOffset + offset + RING_HEADER_SIZE, this.capacity);
     this.records = new Int32Array(bytes.buffer, bytes.byteOffset + offset + RING_HEADER_SIZE, this.capacity >> 2);
   }
