@@ -7,7 +7,8 @@
  * inherited; this one is a new program (see parent.ts), so it maps the inherited descriptor itself.
  */
 import { parseCommand, runMain } from "@linux-ipc/programs";
-import { close, getpid, getppid, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, inheritedFds, fstat } from "@linux-ipc/core";
+import { readlinkSync } from "node:fs";
+import { checkSealed, close, getpid, getppid, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, inheritedFds, fstat } from "@linux-ipc/core";
 import { oneLine, SharedPage } from "./shared-page.ts";
 
 await runMain("child", () => {
@@ -22,6 +23,9 @@ await runMain("child", () => {
 
   const { size } = fstat(fd);
   if (size < SharedPage.size) throw new Error(`the shared file (descriptor ${fd}) is ${size} bytes, smaller than the ${SharedPage.size}-byte page`);
+  // A memfd must come sealed against shrinking: one truncated under the mapping would make a touch of
+  // the page raise SIGBUS. (A file cannot be sealed: any process that may write it can truncate it.)
+  if (readlinkSync(`/proc/self/fd/${fd}`).startsWith("/memfd:")) checkSealed(fd);
   const mapping = mmap(SharedPage.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, { path: `descriptor ${fd}` });
   close(fd); // the mapping holds its own reference
   const page = mapping.struct(SharedPage);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { compiledC, cSkipReason, runCommand, runProgram, useTempDir, compiledProgram, plantForeignSymlink } from "@linux-ipc/testing/vitest";
+import { close, ftruncate, memfd_create, MFD_CLOEXEC } from "@linux-ipc/core";
 import { SharedPage } from "./shared-page.ts";
 
 const parent = compiledProgram(import.meta.url, "parent");
@@ -46,6 +47,19 @@ describe("parent and child, two processes sharing one page", () => {
     expect(result.stdout.split("\n")[0]).toBe(`parent ${run.parentPid} wrote 12 bytes to a memfd: ${FATHER}`);
     expect(run.read).toBe(FATHER);
     expect(run.reply).toBe(`child ${run.childPid} (parent ${run.parentPid}) got 12 bytes`);
+  });
+
+  it("the child refuses a memfd that is not sealed against shrinking (one truncated under its mapping would raise SIGBUS)", async () => {
+    const fd = memfd_create("unsealed", MFD_CLOEXEC);
+    try {
+      ftruncate(fd, SharedPage.size);
+      const result = await runProgram(compiledProgram(import.meta.url, "child"), [], { fds: [fd] });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(/^child: descriptor 3 is a memfd without F_SEAL_SHRINK\|F_SEAL_GROW .*SIGBUS\n$/);
+    } finally {
+      close(fd);
+    }
   });
 
   it("with --file, leaves the message and the reply in the file, and never shrinks a larger file", async () => {

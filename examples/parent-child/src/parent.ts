@@ -27,7 +27,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { endingWithParent, onTerminationSignal, parseCommand, runMain, usageText, UsageError, siblingProgram, openOrCreateOwnFile } from "@linux-ipc/programs";
-import { O_RDWR, close, ftruncate, getpid, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, fstat, spawnWithFds, waitForExit } from "@linux-ipc/core";
+import { O_RDWR, close, createSealedMemfd, ftruncate, getpid, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, fstat, spawnWithFds, waitForExit } from "@linux-ipc/core";
 import { oneLine, SharedPage } from "./shared-page.ts";
 
 const child = siblingProgram(import.meta.url, "child");
@@ -65,7 +65,8 @@ await runMain("parent", async () => {
     let fd: number;
     let shared: string;
     if (values.anonymous) {
-      fd = memfd_create("parent-child");
+      // Sealed at its final size: the child can then map it knowing nobody can truncate it under it.
+      fd = createSealedMemfd("parent-child", SharedPage.size, { final: true });
       shared = "a memfd";
     } else {
       shared = temporaryDir === null ? values.file! : join(temporaryDir, "shared-page");

@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { endingWithParent, parseCommand, runMain } from "@linux-ipc/programs";
-import { memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, close, ftruncate, inheritedFds, spawnWithFds, waitForExit, Ring } from "@linux-ipc/core";
+import { createSealedMemfd, mapSealedMemfd, type Mapping, close, inheritedFds, spawnWithFds, waitForExit, Ring } from "@linux-ipc/core";
 
 const SPIN_FOREVER = { spinMicros: 60_000_000 };
 const self = fileURLToPath(import.meta.url);
@@ -37,19 +37,19 @@ await runMain("measure", async () => {
   await stream(values["stream-count"], values["stream-size"], values.capacity);
 });
 
+// Sealed at its size, so neither side can truncate it under the other's mapping (SIGBUS).
 function sharedMemory(length: number): { fd: number; memory: Mapping } {
-  const fd = memfd_create("ring-measure");
-  ftruncate(fd, length);
-  return { fd, memory: mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED, fd) };
+  const fd = createSealedMemfd("ring-measure", length, { final: true });
+  return { fd, memory: mapSealedMemfd(fd, { writable: true }) };
 }
 
 function inherited(): Mapping {
   const [fd] = inheritedFds();
-  return mmap(Number(process.env.RING_MEASURE_LENGTH), PROT_READ | PROT_WRITE, MAP_SHARED, fd!);
+  return mapSealedMemfd(fd!, { writable: true });
 }
 
-function child(role: string, fd: number, length: number): ReturnType<typeof spawnWithFds> {
-  return spawnWithFds(self, ["--role", role], { fds: [fd], env: endingWithParent({ ...process.env, RING_MEASURE_LENGTH: String(length) }) });
+function child(role: string, fd: number): ReturnType<typeof spawnWithFds> {
+  return spawnWithFds(self, ["--role", role], { fds: [fd], env: endingWithParent() });
 }
 
 async function pingPong(rounds: number, size: number): Promise<void> {
@@ -58,7 +58,7 @@ async function pingPong(rounds: number, size: number): Promise<void> {
   const { fd, memory } = sharedMemory(length);
   Ring.create(memory, { capacity });
   Ring.create(memory, { capacity, offset: Ring.bytesNeeded(capacity) });
-  const echoer = child("echo", fd, length);
+  const echoer = child("echo", fd);
   close(fd);
   using writer = Ring.attach(memory).writer(SPIN_FOREVER);
   using reader = Ring.attach(memory, Ring.bytesNeeded(capacity)).reader(SPIN_FOREVER);
@@ -111,7 +111,7 @@ async function stream(count: number, size: number, capacity: number): Promise<vo
   const length = Ring.bytesNeeded(capacity);
   const { fd, memory } = sharedMemory(length);
   const ring = Ring.create(memory, { capacity });
-  const sinker = child("sink", fd, length);
+  const sinker = child("sink", fd);
   close(fd);
   using writer = ring.writer();
   const message = new Uint8Array(size).fill(0xa5);
