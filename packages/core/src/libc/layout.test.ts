@@ -7,7 +7,8 @@
  * keeps to itself) is compared with the C macro of the same name in the module's header
  * (libc/sys/mman.ts: <sys/mman.h>), and every errno name with <errno.h>. A new module or constant is
  * checked without a line here; one whose C side is not a macro of that name needs one line in
- * `cExpressions` (or in `notInC`, saying why it has no C counterpart).
+ * `cExpressions` (or in `notInC`, saying why it has no C counterpart). The few C constants that ipc/
+ * modules keep beside their one use (epoll's, RWF_NOWAIT, IN_OPEN, FIONREAD) are listed by name.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
@@ -170,17 +171,33 @@ const modulePaths = readdirSync(libcDir, { recursive: true, encoding: "utf8" })
 // C's spelling of a constant: PROT_READ, EAGAIN, _SC_PAGESIZE, SYS_futex.
 const isConstantName = (name: string): boolean => /^_?[A-Z][A-Z0-9]*(_\w+)?$/.test(name);
 
-// Numbers a module declares without exporting them: read from its source (a literal, or the test fails).
-function privateConstants(source: string, file: string): Array<[string, number]> {
-  const found: Array<[string, number]> = [];
-  for (const [, name, literal] of source.matchAll(/^const (\w+)(?:: number)? = ([^;]+);/gm)) {
-    if (!name || !literal || !isConstantName(name)) continue;
-    const value = Number(literal.replaceAll("_", ""));
-    if (!Number.isFinite(value)) throw new Error(`${file}: ${name} = ${literal} is no number literal; export it so this test can compare its value with C`);
-    found.push([name, value]);
-  }
-  return found;
+/** What a module declares with `const NAME = …;` at its top level, as written, by name (`exported`: whether it is exported). */
+function declaredNumbers(source: string, exported = true): Map<string, string> {
+  const declarations = source.matchAll(/^(export )?const (\w+)(?:: number)? = ([^;]+);/gm);
+  return new Map([...declarations].filter(([, exportKeyword]) => exported || exportKeyword === undefined).map(([, , name, literal]) => [name ?? "", literal ?? ""]));
 }
+
+/** A number as the source writes it: a literal (0x20, 0o1000, 4_096) or a shift (1 << 30). */
+function numberLiteral(literal: string, where: string): number {
+  const shift = /^(\d+) << (\d+)$/.exec(literal);
+  const value = shift ? Number(shift[1]) * 2 ** Number(shift[2]) : Number(literal.replaceAll("_", ""));
+  if (!Number.isFinite(value)) throw new Error(`${where} = ${literal} is no number literal; export it so this test can compare its value with C`);
+  return value;
+}
+
+// Numbers a module declares without exporting them: read from its source.
+function privateConstants(source: string, file: string): Array<[string, number]> {
+  return [...declaredNumbers(source, false)]
+    .filter(([name]) => isConstantName(name))
+    .map(([name, literal]) => [name, numberLiteral(literal, `${file}: ${name}`)]);
+}
+
+/** C constants that ipc/ modules keep beside their one use, read from their source. */
+const ipcConstants = [
+  { file: "../ipc/poll.ts", header: "sys/epoll.h", names: ["EPOLL_CTL_ADD", "EPOLL_CTL_MOD", "EPOLLIN", "EPOLLOUT", "EPOLLERR", "EPOLLHUP", "EPOLLONESHOT"] },
+  { file: "../ipc/pipe_io.ts", header: "sys/uio.h", names: ["RWF_NOWAIT"] },
+  { file: "../ipc/fifo.ts", header: "sys/inotify.h", names: ["IN_OPEN"] },
+];
 
 /** The constants to compare, grouped by the header that defines them. */
 const constantsByHeader = new Map<string, CConstant[]>();
@@ -201,6 +218,14 @@ for (const file of modulePaths) {
 constantsByHeader.delete("errno.h"); // errno.ts exports no constant of its own; its table is checked whole:
 for (const [name, value] of Object.entries(Errno)) addConstant("errno.h", name, value);
 addConstant("sys/ioctl.h", "FIONREAD", pipeIo.FIONREAD); // an ioctl request that lives beside its one use
+for (const { file, header, names } of ipcConstants) {
+  const declared = declaredNumbers(readFileSync(libcDir + file, "utf8"));
+  for (const name of names) {
+    const literal = declared.get(name);
+    if (literal === undefined) throw new Error(`${file} declares no ${name} any more: take it out of ipcConstants`);
+    addConstant(header, name, numberLiteral(literal, `${file}: ${name}`));
+  }
+}
 const allConstants = [...constantsByHeader.values()].flat();
 
 function constantsProgram(): string {
