@@ -3,7 +3,7 @@ import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, re
 import { randomBytes } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { PAGE_SIZE, mkfifo } from "@linux-ipc/core";
-import { runProgram, useTempDir, type ProgramResult, compiledProgram } from "@linux-ipc/testing/vitest";
+import { compiledC, runCommand, runProgram, useTempDir, type ProgramResult, compiledProgram } from "@linux-ipc/testing/vitest";
 
 const copy = compiledProgram(import.meta.url, "safe-copy");
 const dir = useTempDir("filecopy-test-");
@@ -47,6 +47,21 @@ describe("safe-copy makes a byte-exact copy", () => {
     writeFileSync(source, original);
     expect(await runCopy([source, dir.file("target")], null)).toMatchObject({ code: 0, stderr: "" });
     expect(readFileSync(dir.file("target")).equals(original)).toBe(true);
+  });
+
+  it("on a file system without fallocate (errno 95, which a seccomp filter gives here): the copy goes on, byte-exact", async () => {
+    const source = dir.file("source");
+    const original = randomBytes(5 * WINDOW + 7);
+    writeFileSync(source, original);
+    // no-fallocate runs node with fallocate(2) answering EOPNOTSUPP; the copy must still be made.
+    const env = { ...process.env, FILECOPY_WINDOW_BYTES: String(WINDOW) };
+    const result = await runCommand(compiledC(import.meta.url, "test/no-fallocate"), [process.execPath, copy, source, dir.file("target")], { env });
+    expect(result).toMatchObject({ code: 0, signal: null, stdout: "", stderr: "" });
+    expect(readFileSync(dir.file("target")).equals(original)).toBe(true);
+    // And the filter does what it says: fallocate through core fails with errno 95 under it.
+    const probe = `import("@linux-ipc/core").then(({ fallocate, open, close, O_RDWR }) => { const fd = open(process.argv[1], O_RDWR); try { fallocate(fd, 0, 0, 4096); } catch (e) { console.log(e.errno); } close(fd); })`;
+    const probed = await runCommand(compiledC(import.meta.url, "test/no-fallocate"), [process.execPath, "-e", probe, source], { cwd: new URL("..", import.meta.url).pathname, env });
+    expect(probed).toMatchObject({ code: 0, stdout: "95\n" });
   });
 
   it("replacing a larger destination, which ends exactly the source's size", async () => {
