@@ -88,6 +88,7 @@ export class RingConnection implements Disposable {
     this.#memory.unmap();
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -209,6 +210,7 @@ export class RingListener implements Disposable {
     this.#listener.close();
   }
 
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
