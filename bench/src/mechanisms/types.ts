@@ -50,7 +50,7 @@ export interface Mechanism {
   /** Built on this project's core bindings, or on Node's own modules. */
   family: "core" | "node";
   /** The C reference the ratios are taken against (see referenceNames in measure.ts). */
-  reference: "pipe" | "spin";
+  reference: "pipe" | "socket" | "seqpacket" | "spin";
   /** Another C reference for the round trip only (a ring that never spins is read against C's futex). */
   latencyReference?: "futex";
   /** Null when it can run here, otherwise why not (printed as a note, the mechanism is skipped). */
