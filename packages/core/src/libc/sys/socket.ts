@@ -101,22 +101,38 @@ export type UcredSnapshot = SnapshotOf<typeof Ucred>;
 const SIZE_T_ALIGN = 8;
 const INT_SIZE = 4;
 
-/** CMSG_ALIGN: `length` rounded up to the alignment of control messages (that of size_t). */
+/**
+ * CMSG_ALIGN: `length` rounded up to the alignment of control messages (that of size_t).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function CMSG_ALIGN(length: number): number {
   return (length + SIZE_T_ALIGN - 1) & ~(SIZE_T_ALIGN - 1);
 }
 
-/** CMSG_LEN: the `cmsg_len` of a control message carrying `dataLength` bytes (header and data, no trailing padding). */
+/**
+ * CMSG_LEN: the `cmsg_len` of a control message carrying `dataLength` bytes (header and data, no trailing padding).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function CMSG_LEN(dataLength: number): number {
   return CMSG_ALIGN(Cmsghdr.size) + dataLength;
 }
 
-/** CMSG_SPACE: the room a control message carrying `dataLength` bytes takes in a control buffer, padding included. */
+/**
+ * CMSG_SPACE: the room a control message carrying `dataLength` bytes takes in a control buffer, padding included.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function CMSG_SPACE(dataLength: number): number {
   return CMSG_ALIGN(Cmsghdr.size) + CMSG_ALIGN(dataLength);
 }
 
-/** The room in a control buffer for `count` descriptors: CMSG_SPACE(count * sizeof(int)). */
+/**
+ * The room in a control buffer for `count` descriptors: CMSG_SPACE(count * sizeof(int)).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function rightsSpace(count: number): number {
   return CMSG_SPACE(count * INT_SIZE);
 }
@@ -134,7 +150,11 @@ export interface ControlMessage {
   readonly data: Uint8Array;
 }
 
-/** An SCM_RIGHTS control message carrying `fds` (1 to SCM_MAX_FD descriptors). */
+/**
+ * An SCM_RIGHTS control message carrying `fds` (1 to SCM_MAX_FD descriptors).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function scmRights(fds: readonly number[]): ControlMessage {
   if (fds.length === 0 || fds.length > SCM_MAX_FD) throw new RangeError(`one message carries 1 to ${SCM_MAX_FD} descriptors, not ${fds.length}`);
   const data = new Uint8Array(fds.length * INT_SIZE);
@@ -146,6 +166,8 @@ export function scmRights(fds: readonly number[]): ControlMessage {
 /**
  * An SCM_CREDENTIALS control message. The kernel checks it: a process may send its own pid, uid and
  * gid (or, with CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, others); anything else fails with EPERM.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
  */
 export function scmCredentials(credentials: UcredSnapshot): ControlMessage {
   const data = new Uint8Array(Ucred.size);
@@ -156,7 +178,11 @@ export function scmCredentials(credentials: UcredSnapshot): ControlMessage {
   return { level: SOL_SOCKET, type: SCM_CREDENTIALS, data };
 }
 
-/** A control buffer holding `messages` one after another, each at CMSG_SPACE of its data, for sendmsg. */
+/**
+ * A control buffer holding `messages` one after another, each at CMSG_SPACE of its data, for sendmsg.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function controlBuffer(messages: readonly ControlMessage[]): Uint8Array {
   const buffer = new Uint8Array(messages.reduce((total, message) => total + CMSG_SPACE(message.data.byteLength), 0));
   let offset = 0;
@@ -174,6 +200,8 @@ export function controlBuffer(messages: readonly ControlMessage[]): Uint8Array {
 /**
  * The control messages in the first `length` bytes of `control` (recvmsg's `controlLength`), walked
  * as CMSG_FIRSTHDR and CMSG_NXTHDR do. Their data are views into `control`, not copies.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
  */
 export function parseControl(control: Uint8Array, length: number): ControlMessage[] {
   const messages: ControlMessage[] = [];
@@ -192,7 +220,11 @@ export function parseControl(control: Uint8Array, length: number): ControlMessag
   return messages;
 }
 
-/** Every descriptor that SCM_RIGHTS messages among `messages` carried, in order. */
+/**
+ * Every descriptor that SCM_RIGHTS messages among `messages` carried, in order.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function rightsOf(messages: readonly ControlMessage[]): number[] {
   const fds: number[] = [];
   for (const message of messages) {
@@ -203,7 +235,11 @@ export function rightsOf(messages: readonly ControlMessage[]): number[] {
   return fds;
 }
 
-/** The credentials of the SCM_CREDENTIALS message among `messages`, or null if there is none. */
+/**
+ * The credentials of the SCM_CREDENTIALS message among `messages`, or null if there is none.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function credentialsOf(messages: readonly ControlMessage[]): UcredSnapshot | null {
   const message = messages.find((m) => m.level === SOL_SOCKET && m.type === SCM_CREDENTIALS && m.data.byteLength >= Ucred.size);
   if (message === undefined) return null;
