@@ -131,7 +131,10 @@ export class UnixSocket implements Disposable {
   #scratch = new Uint8Array(65536);
   #handedOver = false;
 
-  /** Takes `fd` (a connected UNIX socket) over: this object closes it. */
+  /**
+   * Takes `fd` (a connected UNIX socket) over: this object closes it. If it throws (ENOTSOCK for a
+   * descriptor that is not a socket), the descriptor is still the caller's.
+   */
   constructor(fd: number) {
     this.#waiter = new FdWaiter(fd);
     this.#fd = fd;
@@ -152,15 +155,13 @@ export class UnixSocket implements Disposable {
    */
   static pair(type: number = SOCK_STREAM): [UnixSocket, UnixSocket] {
     const [a, b] = socketpair(AF_UNIX, type | SOCK_CLOEXEC);
+    let first: UnixSocket | undefined;
     try {
-      const first = new UnixSocket(a);
-      try {
-        return [first, new UnixSocket(b)];
-      } catch (error) {
-        first.close();
-        throw error;
-      }
+      first = new UnixSocket(a);
+      return [first, new UnixSocket(b)];
     } catch (error) {
+      if (first === undefined) closeAll([a]);
+      else first.close();
       closeAll([b]);
       throw error;
     }
