@@ -53,7 +53,7 @@ describe("pnpm bench --quick", () => {
       // Every mechanism is either measured or reported as not available, in every placement.
       const measured = new Set(results.latency.map((series) => series.name));
       const skipped = new Set(results.unavailable.map((entry) => entry.name));
-      for (const name of ["pipe", "fifo", "unix-socket", "process.send", "child-stdout", "sem-sysv-async"]) expect(measured.has(name), name).toBe(true);
+      for (const name of ["C socket", "C seqpacket", "pipe", "fifo", "unix-socket", "core-socket", "core-seqpacket", "core-seqpacket-fds", "process.send", "child-stdout", "sem-sysv-async"]) expect(measured.has(name), name).toBe(true);
       for (const name of ["ring-sysv", "ring-memfd", "ring-memfd-async"]) expect(measured.has(name) || skipped.has(name), name).toBe(true);
       expect(results.waiting?.loop.map((series) => `${series.operation} ${series.condition}`)).toEqual([
         "readFile idle",

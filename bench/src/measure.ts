@@ -121,7 +121,7 @@ function cpuSeconds(before: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1e6;
 }
 
-export const referenceNames = { pipe: "C pipe", spin: "C spin", futex: "C futex", msg: "C msgq", mq: "C mq" } as const;
+export const referenceNames = { pipe: "C pipe", socket: "C socket", seqpacket: "C seqpacket", spin: "C spin", futex: "C futex", msg: "C msgq", mq: "C mq" } as const;
 
 /** The largest message the C message-queue references send (the default msgmax and msgsize_max). */
 const QUEUE_MESSAGE_LIMIT = 8192;
@@ -199,27 +199,31 @@ export async function measureReferences(
   const env = placementEnvironment(placement);
   const streams: StreamSeries[] = [];
   const latency: LatencySeries[] = [];
-  const stream = (program: "pipe" | "spin" | "msg_queue" | "posix_mq", name: string, description: string, maxSize = Infinity) => async (): Promise<void> => {
+  const stream = (program: "pipe" | "unix_socket" | "spin" | "msg_queue" | "posix_mq", name: string, description: string, extraEnv: NodeJS.ProcessEnv = {}, maxSize = Infinity) => async (): Promise<void> => {
     for (const size of plan.sizes.filter((candidate) => candidate <= maxSize)) {
       progress(`${placement.name}: ${name}: streaming ${size} B messages`);
-      const trial = (count: number): Promise<StreamTrial> => programs.json<StreamTrial>(program, ["stream", size, count], env);
+      const trial = (count: number): Promise<StreamTrial> => programs.json<StreamTrial>(program, ["stream", size, count], { ...env, ...extraEnv });
       streams.push(await streamSeries({ name, family: "c", description, size, placement: placement.name }, trial, plan));
     }
   };
-  const pingPong = (program: "pipe" | "spin" | "futex_pingpong" | "msg_queue" | "posix_mq", name: string, description: string) => async (): Promise<void> => {
+  const pingPong = (program: "pipe" | "unix_socket" | "spin" | "futex_pingpong" | "msg_queue" | "posix_mq", name: string, description: string, extraEnv: NodeJS.ProcessEnv = {}) => async (): Promise<void> => {
     progress(`${placement.name}: ${name}: ping-pong of ${plan.pingSize} B`);
     const args = (count: number): (string | number)[] => (program === "futex_pingpong" ? [plan.pingSize, count] : ["pingpong", plan.pingSize, count]);
-    const trial = (count: number): Promise<PingPongTrial> => programs.json<PingPongTrial>(program, args(count), env);
+    const trial = (count: number): Promise<PingPongTrial> => programs.json<PingPongTrial>(program, args(count), { ...env, ...extraEnv });
     latency.push(await latencySeries({ name, family: "c", description, size: plan.pingSize, placement: placement.name }, trial, plan));
   };
   await stream("pipe", referenceNames.pipe, "C: pipe(2) between parent and forked child, blocking read/write")();
+  await stream("unix_socket", referenceNames.socket, "C: a SOCK_STREAM socketpair between parent and forked child, blocking read/write", { BENCH_SOCKET_TYPE: "stream" })();
+  await stream("unix_socket", referenceNames.seqpacket, "C: a SOCK_SEQPACKET socketpair, one record per write and per read", { BENCH_SOCKET_TYPE: "seqpacket" })();
   await stream("spin", referenceNames.spin, "C: SPSC ring in MAP_SHARED memory, 1 MiB, spinning waits (pause, then sched_yield)")();
   await pingPong("pipe", referenceNames.pipe, "C: two pipes, blocking read/write")();
+  await pingPong("unix_socket", referenceNames.socket, "C: one SOCK_STREAM socketpair, blocking read/write", { BENCH_SOCKET_TYPE: "stream" })();
+  await pingPong("unix_socket", referenceNames.seqpacket, "C: one SOCK_SEQPACKET socketpair, blocking read/write", { BENCH_SOCKET_TYPE: "seqpacket" })();
   await pingPong("futex_pingpong", referenceNames.futex, "C: shared memory, each side sleeps on a futex until handed the turn")();
   await pingPong("spin", referenceNames.spin, "C: shared memory, each side spins on an atomic turn word")();
-  await stream("msg_queue", referenceNames.msg, "C: one System V message queue, a type each way, blocking msgsnd/msgrcv", QUEUE_MESSAGE_LIMIT)();
+  await stream("msg_queue", referenceNames.msg, "C: one System V message queue, a type each way, blocking msgsnd/msgrcv", {}, QUEUE_MESSAGE_LIMIT)();
   await pingPong("msg_queue", referenceNames.msg, "C: one System V message queue, a type each way, blocking msgsnd/msgrcv")();
-  await stream("posix_mq", referenceNames.mq, "C: two POSIX message queues (one each way), blocking mq_send/mq_receive", QUEUE_MESSAGE_LIMIT)();
+  await stream("posix_mq", referenceNames.mq, "C: two POSIX message queues (one each way), blocking mq_send/mq_receive", {}, QUEUE_MESSAGE_LIMIT)();
   await pingPong("posix_mq", referenceNames.mq, "C: two POSIX message queues (one each way), blocking mq_send/mq_receive")();
   return { streams, latency };
 }

@@ -14,7 +14,7 @@ import { track } from "./cleanup.ts";
 const run = promisify(execFile);
 const sources = fileURLToPath(new URL("../c/", import.meta.url));
 
-export const programs = ["pipe", "futex_pingpong", "spin", "msg_queue", "posix_mq", "mmap_copy", "syscalls", "peak_rss"] as const;
+export const programs = ["pipe", "unix_socket", "futex_pingpong", "spin", "msg_queue", "posix_mq", "mmap_copy", "syscalls", "peak_rss"] as const;
 export type Program = (typeof programs)[number];
 
 export interface NativePrograms {

@@ -1,4 +1,5 @@
 /** Every mechanism the bench measures, in the order of its tables. */
+import { coreSocketMechanism } from "./core-socket.ts";
 import { fifoMechanism } from "./fifo.ts";
 import { posixQueueMechanism, systemVQueueMechanism } from "./msg-queue.ts";
 import { nodeIpcMechanism } from "./node-ipc.ts";
@@ -14,6 +15,9 @@ export const mechanisms: readonly Mechanism[] = [
   pipeMechanism("pipe-readAsync", "readAsync"),
   fifoMechanism,
   socketMechanism,
+  coreSocketMechanism("core-socket", "stream"),
+  coreSocketMechanism("core-seqpacket", "seqpacket"),
+  coreSocketMechanism("core-seqpacket-fds", "seqpacket-fds"),
   ringMechanism("ring-sysv", "sysv"),
   ringMechanism("ring-memfd", "memfd"),
   ringMechanism("ring-memfd-sleep", "memfd", { spinMicros: 0 }),

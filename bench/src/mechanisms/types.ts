@@ -50,7 +50,7 @@ export interface Mechanism {
   /** Built on this project's core bindings, or on Node's own modules. */
   family: "core" | "node";
   /** The C reference the ratios are taken against (see referenceNames in measure.ts). */
-  reference: "pipe" | "spin" | "msg" | "mq";
+  reference: "pipe" | "socket" | "seqpacket" | "spin" | "msg" | "mq";
   /** The largest message it carries (a message queue's limit): the plan's larger sizes are left out. */
   maxMessageSize?: number;
   /** Another C reference for the round trip only (a ring that never spins is read against C's futex). */

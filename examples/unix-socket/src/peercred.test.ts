@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { compiledProgram, plantForeignSymlink, runProgram, startCommand, startProgram, stopLeftoverPrograms, useTempDir } from "@linux-ipc/testing/vitest";
 
@@ -79,6 +80,22 @@ describe("peercred", () => {
     second.server.kill("SIGTERM");
     expect(await second.server.exited).toMatchObject({ signal: "SIGTERM", stderr: "" });
     expect(readdirSync(dir.path)).toEqual([]);
+  });
+
+  it("listens on an abstract name (@NAME) that leaves no file, even when killed", async () => {
+    const name = `@linux-ipc-test-${randomUUID()}`;
+    const first = startServer(name);
+    expect(await first.ready).toBe(`peercred: listening on ${name} (an abstract name: no file, no mode), uid ${process.getuid!()}`);
+    const one = startProgram(client, ["--socket", name]);
+    expect(await one.exited).toMatchObject({ code: 0, stdout: `server says: hello, pid ${one.pid}\n` });
+    first.server.kill("SIGKILL");
+    await first.server.exited;
+    // The name went with the server's last socket: nobody listens, and a new server takes it at once.
+    expect(await runProgram(client, ["--socket", name])).toMatchObject({ code: 1, stderr: `peercred-client: connect '${name}': Connection refused\n` });
+    const second = startServer(name, ["--count", "1"]);
+    await second.ready;
+    expect((await runProgram(client, ["--socket", name])).code).toBe(0);
+    expect((await second.server.exited).code).toBe(0);
   });
 
   it("never follows or removes a symbolic link planted at its path, and explains bad arguments", async () => {

@@ -9,17 +9,20 @@
  * umask is set aside while it is created. With 0666 any user may connect, and the uid check is what
  * keeps others out. The file is unlinked on exit and on SIGINT, SIGTERM or SIGHUP; one left by a
  * server killed with SIGKILL is replaced by the next server (connect refused means nobody listens),
- * and a symbolic link or any other file at PATH is refused, never followed.
+ * and a symbolic link or any other file at PATH is refused, never followed. `--socket @NAME` listens
+ * on the abstract name NAME instead: no file at all, gone with the server even after SIGKILL, and
+ * open to every process of the network namespace (the uid check is then all there is).
  */
 import { describeUser, ExitError, modeOption, octalMode, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
 import { ClosedDescriptorError, isSystemError, UnixListener, umask } from "@linux-ipc/core";
+import { socketAddress } from "./address.ts";
 
 await runMain("peercred", async () => {
   const { values } = parseCommand({
     name: "peercred",
     summary: "A server printing the pid, uid and gid of each client from the kernel (SO_PEERCRED), refusing clients of another uid",
     options: {
-      socket: { type: "string", value: "PATH", description: "the socket file to listen on (required)" },
+      socket: { type: "string", value: "PATH", description: "the socket file to listen on, or @NAME for an abstract name (required)" },
       count: { type: "integer", value: "N", description: "serve N clients, then exit (default 0: until a signal)", default: 0, min: 0 },
       mode: modeOption(0o600, "0600, only this user may connect"),
     },
@@ -28,7 +31,7 @@ await runMain("peercred", async () => {
   const previousUmask = umask(0);
   let listener: UnixListener;
   try {
-    listener = UnixListener.listen(values.socket, { mode: values.mode });
+    listener = UnixListener.listen(socketAddress(values.socket), { mode: values.mode });
   } catch (error) {
     // The whole message: it says what is at the path (perror's form would drop that).
     if (isSystemError(error, "EADDRINUSE")) throw new ExitError(error.message, 1);
@@ -38,7 +41,8 @@ await runMain("peercred", async () => {
   }
   const stopCleanupOnSignal = onTerminationSignal(() => listener.close());
   const myUid = process.getuid!();
-  console.log(`peercred: listening on ${values.socket} (mode ${octalMode(values.mode)}), uid ${myUid}`);
+  const access = values.socket.startsWith("@") ? "an abstract name: no file, no mode" : `mode ${octalMode(values.mode)}`;
+  console.log(`peercred: listening on ${values.socket} (${access}), uid ${myUid}`);
   try {
     for (let served = 0; values.count === 0 || served < values.count; served++) {
       let client;

@@ -7,6 +7,7 @@ import { close, pipe2, read, write } from "../libc/unistd.ts";
 import { bind, listen, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, socket, SHUT_WR } from "../libc/sys/socket.ts";
 import { AF_UNIX } from "../libc/sys/un.ts";
 import { ClosedDescriptorError } from "./poll.ts";
+import { AsyncFd } from "./pipe_io.ts";
 import { DescriptorsDroppedError, RecordTruncatedError, UnixListener, UnixSocket } from "./unix_socket.ts";
 
 const dir = useTempDir();
@@ -74,6 +75,15 @@ describe("UnixSocket.pair", () => {
     // The peer sees end of file, then EPIPE.
     expect((await a.receive()).data.length).toBe(0);
     await expect(a.send("late")).rejects.toMatchObject({ code: "EPIPE", syscall: "sendmsg" });
+  });
+
+  it("refuses a descriptor that is not a socket, leaving it to the caller", () => {
+    const [readEnd, writeEnd] = pipe2();
+    keep(writeEnd);
+    expect(() => new UnixSocket(readEnd)).toThrow(expect.objectContaining({ code: "ENOTSOCK", syscall: "setsockopt" }));
+    // Still open, and free for another owner's poll handle: nothing of the failed object holds it.
+    const owner = keep(new AsyncFd(readEnd));
+    expect(owner.closed).toBe(false);
   });
 
   it("hands a stream socket to Node as a net.Socket once descriptors are exchanged", async () => {

@@ -21,9 +21,10 @@ import { Errno, isSystemError, SystemError } from "../libc/errno.ts";
 import { setNonBlocking } from "../libc/fcntl.ts";
 import {
   accept4, bind, connect, controlBuffer, credentialsOf, CREDENTIALS_SPACE, getsockname, getsockoptInt, listen, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC,
-  parseControl, peerCredentials, recvmsg, rightsOf, rightsSpace, scmRights, SCM_MAX_FD, sendmsg, setsockopt, shutdown, socket, socketpair, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM,
+  parseControl, peerCredentials, rightsOf, rightsSpace, scmRights, SCM_MAX_FD, setsockopt, shutdown, socket, socketpair, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM,
   SOL_SOCKET, SOMAXCONN, SO_PASSCRED, SO_TYPE, type UcredSnapshot,
 } from "../libc/sys/socket.ts";
+import { lastReceived, recvmsgRaw, sendmsgRaw } from "../libc/sys/msghdr.ts";
 import { AF_UNIX, formatSocketAddress, isAbstract } from "../libc/sys/un.ts";
 import { close, unlink } from "../libc/unistd.ts";
 import { ClosedDescriptorError, FdWaiter, WOULD_BLOCK } from "./poll.ts";
@@ -126,9 +127,14 @@ export class UnixSocket implements Disposable {
   readonly #waiter: FdWaiter;
   /** Room for every descriptor one message may carry, and the credentials. */
   readonly #control = new Uint8Array(rightsSpace(SCM_MAX_FD) + CREDENTIALS_SPACE);
+  /** Where each receive lands before its bytes are copied out (grown to the largest maxBytes asked). */
+  #scratch = new Uint8Array(65536);
   #handedOver = false;
 
-  /** Takes `fd` (a connected UNIX socket) over: this object closes it. */
+  /**
+   * Takes `fd` (a connected UNIX socket) over: this object closes it. If it throws (ENOTSOCK for a
+   * descriptor that is not a socket), the descriptor is still the caller's.
+   */
   constructor(fd: number) {
     this.#waiter = new FdWaiter(fd);
     this.#fd = fd;
@@ -149,15 +155,13 @@ export class UnixSocket implements Disposable {
    */
   static pair(type: number = SOCK_STREAM): [UnixSocket, UnixSocket] {
     const [a, b] = socketpair(AF_UNIX, type | SOCK_CLOEXEC);
+    let first: UnixSocket | undefined;
     try {
-      const first = new UnixSocket(a);
-      try {
-        return [first, new UnixSocket(b)];
-      } catch (error) {
-        first.close();
-        throw error;
-      }
+      first = new UnixSocket(a);
+      return [first, new UnixSocket(b)];
     } catch (error) {
+      if (first === undefined) closeAll([a]);
+      else first.close();
       closeAll([b]);
       throw error;
     }
@@ -233,13 +237,10 @@ export class UnixSocket implements Disposable {
     const fd = this.#open();
     const attempt = (): number => {
       for (;;) {
-        try {
-          return sendmsg(fd, control === undefined ? { data: bytes } : { data: bytes, control }, SEND_FLAGS);
-        } catch (error) {
-          if (!(error instanceof SystemError)) throw error;
-          if (error.errno === EAGAIN) return WOULD_BLOCK;
-          if (error.errno !== EINTR) throw error;
-        }
+        const sent = sendmsgRaw(fd, bytes, null, 0, control ?? null, SEND_FLAGS);
+        if (sent >= 0) return sent;
+        if (sent === -EAGAIN) return WOULD_BLOCK;
+        if (sent !== -EINTR) throw new SystemError(-sent, "sendmsg");
       }
     };
     // A record socket sends everything or nothing; a stream may take part, and the rest follows.
@@ -264,29 +265,30 @@ export class UnixSocket implements Disposable {
     const { maxBytes = 65536, maxFds = SCM_MAX_FD } = options;
     if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`maxBytes must be a positive integer, not ${maxBytes}`);
     const fd = this.#open();
-    const buffer = Buffer.allocUnsafe(maxBytes);
+    if (this.#scratch.byteLength < maxBytes) this.#scratch = new Uint8Array(maxBytes);
+    const scratch = this.#scratch.subarray(0, maxBytes);
     let result: ReceivedData | Error | undefined;
     const attempt = (): number => {
-      let received;
-      try {
-        received = recvmsg(fd, { data: buffer, control: this.#control }, RECEIVE_FLAGS);
-      } catch (error) {
-        if (isSystemError(error, "EAGAIN") || isSystemError(error, "EINTR")) return WOULD_BLOCK;
-        throw error;
-      }
-      const data = buffer.subarray(0, received.bytes);
-      const messages = parseControl(this.#control, received.controlLength);
+      let count: number;
+      do count = recvmsgRaw(fd, scratch, null, this.#control, RECEIVE_FLAGS);
+      while (count === -EINTR);
+      if (count === -EAGAIN) return WOULD_BLOCK;
+      if (count < 0) throw new SystemError(-count, "recvmsg");
+      // A copy of what came, so the scratch buffer serves the next call.
+      const data = Buffer.from(scratch.subarray(0, count));
+      const { flags, controlLength } = lastReceived;
+      const messages = controlLength === 0 ? [] : parseControl(this.#control, controlLength);
       const fds = rightsOf(messages);
-      if ((received.flags & MSG_CTRUNC) !== 0 || fds.length > maxFds) {
+      if ((flags & MSG_CTRUNC) !== 0 || fds.length > maxFds) {
         closeAll(fds);
-        result = new DescriptorsDroppedError((received.flags & MSG_CTRUNC) !== 0 ? null : fds.length, maxFds, data);
-      } else if ((received.flags & MSG_TRUNC) !== 0) {
+        result = new DescriptorsDroppedError((flags & MSG_CTRUNC) !== 0 ? null : fds.length, maxFds, data);
+      } else if ((flags & MSG_TRUNC) !== 0) {
         closeAll(fds);
         result = new RecordTruncatedError(maxBytes, data);
       } else {
         result = { data, fds, credentials: credentialsOf(messages) };
       }
-      return received.bytes;
+      return count;
     };
     if (attempt() === WOULD_BLOCK) await this.#waiter.attempt("readable", attempt, options);
     if (result instanceof Error) throw result;

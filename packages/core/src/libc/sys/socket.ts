@@ -14,9 +14,10 @@
  * @see https://man7.org/linux/man-pages/man7/unix.7.html
  */
 import { checkFd, checkInt32 } from "../../ffi/checks.ts";
-import { koffi, libc } from "../../ffi/libc.ts";
+import { libc } from "../../ffi/libc.ts";
 import { defineStruct, type SnapshotOf } from "../../ffi/struct.ts";
-import { check, type SystemErrorDetails } from "../errno.ts";
+import { check, SystemError, type SystemErrorDetails } from "../errno.ts";
+import { Iovec, lastReceived, Msghdr, recvmsgRaw, sendmsgRaw } from "./msghdr.ts";
 import { AF_LOCAL, AF_UNIX, decodeSockaddrUn, formatSocketAddress, sockaddrUn, SockaddrUn } from "./un.ts";
 
 /** Socket type: a reliable byte stream with connections (message boundaries are not kept). */
@@ -80,23 +81,6 @@ export const SHUT_RDWR = 2;
 /** The largest listen backlog the kernel takes by default (/proc/sys/net/core/somaxconn may say more). */
 export const SOMAXCONN = 4096;
 
-/** `struct iovec`: one piece of a scattered buffer. */
-export const Iovec = defineStruct("iovec", {
-  iov_base: "uint64",
-  iov_len: "uint64",
-});
-
-/** `struct msghdr`, the argument of sendmsg and recvmsg (pointers are 64-bit addresses). */
-export const Msghdr = defineStruct("msghdr", {
-  msg_name: "uint64",
-  msg_namelen: "uint32",
-  msg_iov: "uint64",
-  msg_iovlen: "uint64",
-  msg_control: "uint64",
-  msg_controllen: "uint64",
-  msg_flags: "int32",
-});
-
 /** `struct cmsghdr`, the header of each control message; its data follows at CMSG_LEN(0). */
 export const Cmsghdr = defineStruct("cmsghdr", {
   cmsg_len: "uint64",
@@ -117,22 +101,38 @@ export type UcredSnapshot = SnapshotOf<typeof Ucred>;
 const SIZE_T_ALIGN = 8;
 const INT_SIZE = 4;
 
-/** CMSG_ALIGN: `length` rounded up to the alignment of control messages (that of size_t). */
+/**
+ * CMSG_ALIGN: `length` rounded up to the alignment of control messages (that of size_t).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function CMSG_ALIGN(length: number): number {
   return (length + SIZE_T_ALIGN - 1) & ~(SIZE_T_ALIGN - 1);
 }
 
-/** CMSG_LEN: the `cmsg_len` of a control message carrying `dataLength` bytes (header and data, no trailing padding). */
+/**
+ * CMSG_LEN: the `cmsg_len` of a control message carrying `dataLength` bytes (header and data, no trailing padding).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function CMSG_LEN(dataLength: number): number {
   return CMSG_ALIGN(Cmsghdr.size) + dataLength;
 }
 
-/** CMSG_SPACE: the room a control message carrying `dataLength` bytes takes in a control buffer, padding included. */
+/**
+ * CMSG_SPACE: the room a control message carrying `dataLength` bytes takes in a control buffer, padding included.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function CMSG_SPACE(dataLength: number): number {
   return CMSG_ALIGN(Cmsghdr.size) + CMSG_ALIGN(dataLength);
 }
 
-/** The room in a control buffer for `count` descriptors: CMSG_SPACE(count * sizeof(int)). */
+/**
+ * The room in a control buffer for `count` descriptors: CMSG_SPACE(count * sizeof(int)).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function rightsSpace(count: number): number {
   return CMSG_SPACE(count * INT_SIZE);
 }
@@ -150,7 +150,11 @@ export interface ControlMessage {
   readonly data: Uint8Array;
 }
 
-/** An SCM_RIGHTS control message carrying `fds` (1 to SCM_MAX_FD descriptors). */
+/**
+ * An SCM_RIGHTS control message carrying `fds` (1 to SCM_MAX_FD descriptors).
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function scmRights(fds: readonly number[]): ControlMessage {
   if (fds.length === 0 || fds.length > SCM_MAX_FD) throw new RangeError(`one message carries 1 to ${SCM_MAX_FD} descriptors, not ${fds.length}`);
   const data = new Uint8Array(fds.length * INT_SIZE);
@@ -162,6 +166,8 @@ export function scmRights(fds: readonly number[]): ControlMessage {
 /**
  * An SCM_CREDENTIALS control message. The kernel checks it: a process may send its own pid, uid and
  * gid (or, with CAP_SYS_ADMIN, CAP_SETUID, CAP_SETGID, others); anything else fails with EPERM.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
  */
 export function scmCredentials(credentials: UcredSnapshot): ControlMessage {
   const data = new Uint8Array(Ucred.size);
@@ -172,7 +178,11 @@ export function scmCredentials(credentials: UcredSnapshot): ControlMessage {
   return { level: SOL_SOCKET, type: SCM_CREDENTIALS, data };
 }
 
-/** A control buffer holding `messages` one after another, each at CMSG_SPACE of its data, for sendmsg. */
+/**
+ * A control buffer holding `messages` one after another, each at CMSG_SPACE of its data, for sendmsg.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function controlBuffer(messages: readonly ControlMessage[]): Uint8Array {
   const buffer = new Uint8Array(messages.reduce((total, message) => total + CMSG_SPACE(message.data.byteLength), 0));
   let offset = 0;
@@ -190,21 +200,31 @@ export function controlBuffer(messages: readonly ControlMessage[]): Uint8Array {
 /**
  * The control messages in the first `length` bytes of `control` (recvmsg's `controlLength`), walked
  * as CMSG_FIRSTHDR and CMSG_NXTHDR do. Their data are views into `control`, not copies.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
  */
 export function parseControl(control: Uint8Array, length: number): ControlMessage[] {
   const messages: ControlMessage[] = [];
   const end = Math.min(length, control.byteLength);
+  const view = new DataView(control.buffer, control.byteOffset, control.byteLength);
   for (let offset = 0; offset + Cmsghdr.size <= end; ) {
-    const header = Cmsghdr.at(control, offset);
-    const cmsgLength = header.cmsg_len;
+    const cmsgLength = Number(view.getBigUint64(offset + Cmsghdr.offsets.cmsg_len, true));
     if (cmsgLength < CMSG_LEN(0) || offset + cmsgLength > end) break;
-    messages.push({ level: header.cmsg_level, type: header.cmsg_type, data: control.subarray(offset + CMSG_LEN(0), offset + cmsgLength) });
+    messages.push({
+      level: view.getInt32(offset + Cmsghdr.offsets.cmsg_level, true),
+      type: view.getInt32(offset + Cmsghdr.offsets.cmsg_type, true),
+      data: control.subarray(offset + CMSG_LEN(0), offset + cmsgLength),
+    });
     offset += CMSG_ALIGN(cmsgLength);
   }
   return messages;
 }
 
-/** Every descriptor that SCM_RIGHTS messages among `messages` carried, in order. */
+/**
+ * Every descriptor that SCM_RIGHTS messages among `messages` carried, in order.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function rightsOf(messages: readonly ControlMessage[]): number[] {
   const fds: number[] = [];
   for (const message of messages) {
@@ -215,10 +235,16 @@ export function rightsOf(messages: readonly ControlMessage[]): number[] {
   return fds;
 }
 
-/** The credentials of the SCM_CREDENTIALS message among `messages`, or null if there is none. */
+/**
+ * The credentials of the SCM_CREDENTIALS message among `messages`, or null if there is none.
+ *
+ * @see https://man7.org/linux/man-pages/man3/cmsg.3.html
+ */
 export function credentialsOf(messages: readonly ControlMessage[]): UcredSnapshot | null {
   const message = messages.find((m) => m.level === SOL_SOCKET && m.type === SCM_CREDENTIALS && m.data.byteLength >= Ucred.size);
-  return message === undefined ? null : Ucred.read(message.data);
+  if (message === undefined) return null;
+  const view = new DataView(message.data.buffer, message.data.byteOffset, Ucred.size);
+  return { pid: view.getInt32(Ucred.offsets.pid, true), uid: view.getUint32(Ucred.offsets.uid, true), gid: view.getUint32(Ucred.offsets.gid, true) };
 }
 
 const socket_c = libc.func("int socket(int domain, int type, int protocol)");
@@ -232,8 +258,6 @@ const getsockopt_c = libc.func("int getsockopt(int fd, int level, int optname, v
 const setsockopt_c = libc.func("int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)");
 const getsockname_c = libc.func("int getsockname(int fd, void *addr, _Inout_ uint32_t *addrlen)");
 const getpeername_c = libc.func("int getpeername(int fd, void *addr, _Inout_ uint32_t *addrlen)");
-const sendmsg_c = libc.func("ssize_t sendmsg(int fd, const void *msg, int flags)");
-const recvmsg_c = libc.func("ssize_t recvmsg(int fd, void *msg, int flags)");
 
 function at(address: string): SystemErrorDetails {
   return { path: formatSocketAddress(address) };
@@ -443,31 +467,6 @@ export interface ReceivedMessage {
   readonly address?: string;
 }
 
-// The buffers a struct msghdr points to, kept referenced until its call returns: the header holds
-// their addresses only, which the garbage collector does not see.
-const pinned: unknown[] = [];
-
-/** Fills `header` (a struct msghdr) with the addresses of the buffers, pinned until `unpin`. */
-function fillMsghdr(header: Uint8Array, data: Uint8Array | readonly Uint8Array[], name: Uint8Array | null, nameLength: number, control: Uint8Array | undefined): void {
-  const pieces: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
-  const iov = new Uint8Array(Iovec.size * Math.max(pieces.length, 1));
-  pinned.push(pieces, iov, name, control);
-  const iovView = new DataView(iov.buffer);
-  pieces.forEach((piece, i) => {
-    iovView.setBigUint64(i * Iovec.size + Iovec.offsets.iov_base, koffi.address(piece), true);
-    iovView.setBigUint64(i * Iovec.size + Iovec.offsets.iov_len, BigInt(piece.byteLength), true);
-  });
-  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  view.setBigUint64(Msghdr.offsets.msg_name, name === null ? 0n : koffi.address(name), true);
-  view.setUint32(Msghdr.offsets.msg_namelen, nameLength, true);
-  view.setBigUint64(Msghdr.offsets.msg_iov, koffi.address(iov), true);
-  view.setBigUint64(Msghdr.offsets.msg_iovlen, BigInt(pieces.length), true);
-  const hasControl = control !== undefined && control.byteLength > 0;
-  view.setBigUint64(Msghdr.offsets.msg_control, hasControl ? koffi.address(control) : 0n, true);
-  view.setBigUint64(Msghdr.offsets.msg_controllen, BigInt(hasControl ? control.byteLength : 0), true);
-  view.setInt32(Msghdr.offsets.msg_flags, 0, true);
-}
-
 /**
  * sendmsg(2): sends `message.data` with its ancillary data (descriptors, credentials) and returns
  * the byte count sent. On a stream socket the ancillary data travel with the first byte sent, so
@@ -480,16 +479,10 @@ function fillMsghdr(header: Uint8Array, data: Uint8Array | readonly Uint8Array[]
 export function sendmsg(fd: number, message: OutgoingMessage, flags = 0): number {
   checkFd(fd);
   checkInt32(flags, "flags");
-  const header = new Uint8Array(Msghdr.size);
   const name = message.address === undefined ? null : sockaddrUn(message.address);
-  fillMsghdr(header, message.data, name?.bytes ?? null, name?.length ?? 0, message.control);
-  let sent: number | bigint;
-  try {
-    sent = sendmsg_c(fd, header, flags) as number | bigint;
-  } finally {
-    pinned.length = 0;
-  }
-  return Number(check(sent, "sendmsg", message.address === undefined ? undefined : at(message.address)));
+  const sent = sendmsgRaw(fd, message.data, name?.bytes ?? null, name?.length ?? 0, message.control ?? null, flags);
+  if (sent < 0) throw new SystemError(-sent, "sendmsg", message.address === undefined ? undefined : at(message.address));
+  return sent;
 }
 
 /**
@@ -504,20 +497,14 @@ export function sendmsg(fd: number, message: OutgoingMessage, flags = 0): number
 export function recvmsg(fd: number, message: IncomingMessage, flags = 0): ReceivedMessage {
   checkFd(fd);
   checkInt32(flags, "flags");
-  const header = new Uint8Array(Msghdr.size);
   const name = message.address === true ? new Uint8Array(SockaddrUn.size) : null;
-  fillMsghdr(header, message.data, name, name?.byteLength ?? 0, message.control);
-  let received: number | bigint;
-  try {
-    received = recvmsg_c(fd, header, flags) as number | bigint;
-  } finally {
-    pinned.length = 0;
-  }
-  const bytes = Number(check(received, "recvmsg"));
-  const result = Msghdr.at(header);
-  const outcome = { bytes, flags: result.msg_flags, controlLength: result.msg_controllen };
-  return name === null ? outcome : { ...outcome, address: decodeSockaddrUn(name, result.msg_namelen) };
+  const bytes = recvmsgRaw(fd, message.data, name, message.control ?? null, flags);
+  if (bytes < 0) throw new SystemError(-bytes, "recvmsg");
+  const received = { bytes, flags: lastReceived.flags, controlLength: lastReceived.controlLength };
+  return name === null ? received : { ...received, address: decodeSockaddrUn(name, lastReceived.nameLength) };
 }
 
 /** The address family of UNIX domain sockets (defined in sys/un.ts), re-exported as C's <sys/socket.h> does. */
 export { AF_UNIX, AF_LOCAL };
+/** `struct iovec` and `struct msghdr` (defined beside the calls that use them). */
+export { Iovec, Msghdr };

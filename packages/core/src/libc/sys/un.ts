@@ -41,7 +41,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8");
 const pathOffset = SockaddrUn.offsets.sun_path;
 
-/** Whether `address` is an abstract name (it starts with a NUL byte). */
+/**
+ * Whether `address` is an abstract name (it starts with a NUL byte).
+ *
+ * @see https://man7.org/linux/man-pages/man7/unix.7.html
+ */
 export function isAbstract(address: string): boolean {
   return address.startsWith("\0");
 }
@@ -49,6 +53,8 @@ export function isAbstract(address: string): boolean {
 /**
  * How an address reads in a message: a filesystem path as it is, an abstract name with `@` for its
  * NUL as ss(8) and /proc/net/unix show it, an unnamed socket as `(unnamed)`.
+ *
+ * @see https://man7.org/linux/man-pages/man7/unix.7.html
  */
 export function formatSocketAddress(address: string): string {
   if (address === "") return "(unnamed)";
@@ -59,6 +65,8 @@ export function formatSocketAddress(address: string): string {
  * Encodes `address` (a filesystem path, or an abstract name starting with "\0") as a
  * `struct sockaddr_un` with its length. Throws a RangeError naming the limit when the name does not
  * fit, and a TypeError for the empty string or a path with a NUL inside.
+ *
+ * @see https://man7.org/linux/man-pages/man7/unix.7.html
  */
 export function sockaddrUn(address: string): EncodedSockaddrUn {
   if (typeof address !== "string") throw invalidType("address", "of type string", address);
@@ -81,6 +89,8 @@ export function sockaddrUn(address: string): EncodedSockaddrUn {
  * Decodes the first `length` bytes of a `struct sockaddr_un` that the kernel filled (accept4,
  * getsockname, getpeername, recvmsg's msg_name): "" for an unnamed socket, "\0name" for an abstract
  * one, the path otherwise.
+ *
+ * @see https://man7.org/linux/man-pages/man7/unix.7.html
  */
 export function decodeSockaddrUn(bytes: Uint8Array, length: number): string {
   if (length <= pathOffset) return "";
