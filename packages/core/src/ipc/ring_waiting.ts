@@ -50,6 +50,9 @@ export interface RingAsyncWaitOptions extends RingWaitOptions {
   signal?: AbortSignal;
 }
 
+/** The options of a call given none: one shared object, so a call on the fast path allocates nothing. */
+export const NO_OPTIONS: Readonly<RingWaitOptions> = Object.freeze({});
+
 /** Whether this process and every one of `peers` may run only on one and the same CPU. */
 function sharesOneCpuWith(peers: readonly number[]): boolean {
   const mine = allowedCpus("self");
