@@ -25,7 +25,7 @@ describe("pnpm bench --quick", () => {
     const out = tempDir("bench-out-");
     const before = new Set(benchTemporaries());
     try {
-      const run = startProgram(main, ["--quick", "--out", out.path], { timeoutMs: 170_000 });
+      const run = startProgram(main, ["--quick", "--out", out.path], { timeoutMs: 290_000 });
       run.closeStdin();
       const result = await run.exited;
       expect(result.code, result.stderr).toBe(0);
@@ -84,7 +84,7 @@ describe("pnpm bench --quick", () => {
     } finally {
       out.remove();
     }
-  }, 180_000);
+  }, 300_000);
 
   it("--help exits 0 and a bad --only exits 1 naming it", async () => {
     const help = await runProgram(main, ["--help"]);
