@@ -103,8 +103,8 @@ static inline void report_stream(long size, long count, double seconds, double h
 /* One ping-pong trial: per-round-trip samples in seconds (sorted here). */
 static inline void report_pingpong(long size, double *samples, long count, double seconds, double host_cpu, double peer_cpu) {
     qsort(samples, (size_t)count, sizeof(double), compare_doubles);
-    printf("{\"size\":%ld,\"count\":%ld,\"seconds\":%.9f,\"median\":%.9f,\"p99\":%.9f,\"hostCpu\":%.6f,\"peerCpu\":%.6f}\n",
-           size, count, seconds, percentile(samples, count, 0.5), percentile(samples, count, 0.99), host_cpu, peer_cpu);
+    printf("{\"size\":%ld,\"count\":%ld,\"seconds\":%.9f,\"median\":%.9f,\"p99\":%.9f,\"p999\":%.9f,\"hostCpu\":%.6f,\"peerCpu\":%.6f}\n",
+           size, count, seconds, percentile(samples, count, 0.5), percentile(samples, count, 0.99), percentile(samples, count, 0.999), host_cpu, peer_cpu);
 }
 
 #endif

@@ -65,3 +65,10 @@ export function placements(wanted: "both" | "one-cpu" | "two-cpus" | "unpinned",
 export function placementEnvironment(placement: Placement): NodeJS.ProcessEnv {
   return placement.host === null ? process.env : { ...process.env, BENCH_CPUS: `${placement.host},${placement.peer}` };
 }
+
+/** Pins the calling thread (a worker_thread, say) to `cpu`: sched_setaffinity(0, …) acts on the caller only. */
+export function pinThisThread(cpu: number): void {
+  const mask = new Uint8Array(CPU_SET_BYTES);
+  mask[cpu >> 3]! |= 1 << (cpu & 7);
+  if ((sched_setaffinity(0, CPU_SET_BYTES, mask) as number) < 0) throw errnoError("sched_setaffinity");
+}

@@ -11,6 +11,8 @@ import { parseCommand, runMain, UsageError, usageText } from "@linux-ipc/program
 import { allowedCpus, pinProcess, placements } from "./affinity.ts";
 import { releaseAll, releaseOnSignal, track } from "./cleanup.ts";
 import { measureFileCopy } from "./filecopy.ts";
+import { measureJsFloor } from "./js-floor.ts";
+import { measureRingWithC } from "./ring-c.ts";
 import { describeMachine, finishMachine } from "./machine.ts";
 import { measureMechanism, measureReferences, type Plan } from "./measure.ts";
 import { mechanisms } from "./mechanisms/index.ts";
@@ -28,7 +30,7 @@ import { measureWaiting, WAITING_MECHANISMS } from "./waiting.ts";
 const resultsDirectory = fileURLToPath(new URL("../results/", import.meta.url));
 /** A quick run's files go to results/tmp/ (ignored by git), so they never replace a full run's. */
 const quickResultsDirectory = join(resultsDirectory, "tmp");
-const sections = ["c", "ipc", "overhead", "waiting", "filecopy"] as const;
+const sections = ["c", "ipc", "overhead", "waiting", "filecopy", "floor", "ring-c", "ring"] as const;
 const placementChoices = ["both", "one-cpu", "two-cpus", "unpinned"] as const;
 
 const spec = {
@@ -56,7 +58,8 @@ const spec = {
       type: "string",
       value: "LIST",
       description:
-        `comma-separated parts to run: ${sections.join(", ")} (waiting brings c and the mechanisms ${WAITING_MECHANISMS.join(", ")}), ` +
+        `comma-separated parts to run: ${sections.join(", ")} (waiting brings c and the mechanisms ${WAITING_MECHANISMS.join(", ")}; ` +
+        `floor is the JavaScript floor, ring-c the ring with a C peer, ring brings c, floor, ring-c and every ring-* mechanism), ` +
         `or mechanism names (${mechanisms.map((m) => m.name).join(", ")})`,
     },
   },
@@ -77,11 +80,16 @@ await runMain("bench", async () => {
   if (!placementChoices.includes(placementChoice)) {
     throw new UsageError(`bench: --placement must be one of ${placementChoices.join(", ")}, not '${placementChoice}'`, usageText(spec));
   }
-  // The waiting section's round trips are mechanisms, read against the C references.
+  // The waiting section's round trips are mechanisms, read against the C references; so are the ring's.
   const waiting = wanted?.includes("waiting") ? WAITING_MECHANISMS : [];
-  const mechanismNames = [...new Set([...(wanted?.filter((part) => mechanisms.some((m) => m.name === part)) ?? []), ...waiting])];
+  const rings = wanted?.includes("ring") ? mechanisms.filter((m) => m.name.startsWith("ring-")).map((m) => m.name) : [];
+  const mechanismNames = [...new Set([...(wanted?.filter((part) => mechanisms.some((m) => m.name === part)) ?? []), ...waiting, ...rings])];
   const runs = (section: (typeof sections)[number]): boolean =>
-    wanted === null || wanted.includes(section) || (section === "ipc" && mechanismNames.length > 0) || (section === "c" && waiting.length > 0);
+    wanted === null ||
+    wanted.includes(section) ||
+    (section === "ipc" && mechanismNames.length > 0) ||
+    (section === "c" && (waiting.length > 0 || rings.length > 0)) ||
+    ((section === "floor" || section === "ring-c") && rings.length > 0);
 
   const quick = values.quick;
   const plan: Plan = quick
@@ -154,7 +162,7 @@ await runMain("bench", async () => {
       }
     }
     const cpus = allowedCpus();
-    const chosen = runs("c") || runs("ipc") ? placements(placementChoice, cpus, notes) : [];
+    const chosen = runs("c") || runs("ipc") || runs("floor") || runs("ring-c") ? placements(placementChoice, cpus, notes) : [];
     results.placements = chosen.map((placement) => placement.name);
     const directory = mkdtempSync(join(tmpdir(), "ipc-bench-"));
     const removeDirectory = track(() => rmSync(directory, { recursive: true, force: true }));
@@ -166,6 +174,21 @@ await runMain("bench", async () => {
           const references = await measureReferences(programs, plan, placement, progress);
           results.throughput.push(...references.streams);
           results.latency.push(...references.latency);
+        });
+      }
+    }
+    for (const placement of runs("floor") ? chosen : []) {
+      await attempt(`JavaScript floor (${placement.name})`, async () => {
+        results.latency.push(await measureJsFloor(plan, placement, progress));
+      });
+    }
+    if (runs("ring-c") && native.programs) {
+      const programs = native.programs;
+      for (const placement of chosen) {
+        await attempt(`ring with a C peer (${placement.name})`, async () => {
+          const measured = await measureRingWithC(programs, plan, placement, progress);
+          results.throughput.push(...measured.streams);
+          results.latency.push(...measured.latency);
         });
       }
     }

@@ -37,8 +37,24 @@ export interface PingPongTrial {
   /** Round-trip times, seconds. */
   median: number;
   p99: number;
+  p999: number;
+  /** One-way times (where the mechanism measures them): bench → peer and peer → bench, seconds. */
+  oneWay?: { out: OneWayTrial; back: OneWayTrial };
   hostCpu: number;
   peerCpu: number;
+}
+
+export interface OneWayTrial {
+  median: number;
+  p99: number;
+  p999: number;
+}
+
+/** Percentiles of one-way times over the trials. */
+export interface OneWaySpread {
+  median: Spread;
+  p99: Spread;
+  p999: Spread;
 }
 
 interface SeriesBase {
@@ -62,9 +78,12 @@ export interface StreamSeries extends SeriesBase {
 
 export interface LatencySeries extends SeriesBase {
   trials: PingPongTrial[];
-  /** Per trial median and p99 round trip, seconds. */
+  /** Per trial median, p99 and p99.9 round trip, seconds. */
   median: Spread;
   p99: Spread;
+  p999: Spread;
+  /** Per trial one-way percentiles, where measured. */
+  oneWay?: { out: OneWaySpread; back: OneWaySpread };
   /** CPU seconds of both sides per round trip. */
   cpuPerRoundTrip: Spread;
 }
@@ -112,8 +131,20 @@ export async function latencySeries(base: SeriesBase, trial: Trial<PingPongTrial
     trials,
     median: spread(trials.map((t) => t.median)),
     p99: spread(trials.map((t) => t.p99)),
+    p999: spread(trials.map((t) => t.p999)),
+    ...oneWaySpreads(trials),
     cpuPerRoundTrip: spread(trials.map((t) => (t.hostCpu + t.peerCpu) / t.count)),
   };
+}
+
+function oneWaySpreads(trials: PingPongTrial[]): { oneWay?: { out: OneWaySpread; back: OneWaySpread } } {
+  if (!trials.every((t) => t.oneWay !== undefined)) return {};
+  const of = (direction: "out" | "back"): OneWaySpread => ({
+    median: spread(trials.map((t) => t.oneWay![direction].median)),
+    p99: spread(trials.map((t) => t.oneWay![direction].p99)),
+    p999: spread(trials.map((t) => t.oneWay![direction].p999)),
+  });
+  return { oneWay: { out: of("out"), back: of("back") } };
 }
 
 function cpuSeconds(before: NodeJS.CpuUsage): number {
@@ -168,13 +199,15 @@ export async function measureMechanism(
       const size = plan.pingSize;
       const trial = async (count: number): Promise<PingPongTrial> => {
         const samples = new Float64Array(count);
+        const oneWay = end.measuresOneWay ? { out: new Float64Array(count), back: new Float64Array(count) } : undefined;
         const cpu = process.cpuUsage();
         const start = performance.now();
         peer.command({ op: "echo", size, count });
-        await end.pingPong(size, count, samples);
+        await end.pingPong(size, count, samples, oneWay);
         const seconds = (performance.now() - start) / 1e3;
         const hostCpu = cpuSeconds(cpu);
-        return { count, seconds, ...latencySummary(samples), hostCpu, peerCpu: await peer.done() };
+        const directions = oneWay ? { oneWay: { out: latencySummary(oneWay.out), back: latencySummary(oneWay.back) } } : {};
+        return { count, seconds, ...latencySummary(samples), ...directions, hostCpu, peerCpu: await peer.done() };
       };
       const latencyReference = referenceNames[mechanism.latencyReference ?? mechanism.reference];
       latency.push(await latencySeries({ ...base, size, reference: latencyReference }, trial, plan));

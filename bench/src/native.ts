@@ -4,7 +4,7 @@
  * Without a compiler they are skipped with a note, and the ratios are left empty.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,8 +13,17 @@ import { track } from "./cleanup.ts";
 
 const run = promisify(execFile);
 const sources = fileURLToPath(new URL("../c/", import.meta.url));
+/** The ring's specification: ring_peer.c is compiled against the header struct of its C block. */
+const ringSpec = new URL("../../packages/core/RING.md", import.meta.url);
 
-export const programs = ["pipe", "unix_socket", "futex_pingpong", "spin", "msg_queue", "posix_mq", "mmap_copy", "syscalls", "peak_rss"] as const;
+/** RING.md's C block (struct ring_slot and struct ring_header), as a header file. */
+function ringHeader(): string {
+  const block = /```c\n(struct ring_slot[\s\S]*?)```/.exec(readFileSync(ringSpec, "utf8"))?.[1];
+  if (!block) throw new Error("packages/core/RING.md has no C block declaring struct ring_slot and struct ring_header");
+  return `/* Written by the bench from packages/core/RING.md's C block. */\n#include <stdint.h>\n${block}`;
+}
+
+export const programs = ["pipe", "unix_socket", "futex_pingpong", "spin", "msg_queue", "posix_mq", "mmap_copy", "syscalls", "peak_rss", "ring_peer"] as const;
 export type Program = (typeof programs)[number];
 
 export interface NativePrograms {
@@ -46,10 +55,11 @@ export async function compileReferences(): Promise<{ programs: NativePrograms | 
   const directory = mkdtempSync(join(tmpdir(), "ipc-bench-c-"));
   track(() => rmSync(directory, { recursive: true, force: true }));
   const output = (program: Program): string => join(directory, program);
+  writeFileSync(join(directory, "ring_header.h"), ringHeader());
   await Promise.all(
     programs.map(async (program) => {
       try {
-        await run(compiler, ["-std=gnu11", "-O2", "-Wall", "-o", output(program), join(sources, `${program}.c`), "-lm"]);
+        await run(compiler, ["-std=gnu11", "-O2", "-Wall", "-I", directory, "-o", output(program), join(sources, `${program}.c`), "-lm"]);
       } catch (error) {
         const stderr = (error as { stderr?: string }).stderr ?? String(error);
         throw new Error(`compiling bench/c/${program}.c failed:\n${stderr}`);

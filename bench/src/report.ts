@@ -18,6 +18,7 @@ export function header(results: Pick<Results, "startedAt" | "quick" | "plan" | "
     `IPC benchmark, ${results.startedAt}, ${results.quick ? "quick run" : "full run"}: trials of ${plan.trialSeconds} s, ${plan.repeats} repeats, median [min–max]`,
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.kernel}; Node ${machine.node}; koffi ${machine.koffi}; ${machine.compiler ?? "no C compiler"}`,
     `load average (1 min): ${load.start.toFixed(2)} at start${load.end === null ? "" : `, ${load.end.toFixed(2)} at end`}`,
+    ...(machine.topology ? ["CPU topology (lscpu -e):", ...machine.topology.trimEnd().split("\n").map((line) => `  ${line}`)] : []),
   ].join("\n");
 }
 
@@ -73,11 +74,30 @@ export function latencyTable(all: LatencySeries[]): string {
       family(series.family),
       withRange(series.median, microseconds),
       withRange(series.p99, microseconds),
+      series.p999 ? microseconds(series.p999.median) : "–",
       reference ? ratio(series.median.median / reference.median.median) : "",
       microseconds(series.cpuPerRoundTrip.median),
     ];
   });
-  return table(["CPUs", "mechanism", "family", "median µs", "p99 µs", "vs C", "CPU µs/round trip"], rows);
+  return table(["CPUs", "mechanism", "family", "median µs", "p99 µs", "p99.9 µs", "vs C", "CPU µs/round trip"], rows);
+}
+
+/** One-way times of the series that measure them: bench → peer (out) and peer → bench (back). */
+export function oneWayTable(all: LatencySeries[]): string {
+  const rows = byPlacement(all.filter((series) => series.oneWay !== undefined)).flatMap((series) =>
+    (["out", "back"] as const).map((direction) => {
+      const times = series.oneWay![direction];
+      return [
+        series.placement,
+        series.name,
+        direction === "out" ? "bench → peer" : "peer → bench",
+        withRange(times.median, microseconds),
+        withRange(times.p99, microseconds),
+        microseconds(times.p999.median),
+      ];
+    }),
+  );
+  return rows.length === 0 ? "  (no mechanism measured one-way times)" : table(["CPUs", "mechanism", "direction", "median µs", "p99 µs", "p99.9 µs"], rows);
 }
 
 export function overheadTable(results: Results["overhead"]): string {
@@ -168,6 +188,8 @@ export function fullReport(results: Results): string {
     throughputTable(results.throughput, results.plan.sizes),
     `Ping-pong round trip of ${results.plan.pingSize} B (vs C: this median ÷ the C reference's median)`,
     latencyTable(results.latency),
+    `One-way times of the same ping-pongs (the peer stamps its echo with CLOCK_MONOTONIC when the ping arrived; both processes read the same clock)`,
+    oneWayTable(results.latency),
     "Per-call overhead (vs built-in: core ÷ Node; vs C: ÷ the bare system call in C)",
     overheadTable(results.overhead),
     ...waitingSections(results.waiting),

@@ -25,8 +25,8 @@ describe("spread", () => {
 });
 
 describe("latencySummary", () => {
-  it("sorts the samples and reads their median and p99", () => {
+  it("sorts the samples and reads their median, p99 and p99.9", () => {
     const samples = new Float64Array(200).map((_, i) => (i % 2 === 0 ? 200 - i : i));
-    expect(latencySummary(samples)).toEqual({ median: 100, p99: 198 });
+    expect(latencySummary(samples)).toEqual({ median: 100, p99: 198, p999: 200 });
   });
 });

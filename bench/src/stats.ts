@@ -39,8 +39,8 @@ function median(sorted: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Median and p99 of one trial's round-trip samples (sorted in place). */
-export function latencySummary(samples: Float64Array): { median: number; p99: number } {
+/** Median, p99 and p99.9 of one trial's round-trip samples (sorted in place). */
+export function latencySummary(samples: Float64Array): { median: number; p99: number; p999: number } {
   samples.sort();
-  return { median: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
+  return { median: percentile(samples, 0.5), p99: percentile(samples, 0.99), p999: percentile(samples, 0.999) };
 }

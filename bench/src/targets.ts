@@ -163,10 +163,51 @@ function uncontendedTarget(results: Results): TargetCheck {
   return check;
 }
 
+/**
+ * Issue 14's targets, "the ring at C speed": each ring figure against the C spin reference of the
+ * same run, size and placement, judged on 2 CPUs (the placement a ring that spins is meant for).
+ */
+function ringVersusSpinTargets(results: Results): TargetCheck[] {
+  const judged = results.placements.includes("2 CPUs") ? "2 CPUs" : results.placements[0];
+  const spinLatency = results.latency.find((s) => s.name === referenceNames.spin && s.placement === judged);
+  const spinStream = (size: number): StreamSeries | undefined => results.throughput.find((s) => s.name === referenceNames.spin && s.size === size && s.placement === judged);
+  const stream = (name: string, size: number): StreamSeries | undefined => results.throughput.find((s) => s.name === name && s.size === size && s.placement === judged);
+  const where = ` (${judged ?? "no placement"})`;
+
+  const roundTrip: TargetCheck = { target: "ring: 64 B round trip at most 2× C spin", measured: "not measured: ring-memfd and C spin", met: null };
+  const ring = results.latency.find((s) => s.name === "ring-memfd" && s.placement === judged);
+  if (ring && spinLatency) {
+    const factor = ring.median.median / spinLatency.median.median;
+    roundTrip.measured = `ring-memfd ${microseconds(ring.median.median)} µs against ${microseconds(spinLatency.median.median)} µs (${ratio(factor)})${where}`;
+    roundTrip.met = factor <= 2;
+  }
+
+  const versus = (target: string, names: string[], size: number, floor: number): TargetCheck => {
+    const check: TargetCheck = { target, measured: `not measured: ${names.join(" or ")} and C spin at ${size} B`, met: null };
+    const reference = spinStream(size);
+    const measured = names.flatMap((name) => stream(name, size) ?? []);
+    if (reference && measured.length > 0) {
+      const factors = measured.map((s) => ({ name: s.name, value: s.throughput.median, factor: s.throughput.median / reference.throughput.median }));
+      check.measured =
+        factors.map(({ name, value, factor }) => `${name} ${megabytesPerSecond(value)} MB/s (${ratio(factor)})`).join("; ") +
+        ` against ${megabytesPerSecond(reference.throughput.median)} MB/s${where}`;
+      check.met = factors.some(({ factor }) => factor >= floor);
+    }
+    return check;
+  };
+  return [
+    roundTrip,
+    versus("ring: 64 B streaming at least 0.6× C spin with the batch or zero-copy API", ["ring-memfd-batch", "ring-memfd-view"], 64, 0.6),
+    versus("ring: 64 B streaming at least 0.4× C spin with plain send/receive", ["ring-memfd"], 64, 0.4),
+    versus("ring: 64 KiB streaming at least 0.9× C spin", ["ring-memfd"], 65536, 0.9),
+  ];
+}
+
 export function evaluateTargets(results: Results): TargetCheck[] {
   return [
     ...fileCopyTargets(results),
     ...ringTargets(results),
+    ...ringVersusSpinTargets(results),
     overheadTarget(results),
     eventLoopTarget(results),
     ...asyncRoundTripTargets(results),

@@ -23,6 +23,8 @@ export const mechanisms: readonly Mechanism[] = [
   ringMechanism("ring-memfd-sleep", "memfd", { spinMicros: 0 }),
   ringMechanism("ring-memfd-async", "memfd", {}, "async"),
   ringMechanism("ring-memfd-async-sleep", "memfd", { spinMicros: 0 }, "async"),
+  ringMechanism("ring-memfd-view", "memfd", {}, "view"),
+  ringMechanism("ring-memfd-batch", "memfd", {}, "batch"),
   semSysvMechanism,
   systemVQueueMechanism("msg-sysv", "blocking"),
   systemVQueueMechanism("msg-sysv-async", "async"),

@@ -5,7 +5,10 @@
  * briefly, then sleep on a futex) or, on both sides, its async forms (sendAsync / receiveAsync: the
  * same spin, then a sleep on a word-waiter thread with the event loop free). Each message is copied
  * in by the sender and out by the receiver, the two copies the tutorials count for shared
- * memory, as the C spin reference does.
+ * memory, as the C spin reference does. Two more forms show the zero-copy API: reserveView /
+ * peekView (the receiver reads in place) and sendMany / receiveMany (batches, read in place).
+ * The echo of a blocking, view or batch ping-pong carries the peer's CLOCK_MONOTONIC when the ping
+ * arrived, so the two one-way times are measured too.
  *
  * The ring module is loaded when the bench runs: where it is missing or lacks this API, the ring
  * mechanisms are reported as not available and skipped.
@@ -15,6 +18,7 @@
  * memfd has no name and is freed with its last mapping.
  */
 import { type Ring as RingClass, type RingReader, type RingWriter, type WaitTuning, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, IPC_PRIVATE, SharedMemorySegment, type Attachment, close, ftruncate } from "@linux-ipc/core";
+import { localMs, monotonicMs } from "../clock.ts";
 import { whenReady } from "../peer-process.ts";
 import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
 
@@ -22,8 +26,11 @@ import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
 export const RING_CAPACITY = 2 ** 20;
 
 type Memory = "sysv" | "memfd";
-/** The ring's blocking send / receive, or sendAsync / receiveAsync on both sides. */
-export type RingWaiting = "blocking" | "async";
+/**
+ * How both sides drive the ring: blocking send / receive; sendAsync / receiveAsync; reserveView /
+ * peekView (in place); or sendMany / receiveMany (batches).
+ */
+export type RingWaiting = "blocking" | "async" | "view" | "batch";
 type RingModule = { Ring: typeof RingClass };
 
 let module: Promise<RingModule | string> | null = null;
@@ -58,23 +65,46 @@ interface Ends {
   release(): void;
 }
 
+/** Float64 words over a ring's data area: a record's message starts 8-aligned, so `words[offset >> 3]` is its first 8 bytes. */
+function float64s(data: Uint8Array): Float64Array {
+  return new Float64Array(data.buffer, data.byteOffset, data.byteLength >> 3);
+}
+
+const unexpected = (length: number, size: number): Error =>
+  new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
+
+/**
+ * Fills the one-way times of round trip `i`: the echo's first 8 bytes hold the peer's
+ * CLOCK_MONOTONIC (ms) when the ping reached it.
+ */
+function recordOneWay(oneWay: { out: Float64Array; back: Float64Array } | undefined, i: number, sent: number, arrived: number, got: number): void {
+  if (oneWay === undefined) return;
+  const there = localMs(arrived);
+  oneWay.out[i] = (there - sent) / 1e3;
+  oneWay.back[i] = (got - there) / 1e3;
+}
+
 function hostEnd({ sender, receiver, release }: Ends): HostEnd {
   const buffer = new Uint8Array(RING_CAPACITY);
+  const stamp = new Float64Array(buffer.buffer, 0, 1);
   const take = (size: number): void => {
     const length = receiver.receive(buffer);
-    if (length !== size) throw new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
+    if (length !== size) throw unexpected(length, size);
   };
   return {
+    measuresOneWay: true,
     receive(size, count) {
       for (let i = 0; i < count; i++) take(size);
     },
-    pingPong(size, count, samples) {
+    pingPong(size, count, samples, oneWay) {
       const message = new Uint8Array(size).fill(0x70);
       for (let i = 0; i < count; i++) {
         const sent = performance.now();
         sender.send(message);
         take(size);
-        samples[i] = (performance.now() - sent) / 1e3;
+        const got = performance.now();
+        samples[i] = (got - sent) / 1e3;
+        recordOneWay(oneWay, i, sent, stamp[0]!, got);
       }
     },
     close: release,
@@ -83,16 +113,141 @@ function hostEnd({ sender, receiver, release }: Ends): HostEnd {
 
 function peerEnd({ sender, receiver, release }: Ends): PeerEnd {
   const buffer = new Uint8Array(RING_CAPACITY);
+  const stamp = new Float64Array(buffer.buffer, 0, 1);
   return {
     send(size, count) {
       const message = new Uint8Array(size).fill(0x78);
       for (let i = 0; i < count; i++) sender.send(message);
     },
-    echo(_size, count) {
+    echo(size, count) {
+      const echo = buffer.subarray(0, size);
       for (let i = 0; i < count; i++) {
         const length = receiver.receive(buffer);
-        if (length < 0) throw new Error("the bench closed the ring");
-        sender.send(buffer.subarray(0, length));
+        if (length !== size) throw unexpected(length, size);
+        stamp[0] = monotonicMs();
+        sender.send(echo);
+      }
+    },
+    close: release,
+  };
+}
+
+/** reserveView/commit and peekView/release: messages written and read in place, one copy (the sender's) per message. */
+function viewHostEnd({ sender, receiver, release }: Ends): HostEnd {
+  const received = float64s(receiver.data);
+  const take = (size: number): number => {
+    const view = receiver.peekView();
+    if (view === null || view.length !== size) throw unexpected(view === null ? -1 : view.length, size);
+    return received[receiver.offset >> 3]!;
+  };
+  return {
+    measuresOneWay: true,
+    receive(size, count) {
+      for (let i = 0; i < count; i++) {
+        take(size);
+        receiver.release();
+      }
+    },
+    pingPong(size, count, samples, oneWay) {
+      const message = new Uint8Array(size).fill(0x70);
+      for (let i = 0; i < count; i++) {
+        const sent = performance.now();
+        sender.reserveView(size).bytes.set(message);
+        sender.commit();
+        const arrived = take(size);
+        receiver.release();
+        const got = performance.now();
+        samples[i] = (got - sent) / 1e3;
+        recordOneWay(oneWay, i, sent, arrived, got);
+      }
+    },
+    close: release,
+  };
+}
+
+function viewPeerEnd({ sender, receiver, release }: Ends): PeerEnd {
+  const sent = float64s(sender.data);
+  return {
+    send(size, count) {
+      const message = new Uint8Array(size).fill(0x78);
+      for (let i = 0; i < count; i++) {
+        sender.reserveView(size).bytes.set(message);
+        sender.commit();
+      }
+    },
+    echo(size, count) {
+      for (let i = 0; i < count; i++) {
+        const view = receiver.peekView();
+        if (view === null || view.length !== size) throw unexpected(view === null ? -1 : view.length, size);
+        // From the ring it came in straight into the ring it leaves by: the echo's only copy.
+        sender.reserveView(size).bytes.set(view.bytes);
+        sent[sender.offset >> 3] = monotonicMs();
+        sender.commit();
+        receiver.release();
+      }
+    },
+    close: release,
+  };
+}
+
+/** The most messages one sendMany call of the batch forms carries. */
+const BATCH = 64;
+
+/** sendMany and receiveMany: one store of tail (head) per batch; the receiver reads each message in place. */
+function batchHostEnd({ sender, receiver, release }: Ends): HostEnd {
+  const received = float64s(receiver.data);
+  let expected = 0;
+  let arrived = 0;
+  const check = (_data: Uint8Array, offset: number, length: number): void => {
+    if (length !== expected) throw unexpected(length, expected);
+    arrived = received[offset >> 3]!;
+  };
+  return {
+    measuresOneWay: true,
+    receive(size, count) {
+      expected = size;
+      for (let got = 0; got < count; ) {
+        const taken = receiver.receiveMany(check, { max: count - got });
+        if (taken < 0) throw unexpected(-1, size);
+        got += taken;
+      }
+    },
+    pingPong(size, count, samples, oneWay) {
+      expected = size;
+      const one = [new Uint8Array(size).fill(0x70)];
+      for (let i = 0; i < count; i++) {
+        const sent = performance.now();
+        sender.sendMany(one);
+        if (receiver.receiveMany(check, { max: 1 }) !== 1) throw unexpected(-1, size);
+        const got = performance.now();
+        samples[i] = (got - sent) / 1e3;
+        recordOneWay(oneWay, i, sent, arrived, got);
+      }
+    },
+    close: release,
+  };
+}
+
+function batchPeerEnd({ sender, receiver, release }: Ends): PeerEnd {
+  const buffer = new Uint8Array(RING_CAPACITY);
+  const stamp = new Float64Array(buffer.buffer, 0, 1);
+  return {
+    send(size, count) {
+      const batch = new Array<Uint8Array>(Math.min(count, BATCH)).fill(new Uint8Array(size).fill(0x78));
+      for (let left = count; left > 0; left -= batch.length) {
+        sender.sendMany(left >= batch.length ? batch : batch.slice(0, left));
+      }
+    },
+    echo(size, count) {
+      const one = [buffer.subarray(0, size)];
+      const copy = (data: Uint8Array, offset: number, length: number): void => {
+        if (length !== size) throw unexpected(length, size);
+        buffer.set(data.subarray(offset, offset + length));
+      };
+      for (let i = 0; i < count; i++) {
+        if (receiver.receiveMany(copy, { max: 1 }) !== 1) throw unexpected(-1, size);
+        stamp[0] = monotonicMs();
+        sender.sendMany(one);
       }
     },
     close: release,
@@ -105,7 +260,7 @@ function asyncHostEnd({ sender, receiver, release }: Ends): HostEnd {
   const buffer = new Uint8Array(RING_CAPACITY);
   const take = async (size: number): Promise<void> => {
     const length = await receiver.receiveAsync(buffer);
-    if (length !== size) throw new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
+    if (length !== size) throw unexpected(length, size);
   };
   return {
     async receive(size, count) {
@@ -169,11 +324,14 @@ function ends(api: RingModule, memory: Mapping | Attachment, side: "host" | "pee
  * wait that does not spin it out ends in a futex wake-up too.
  */
 export function ringMechanism(name: string, memory: Memory, tuning: WaitTuning = {}, waiting: RingWaiting = "blocking"): Mechanism {
-  const sleeper = waiting === "blocking" ? "a futex" : "a word-waiter thread";
+  const sleeper = waiting === "async" ? "a word-waiter thread" : "a futex";
   const waits = tuning.spinMicros === 0 ? `sleeping on ${sleeper} at once (spinMicros 0)` : `spinning, then sleeping on ${sleeper}`;
-  const forms = waiting === "blocking" ? "blocking send/receive" : "sendAsync/receiveAsync on both sides";
-  const hostEndOf = waiting === "blocking" ? hostEnd : asyncHostEnd;
-  const peerEndOf = waiting === "blocking" ? peerEnd : asyncPeerEnd;
+  const { forms, hostEndOf, peerEndOf } = {
+    blocking: { forms: "blocking send/receive", hostEndOf: hostEnd, peerEndOf: peerEnd },
+    async: { forms: "sendAsync/receiveAsync on both sides", hostEndOf: asyncHostEnd, peerEndOf: asyncPeerEnd },
+    view: { forms: "reserveView/commit and peekView/release (written and read in place: the sender's copy only)", hostEndOf: viewHostEnd, peerEndOf: viewPeerEnd },
+    batch: { forms: `sendMany (up to ${BATCH} per call) and receiveMany (read in place): one store of tail and head per batch`, hostEndOf: batchHostEnd, peerEndOf: batchPeerEnd },
+  }[waiting];
   return {
     name,
     description:

@@ -8,8 +8,13 @@ import type { PeerProcess, PeerOptions } from "../peer-process.ts";
 export interface HostEnd {
   /** Takes in `count` messages of `size` bytes that the peer streams (a byte stream: size × count bytes). */
   receive(size: number, count: number): Promise<void> | void;
-  /** `count` times: sends `size` bytes and waits for the peer's echo; samples[i] = round trip i in seconds. */
-  pingPong(size: number, count: number, samples: Float64Array): Promise<void> | void;
+  /**
+   * `count` times: sends `size` bytes and waits for the peer's echo; samples[i] = round trip i in
+   * seconds. With `measuresOneWay`, also oneWay.out[i] (bench → peer) and oneWay.back[i] (peer → bench).
+   */
+  pingPong(size: number, count: number, samples: Float64Array, oneWay?: { out: Float64Array; back: Float64Array }): Promise<void> | void;
+  /** Whether pingPong fills one-way times (the peer stamps the echo with when the ping arrived). */
+  measuresOneWay?: boolean;
   /** Releases this side's descriptors and objects (the peer has been told to quit first). */
   close(): Promise<void> | void;
 }

@@ -18,7 +18,7 @@ import {
   align,
   type RingHeader,
 } from "./ring_layout.ts";
-import { Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
+import { NO_OPTIONS, Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
 import { RingView, invalidateView } from "./ring_view.ts";
 import type { Ring } from "./ring.ts";
 
@@ -58,6 +58,9 @@ export class RingReader implements Disposable {
   #current = -1;
   #currentLength = 0;
   #view: RingView | null = null;
+  /** The buffer the last short receive copied into, and a word view of it. */
+  #lastInto: Uint8Array | null = null;
+  #lastIntoWords: Int32Array = new Int32Array(0);
   #closed = false;
   /** Set at the first violation of the format: every later read throws it again. */
   #broken: RingFormatError | null = null;
@@ -164,7 +167,7 @@ export class RingReader implements Disposable {
   }
 
   /** Waits for the next message: its length, or -1 once the stream has ended (every producer closed). */
-  peek(options: RingWaitOptions = {}): number {
+  peek(options: RingWaitOptions = NO_OPTIONS): number {
     for (;;) {
       const length = this.tryPeek();
       if (length >= 0) return length;
@@ -188,7 +191,7 @@ export class RingReader implements Disposable {
    * ended. `release()` gives it back; the view is valid until then (its `bytes` throws after).
    * Peeking again before `release()` returns the same view.
    */
-  peekView(options: RingWaitOptions = {}): RingView | null {
+  peekView(options: RingWaitOptions = NO_OPTIONS): RingView | null {
     return this.peek(options) < 0 ? null : this.#currentView();
   }
 
@@ -237,7 +240,7 @@ export class RingReader implements Disposable {
   }
 
   /** Copies the next message into `into` and releases it: its length, or -1 at the end of the stream. */
-  receive(into: Uint8Array, options: RingWaitOptions = {}): number {
+  receive(into: Uint8Array, options: RingWaitOptions = NO_OPTIONS): number {
     const length = this.peek(options);
     return length < 0 ? -1 : this.#copyOut(into, length);
   }
@@ -250,7 +253,23 @@ export class RingReader implements Disposable {
 
   #copyOut(into: Uint8Array, length: number): number {
     if (length > into.byteLength) throw new RangeError(`a message of ${length} bytes does not fit in a buffer of ${into.byteLength}`);
-    copyBytes(this.data, this.#current, into, length);
+    const from = this.#current;
+    if (length > SHORT_COPY || (into.byteOffset & 3) !== 0) {
+      into.set(this.data.subarray(from, from + length));
+    } else {
+      // A short message is copied by 32-bit words (its start in the ring is 8-aligned): cheaper than
+      // the subarray `set` needs, and than a byte loop. The word view of `into` is kept for the next call.
+      if (into !== this.#lastInto) {
+        this.#lastInto = into;
+        this.#lastIntoWords = new Int32Array(into.buffer, into.byteOffset, into.byteLength >> 2);
+      }
+      const target = this.#lastIntoWords;
+      const source = this.#records;
+      const words = length >> 2;
+      const first = from >> 2;
+      for (let i = 0; i < words; i++) target[i] = source[first + i]!;
+      for (let i = words << 2; i < length; i++) into[i] = this.data[from + i]!;
+    }
     this.release();
     return length;
   }
@@ -281,7 +300,7 @@ export class RingReader implements Disposable {
    * Waits for at least one message, then hands over every message published (see tryReceiveMany):
    * how many, or -1 once the stream has ended.
    */
-  receiveMany(handle: RingMessageHandler, options: ReceiveManyOptions = {}): number {
+  receiveMany(handle: RingMessageHandler, options: ReceiveManyOptions = NO_OPTIONS): number {
     return this.peek(options) < 0 ? -1 : this.tryReceiveMany(handle, options.max);
   }
 
@@ -303,15 +322,5 @@ export class RingReader implements Disposable {
   }
 }
 
-/**
- * Copies `length` bytes from `source[from ..]` to the start of `target`. Short messages are copied
- * byte by byte: for them, the subarray `set` needs would cost more than the copy.
- */
-function copyBytes(source: Uint8Array, from: number, target: Uint8Array, length: number): void {
-  if (length > SHORT_COPY) {
-    target.set(source.subarray(from, from + length));
-    return;
-  }
-  for (let i = 0; i < length; i++) target[i] = source[from + i]!;
-}
-const SHORT_COPY = 64;
+/** Messages up to this length are copied out by words rather than with a subarray `set`. */
+const SHORT_COPY = 256;

@@ -28,9 +28,17 @@ const AFFINITY_RECHECK_MS = 100;
  * like that: while one spins the other cannot run, so every spin runs to its end in vain.
  */
 const FRUITLESS_SPINS = 3;
-/** How long a waiter then sleeps at once before it tries a spin again: doubling from the first to the last while spins keep failing. */
-const FIRST_QUIET_MS = 1;
-const LAST_QUIET_MS = 64;
+/**
+ * For how many waits a waiter then spins only briefly before it tries a full spin again: doubling
+ * from the first to the last while full spins keep failing.
+ */
+const FIRST_QUIET_WAITS = 8;
+const LAST_QUIET_WAITS = 1024;
+/**
+ * The brief spin of those quiet times: a few loads (well under a microsecond), which catch a peer
+ * on another CPU that was about to move anyway, and cost next to nothing on a CPU shared with it.
+ */
+const QUIET_CHECKS = 16;
 
 /** How a waiting side of a ring waits. */
 export interface WaitTuning {
@@ -49,6 +57,9 @@ export interface RingAsyncWaitOptions extends RingWaitOptions {
   /** Stops waiting: the promise rejects with the signal's reason as soon as it aborts. */
   signal?: AbortSignal;
 }
+
+/** The options of a call given none: one shared object, so a call on the fast path allocates nothing. */
+export const NO_OPTIONS: Readonly<RingWaitOptions> = Object.freeze({});
 
 /** Whether this process and every one of `peers` may run only on one and the same CPU. */
 function sharesOneCpuWith(peers: readonly number[]): boolean {
@@ -74,9 +85,9 @@ export class Waiter {
   #affinityCheckedAt = Number.NEGATIVE_INFINITY;
   /** Spins in a row that saw no progress. */
   #fruitless = 0;
-  /** Until then (performance.now()), waits sleep at once: spinning was found not to help. */
-  #quietUntil = 0;
-  #quietMs = FIRST_QUIET_MS;
+  /** Waits left that only glance before they sleep: spinning was found not to help. */
+  #quietWaits = 0;
+  #quietLength = FIRST_QUIET_WAITS;
   readonly #waiters: number;
   readonly #seq: number;
   readonly #seqAddress: Address;
@@ -92,9 +103,10 @@ export class Waiter {
 
   /**
    * Spins until `moved()` or the spin budget is spent: whether it moved. Spins not at all when this
-   * process and its peers may run only on one CPU, nor for a while after FRUITLESS_SPINS spins in a
-   * row saw nothing move (the wait's own history: on a CPU shared with the peer, or with a peer much
-   * slower than the spin, spinning only burns the CPU). An explicit spinMicros is spun as asked.
+   * process and its peers may run only on one CPU, and only briefly for a while after
+   * FRUITLESS_SPINS spins in a row saw nothing move (the wait's own history: on a CPU shared with the
+   * peer, or with a peer much slower than the spin, spinning only burns the CPU). An explicit
+   * spinMicros is spun as asked.
    */
   #spin(moved: () => boolean): boolean {
     if (moved()) return true;
@@ -104,7 +116,11 @@ export class Waiter {
         this.#affinityCheckedAt = now;
         this.#defaultSpinMs = sharesOneCpuWith(this.#peers()) ? 0 : DEFAULT_SPIN_MICROS / 1000;
       }
-      if (now < this.#quietUntil) return false;
+      if (this.#quietWaits > 0) {
+        this.#quietWaits--;
+        for (let i = 0; i < QUIET_CHECKS; i++) if (moved()) return true;
+        return false;
+      }
     }
     const spinMs = this.#tunedSpinMs ?? this.#defaultSpinMs;
     if (spinMs <= 0) return false;
@@ -113,7 +129,7 @@ export class Waiter {
       for (let i = 0; i < 64; i++) {
         if (moved()) {
           this.#fruitless = 0;
-          this.#quietMs = FIRST_QUIET_MS;
+          this.#quietLength = FIRST_QUIET_WAITS;
           return true;
         }
       }
@@ -121,8 +137,8 @@ export class Waiter {
     }
     if (this.#tunedSpinMs === null && ++this.#fruitless >= FRUITLESS_SPINS) {
       this.#fruitless = 0;
-      this.#quietUntil = performance.now() + this.#quietMs;
-      this.#quietMs = Math.min(this.#quietMs * 2, LAST_QUIET_MS);
+      this.#quietWaits = this.#quietLength;
+      this.#quietLength = Math.min(this.#quietLength * 2, LAST_QUIET_WAITS);
     }
     return false;
   }

@@ -17,7 +17,7 @@ import {
   align,
   type RingHeader,
 } from "./ring_layout.ts";
-import { Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
+import { NO_OPTIONS, Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
 import { RingView, invalidateView } from "./ring_view.ts";
 import type { Ring } from "./ring.ts";
 
@@ -99,7 +99,7 @@ export class RingWriter implements Disposable {
   }
 
   /** Reserves room, waiting while the ring is full. Throws PeerGoneError if the consumer is gone. */
-  reserve(length: number, options: RingWaitOptions = {}): number {
+  reserve(length: number, options: RingWaitOptions = NO_OPTIONS): number {
     this.#checkIdle();
     this.#checkLength(length);
     if (this.#lock !== null) this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
@@ -143,7 +143,7 @@ export class RingWriter implements Disposable {
    * view of it to write in place; `commit()` publishes it. The view is valid until `commit()` or
    * `cancel()`: its `bytes` throws after that (see RingView).
    */
-  reserveView(length: number, options: RingWaitOptions = {}): RingView {
+  reserveView(length: number, options: RingWaitOptions = NO_OPTIONS): RingView {
     return this.#viewAt(this.reserve(length, options));
   }
 
@@ -294,7 +294,7 @@ export class RingWriter implements Disposable {
   }
 
   /** Copies `message` into the ring, waiting for room. */
-  send(message: Uint8Array, options: RingWaitOptions = {}): void {
+  send(message: Uint8Array, options: RingWaitOptions = NO_OPTIONS): void {
     const at = this.reserve(message.byteLength, options);
     this.data.set(message, at);
     this.commit();
@@ -313,7 +313,7 @@ export class RingWriter implements Disposable {
    * fills, what is written so far is published before waiting for room. A message too large for the
    * ring is refused (RangeError) before any is sent.
    */
-  sendMany(messages: readonly Uint8Array[], options: RingWaitOptions = {}): void {
+  sendMany(messages: readonly Uint8Array[], options: RingWaitOptions = NO_OPTIONS): void {
     this.#checkBatch(messages);
     if (this.#lock !== null) this.#lock.lock({ timeoutMs: options.timeoutMs, onSlice: this.#check });
     try {
@@ -390,7 +390,7 @@ export class RingWriter implements Disposable {
    * Waits until the consumer has read everything written so far (e.g. before reporting "done"): by
    * any producer of the ring, up to the tail published when flush is called.
    */
-  flush(options: RingWaitOptions = {}): void {
+  flush(options: RingWaitOptions = NO_OPTIONS): void {
     const passed = this.#passed(Atomics.load(this.#words, WORD.tail));
     if (!passed()) this.#waiter.wait(passed, this.#check, "waiting for the consumer to read everything", options);
   }
