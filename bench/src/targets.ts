@@ -164,7 +164,7 @@ function uncontendedTarget(results: Results): TargetCheck {
 }
 
 /**
- * Issue 14's targets, "the ring at C speed": each ring figure against the C spin reference of the
+ * The ring's targets, "the ring at C speed": each ring figure against the C spin reference of the
  * same run, size and placement, judged on 2 CPUs (the placement a ring that spins is meant for).
  */
 function ringVersusSpinTargets(results: Results): TargetCheck[] {
