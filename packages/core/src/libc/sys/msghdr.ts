@@ -66,7 +66,11 @@ function outcome(result: number | bigint): number {
   return count < 0 ? -lastErrno() : count;
 }
 
-/** sendmsg(2): the byte count sent, or -errno. */
+/**
+ * sendmsg(2): the byte count sent, or -errno.
+ *
+ * @see https://man7.org/linux/man-pages/man2/sendmsg.2.html
+ */
 export function sendmsgRaw(fd: number, data: Uint8Array | readonly Uint8Array[], name: Uint8Array | null, nameLength: number, control: Uint8Array | null, flags: number): number {
   fill(data, name, nameLength, control);
   try {
@@ -76,7 +80,11 @@ export function sendmsgRaw(fd: number, data: Uint8Array | readonly Uint8Array[],
   }
 }
 
-/** recvmsg(2): the byte count received, or -errno; on success `lastReceived` holds the flags and lengths. */
+/**
+ * recvmsg(2): the byte count received, or -errno; on success `lastReceived` holds the flags and lengths.
+ *
+ * @see https://man7.org/linux/man-pages/man2/recvmsg.2.html
+ */
 export function recvmsgRaw(fd: number, data: Uint8Array | readonly Uint8Array[], name: Uint8Array | null, control: Uint8Array | null, flags: number): number {
   fill(data, name, name?.byteLength ?? 0, control);
   let count: number;
