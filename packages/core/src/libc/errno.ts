@@ -46,9 +46,13 @@ const aliases: ReadonlyMap<string, number> = new Map([
  * The errno numbers by name, for comparisons without bare numbers: `Errno.EAGAIN`, `Errno.EIDRM`.
  * Aliases are there too: `Errno.EOPNOTSUPP === Errno.ENOTSUP`.
  */
+// Node builds a new map on each getSystemErrorMap() call (a hundred entries from libuv): one, kept,
+// spares every SystemError that cost, which counts where errors are expected (EAGAIN, ENOMSG).
+const systemErrors = getSystemErrorMap();
+
 export const Errno: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries([
-    ...[...getSystemErrorMap()].map(([negative, [name]]) => [name, -negative] as const),
+    ...[...systemErrors].map(([negative, [name]]) => [name, -negative] as const),
     ...[...linuxOnly].map(([errno, name]) => [name, errno] as const),
     ...aliases,
   ]),
@@ -82,7 +86,7 @@ export class SystemError extends Error {
   constructor(errno: number, syscall: string, details: SystemErrorDetails = {}) {
     const code = errnoName(errno);
     // Node's lower-case descriptions where it has one, the C library's text otherwise.
-    const description = getSystemErrorMap().get(-errno)?.[1] ?? strerror(errno).toLowerCase();
+    const description = systemErrors.get(-errno)?.[1] ?? strerror(errno).toLowerCase();
     let message = `${code}: ${description}, ${syscall}`;
     if (details.path !== undefined) message += ` '${details.path}'`;
     if (details.dest !== undefined) message += ` -> '${details.dest}'`;
