@@ -42,14 +42,14 @@ const aliases: ReadonlyMap<string, number> = new Map([
   ["EDEADLOCK", 35],
 ]);
 
-/**
- * The errno numbers by name, for comparisons without bare numbers: `Errno.EAGAIN`, `Errno.EIDRM`.
- * Aliases are there too: `Errno.EOPNOTSUPP === Errno.ENOTSUP`.
- */
 // Node builds a new map on each getSystemErrorMap() call (a hundred entries from libuv): one, kept,
 // spares every SystemError that cost, which counts where errors are expected (EAGAIN, ENOMSG).
 const systemErrors = getSystemErrorMap();
 
+/**
+ * The errno numbers by name, for comparisons without bare numbers: `Errno.EAGAIN`, `Errno.EIDRM`.
+ * Aliases are there too: `Errno.EOPNOTSUPP === Errno.ENOTSUP`.
+ */
 export const Errno: Readonly<Record<string, number>> = Object.freeze(
   Object.fromEntries([
     ...[...systemErrors].map(([negative, [name]]) => [name, -negative] as const),
