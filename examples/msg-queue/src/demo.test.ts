@@ -23,7 +23,7 @@ describe("demo", () => {
     expect(result.stderr).toBe(`[msgrcv] msgrcv: msgrcv 'id ${/msqid = (\d+)/.exec(result.stdout)![1]}': No message of desired type\n[mqreceive] mqreceive: mq_receive '${name}': timed out after 200 ms\n`);
     expect(ipcsQueueKeys().filter((k) => k === (Number(key) | 0) || k === (Number(serverKey) | 0))).toEqual([]);
     expect(posixQueueExists(name)).toBe(false);
-  });
+  }, 120_000); // 27 program runs one after another: on a busy machine well past the default 30 s
 });
 
 describe("--help", () => {

@@ -47,7 +47,7 @@ export interface MessageReceiveOptions {
   type?: number;
   /** With a type > 0: the first message of any other type (MSG_EXCEPT). */
   except?: boolean;
-  /** The longest text taken (default /proc/sys/kernel/msgmax, the longest a message can be). */
+  /** The longest text taken (default /proc/sys/kernel/msgmax, the longest a message can be, as read on the object's first receive). */
   maxBytes?: number;
   /** Cut a longer message to maxBytes (MSG_NOERROR) instead of failing with E2BIG (default false). */
   truncate?: boolean;
@@ -111,6 +111,7 @@ export class MessageQueue {
   readonly id: number;
   #key: number | undefined;
   #removed = false;
+  #msgmax: number | undefined;
 
   private constructor(id: number, key: number | undefined) {
     this.id = id;
@@ -312,9 +313,18 @@ export class MessageQueue {
 
   #receiveArguments(options: MessageReceiveOptions): { type: number; flags: number; buffer: Uint8Array; maxBytes: number } {
     const type = checkInt64(options.type ?? 0, "type");
-    const maxBytes = checkSize(options.maxBytes ?? procLimit(MSG_LIMIT_FILES.msgmax) ?? 8192, "maxBytes");
+    const maxBytes = checkSize(options.maxBytes ?? this.#longestMessage(), "maxBytes");
     const flags = (options.except ? MSG_EXCEPT : 0) | (options.truncate ? MSG_NOERROR : 0);
     return { type, flags, buffer: new Uint8Array(MSGBUF_HEADER_SIZE + maxBytes), maxBytes };
+  }
+
+  /**
+   * /proc/sys/kernel/msgmax (8192 where /proc is hidden), read on the first receive without maxBytes
+   * and kept: reading the file each time cost more than the receive itself.
+   */
+  #longestMessage(): number {
+    this.#msgmax ??= procLimit(MSG_LIMIT_FILES.msgmax) ?? 8192;
+    return this.#msgmax;
   }
 
   #received(buffer: Uint8Array, length: number): Message {

@@ -201,6 +201,10 @@ export interface SystemErrorDetails {
   note?: string;
 }
 
+// Node builds a new map on each getSystemErrorMap() call (a hundred entries from libuv): one, kept,
+// spares every SystemError that cost, which counts where errors are expected (EAGAIN, ENOMSG).
+const systemErrors = getSystemErrorMap();
+
 /** The error every failing binding throws. `instanceof Error`, with Node's fields. */
 export class SystemError extends Error {
   /** The errno's symbolic name, e.g. `ENOENT`. */
@@ -219,7 +223,7 @@ export class SystemError extends Error {
   constructor(errno: number, syscall: string, details: SystemErrorDetails = {}) {
     const code = errnoName(errno);
     // Node's lower-case descriptions where it has one, the C library's text otherwise.
-    const description = getSystemErrorMap().get(-errno)?.[1] ?? strerror(errno).toLowerCase();
+    const description = systemErrors.get(-errno)?.[1] ?? strerror(errno).toLowerCase();
     let message = `${code}: ${description}, ${syscall}`;
     if (details.path !== undefined) message += ` '${details.path}'`;
     if (details.dest !== undefined) message += ` -> '${details.dest}'`;
