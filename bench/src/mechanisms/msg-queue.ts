@@ -107,7 +107,7 @@ function peerEnd(directions: Directions, close: () => void): PeerEnd {
 export function systemVQueueMechanism(name: string, waiting: QueueWaiting): Mechanism {
   return {
     name,
-    description: `one System V message queue (types for the two directions), ${waiting === "blocking" ? "blocking send/receive (msgsnd/msgrcv)" : "sendAsync/receiveAsync (a msgrcv-waiter thread watches, event loop free)"}`,
+    description: `one System V message queue (types for the two directions), ${waiting === "blocking" ? "blocking send/receive (msgsnd/msgrcv)" : "sendAsync/receiveAsync (a blocking-call waiter thread watches, event loop free)"}`,
     family: "core",
     reference: "msg",
     maxMessageSize: MESSAGE_LIMIT,
