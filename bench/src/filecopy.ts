@@ -108,13 +108,7 @@ function sameContent(a: string, b: string): boolean {
   }
 }
 
-export async function measureFileCopy(
-  programs: NativePrograms | null,
-  fileBytes: number,
-  repeats: number,
-  progress: (what: string) => void,
-  notes: string[],
-): Promise<FileCopySeries[]> {
+export async function measureFileCopy(programs: NativePrograms | null, fileBytes: number, repeats: number, progress: (what: string) => void, notes: string[]): Promise<FileCopySeries[]> {
   const wrapper = await rssWrapper(programs);
   if (wrapper === null) notes.push("filecopy: neither GNU time nor a C compiler: peak RSS not measured");
   else notes.push(`filecopy: peak RSS measured with ${wrapper.how}`);
@@ -122,8 +116,20 @@ export async function measureFileCopy(
   const contenders: Contender[] = [];
   if (programs) {
     contenders.push(
-      { name: "C mmap+memcpy", family: "c", description: "bench/c/mmap_copy.c: both files mapped whole, one memcpy (the tutorial's P4, fixed)", command: (s, d) => [programs.path("mmap_copy"), s, d], copies: true },
-      { name: "C mmap+memcpy, windows", family: "c", description: `bench/c/mmap_copy.c with ${C_WINDOW / 2 ** 20} MiB windows (bounded memory)`, command: (s, d) => [programs.path("mmap_copy"), s, d, String(C_WINDOW)], copies: true },
+      {
+        name: "C mmap+memcpy",
+        family: "c",
+        description: "bench/c/mmap_copy.c: both files mapped whole, one memcpy (the tutorial's P4, fixed)",
+        command: (s, d) => [programs.path("mmap_copy"), s, d],
+        copies: true,
+      },
+      {
+        name: "C mmap+memcpy, windows",
+        family: "c",
+        description: `bench/c/mmap_copy.c with ${C_WINDOW / 2 ** 20} MiB windows (bounded memory)`,
+        command: (s, d) => [programs.path("mmap_copy"), s, d, String(C_WINDOW)],
+        copies: true,
+      },
     );
   } else {
     notes.push("filecopy: no C compiler, so no C copy to compare with");

@@ -29,7 +29,17 @@ describe("pnpm bench --quick", () => {
       run.closeStdin();
       const result = await run.exited;
       expect(result.code, result.stderr).toBe(0);
-      for (const heading of ["Streaming throughput", "Ping-pong round trip", "One-way times", "CPU topology (lscpu -e)", "Per-call overhead", "Event loop with", "Uncontended waits", "filecopy of a", "The project's targets"]) {
+      for (const heading of [
+        "Streaming throughput",
+        "Ping-pong round trip",
+        "One-way times",
+        "CPU topology (lscpu -e)",
+        "Per-call overhead",
+        "Event loop with",
+        "Uncontended waits",
+        "filecopy of a",
+        "The project's targets",
+      ]) {
         expect(result.stdout).toContain(heading);
       }
 
@@ -53,7 +63,8 @@ describe("pnpm bench --quick", () => {
       // Every mechanism is either measured or reported as not available, in every placement.
       const measured = new Set(results.latency.map((series) => series.name));
       const skipped = new Set(results.unavailable.map((entry) => entry.name));
-      for (const name of ["C socket", "C seqpacket", "pipe", "fifo", "unix-socket", "core-socket", "core-seqpacket", "core-seqpacket-fds", "process.send", "child-stdout", "sem-sysv-async"]) expect(measured.has(name), name).toBe(true);
+      for (const name of ["C socket", "C seqpacket", "pipe", "fifo", "unix-socket", "core-socket", "core-seqpacket", "core-seqpacket-fds", "process.send", "child-stdout", "sem-sysv-async"])
+        expect(measured.has(name), name).toBe(true);
       for (const name of ["ring-sysv", "ring-memfd", "ring-memfd-async", "ring-memfd-view", "ring-memfd-batch"]) expect(measured.has(name) || skipped.has(name), name).toBe(true);
       // The JavaScript floor, and the ring with a C peer on either side (the C references ran, so cc is there).
       expect(measured.has("JS floor")).toBe(true);
@@ -66,12 +77,7 @@ describe("pnpm bench --quick", () => {
         expect(series.oneWay!.back.median.median, series.name).toBeGreaterThan(0);
         expect(series.oneWay!.out.median.median, series.name).toBeLessThan(series.p999.median);
       }
-      expect(results.waiting?.loop.map((series) => `${series.operation} ${series.condition}`)).toEqual([
-        "readFile idle",
-        "readFile pending",
-        "setImmediate idle",
-        "setImmediate pending",
-      ]);
+      expect(results.waiting?.loop.map((series) => `${series.operation} ${series.condition}`)).toEqual(["readFile idle", "readFile pending", "setImmediate idle", "setImmediate pending"]);
       expect(results.waiting?.uncontended).toHaveLength(4);
       expect(results.targets).toHaveLength(14);
 

@@ -70,7 +70,11 @@ const spec = {
 
 await runMain("bench", async () => {
   const { values } = parseCommand(spec);
-  const wanted = values.only?.split(",").map((part) => part.trim()).filter(Boolean) ?? null;
+  const wanted =
+    values.only
+      ?.split(",")
+      .map((part) => part.trim())
+      .filter(Boolean) ?? null;
   for (const part of wanted ?? []) {
     if (!(sections as readonly string[]).includes(part) && !mechanisms.some((m) => m.name === part)) {
       throw new UsageError(`bench: --only: no part or mechanism named '${part}'`, usageText(spec));
@@ -109,9 +113,7 @@ await runMain("bench", async () => {
   }
   const writeProfile = await profileIfAsked("bench");
   const stopHandlingSignals = releaseOnSignal();
-  const progress = process.stderr.isTTY
-    ? (what: string): void => void process.stderr.write(`\r\x1b[K${what}`)
-    : (what: string): void => void process.stderr.write(`bench: ${what}\n`);
+  const progress = process.stderr.isTTY ? (what: string): void => void process.stderr.write(`\r\x1b[K${what}`) : (what: string): void => void process.stderr.write(`bench: ${what}\n`);
   const notes: string[] = [];
   const failures: string[] = [];
   const attempt = async (what: string, task: () => Promise<void>): Promise<void> => {

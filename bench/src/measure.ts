@@ -223,28 +223,27 @@ export async function measureMechanism(
 }
 
 /** The C references' streaming and ping-pong series. */
-export async function measureReferences(
-  programs: NativePrograms,
-  plan: Plan,
-  placement: Placement,
-  progress: (what: string) => void,
-): Promise<{ streams: StreamSeries[]; latency: LatencySeries[] }> {
+export async function measureReferences(programs: NativePrograms, plan: Plan, placement: Placement, progress: (what: string) => void): Promise<{ streams: StreamSeries[]; latency: LatencySeries[] }> {
   const env = placementEnvironment(placement);
   const streams: StreamSeries[] = [];
   const latency: LatencySeries[] = [];
-  const stream = (program: "pipe" | "unix_socket" | "spin" | "msg_queue" | "posix_mq", name: string, description: string, extraEnv: NodeJS.ProcessEnv = {}, maxSize = Infinity) => async (): Promise<void> => {
-    for (const size of plan.sizes.filter((candidate) => candidate <= maxSize)) {
-      progress(`${placement.name}: ${name}: streaming ${size} B messages`);
-      const trial = (count: number): Promise<StreamTrial> => programs.json<StreamTrial>(program, ["stream", size, count], { ...env, ...extraEnv });
-      streams.push(await streamSeries({ name, family: "c", description, size, placement: placement.name }, trial, plan));
-    }
-  };
-  const pingPong = (program: "pipe" | "unix_socket" | "spin" | "futex_pingpong" | "msg_queue" | "posix_mq", name: string, description: string, extraEnv: NodeJS.ProcessEnv = {}) => async (): Promise<void> => {
-    progress(`${placement.name}: ${name}: ping-pong of ${plan.pingSize} B`);
-    const args = (count: number): (string | number)[] => (program === "futex_pingpong" ? [plan.pingSize, count] : ["pingpong", plan.pingSize, count]);
-    const trial = (count: number): Promise<PingPongTrial> => programs.json<PingPongTrial>(program, args(count), { ...env, ...extraEnv });
-    latency.push(await latencySeries({ name, family: "c", description, size: plan.pingSize, placement: placement.name }, trial, plan));
-  };
+  const stream =
+    (program: "pipe" | "unix_socket" | "spin" | "msg_queue" | "posix_mq", name: string, description: string, extraEnv: NodeJS.ProcessEnv = {}, maxSize = Infinity) =>
+    async (): Promise<void> => {
+      for (const size of plan.sizes.filter((candidate) => candidate <= maxSize)) {
+        progress(`${placement.name}: ${name}: streaming ${size} B messages`);
+        const trial = (count: number): Promise<StreamTrial> => programs.json<StreamTrial>(program, ["stream", size, count], { ...env, ...extraEnv });
+        streams.push(await streamSeries({ name, family: "c", description, size, placement: placement.name }, trial, plan));
+      }
+    };
+  const pingPong =
+    (program: "pipe" | "unix_socket" | "spin" | "futex_pingpong" | "msg_queue" | "posix_mq", name: string, description: string, extraEnv: NodeJS.ProcessEnv = {}) =>
+    async (): Promise<void> => {
+      progress(`${placement.name}: ${name}: ping-pong of ${plan.pingSize} B`);
+      const args = (count: number): (string | number)[] => (program === "futex_pingpong" ? [plan.pingSize, count] : ["pingpong", plan.pingSize, count]);
+      const trial = (count: number): Promise<PingPongTrial> => programs.json<PingPongTrial>(program, args(count), { ...env, ...extraEnv });
+      latency.push(await latencySeries({ name, family: "c", description, size: plan.pingSize, placement: placement.name }, trial, plan));
+    };
   await stream("pipe", referenceNames.pipe, "C: pipe(2) between parent and forked child, blocking read/write")();
   await stream("unix_socket", referenceNames.socket, "C: a SOCK_STREAM socketpair between parent and forked child, blocking read/write", { BENCH_SOCKET_TYPE: "stream" })();
   await stream("unix_socket", referenceNames.seqpacket, "C: a SOCK_SEQPACKET socketpair, one record per write and per read", { BENCH_SOCKET_TYPE: "seqpacket" })();

@@ -18,7 +18,15 @@ export function header(results: Pick<Results, "startedAt" | "quick" | "plan" | "
     `IPC benchmark, ${results.startedAt}, ${results.quick ? "quick run" : "full run"}: trials of ${plan.trialSeconds} s, ${plan.repeats} repeats, median [min–max]`,
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.kernel}; Node ${machine.node}; koffi ${machine.koffi}; ${machine.compiler ?? "no C compiler"}`,
     `load average (1 min): ${load.start.toFixed(2)} at start${load.end === null ? "" : `, ${load.end.toFixed(2)} at end`}`,
-    ...(machine.topology ? ["CPU topology (lscpu -e):", ...machine.topology.trimEnd().split("\n").map((line) => `  ${line}`)] : []),
+    ...(machine.topology
+      ? [
+          "CPU topology (lscpu -e):",
+          ...machine.topology
+            .trimEnd()
+            .split("\n")
+            .map((line) => `  ${line}`),
+        ]
+      : []),
   ].join("\n");
 }
 
@@ -138,12 +146,7 @@ export function eventLoopTable(waiting: WaitingResults): string {
 export function uncontendedTable(waiting: WaitingResults): string {
   const rows = waiting.uncontended.map((series) => {
     const sync = waiting.uncontended.find((other) => other.group === series.group && other.form === "sync");
-    return [
-      series.group,
-      series.name,
-      withRange(series.perPair, nanoseconds),
-      series.form === "async" && sync ? ratio(series.perPair.median / sync.perPair.median) : "",
-    ];
+    return [series.group, series.name, withRange(series.perPair, nanoseconds), series.form === "async" && sync ? ratio(series.perPair.median / sync.perPair.median) : ""];
   });
   return table(["semaphore", "loop of", "ns/pair", "vs sync"], rows);
 }
@@ -174,9 +177,7 @@ export function fileCopyTable(all: FileCopySeries[]): string {
 }
 
 export function targetLines(targets: TargetCheck[]): string {
-  return targets
-    .map((check) => `  ${check.met === null ? "[not measured]" : check.met ? "[met]" : "[missed]"} ${check.target}: ${check.measured}`)
-    .join("\n");
+  return targets.map((check) => `  ${check.met === null ? "[not measured]" : check.met ? "[met]" : "[missed]"} ${check.target}: ${check.measured}`).join("\n");
 }
 
 export function fullReport(results: Results): string {

@@ -58,12 +58,7 @@ function cpuSeconds(before: NodeJS.CpuUsage): number {
 }
 
 /** The three rows, in one placement. */
-export async function measureRingWithC(
-  programs: NativePrograms,
-  plan: Plan,
-  placement: Placement,
-  progress: (what: string) => void,
-): Promise<{ streams: StreamSeries[]; latency: LatencySeries[] }> {
+export async function measureRingWithC(programs: NativePrograms, plan: Plan, placement: Placement, progress: (what: string) => void): Promise<{ streams: StreamSeries[]; latency: LatencySeries[] }> {
   const segment = SharedMemorySegment.create(IPC_PRIVATE, 2 * Ring.bytesNeeded(CAPACITY), 0o600);
   let memory: Attachment;
   try {

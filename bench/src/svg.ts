@@ -73,9 +73,13 @@ function throughputPanel(series: StreamSeries[], sizes: readonly number[], colou
       if (!one) return;
       const x = groupLeft + index * barWidth;
       const y = scale.at(one.throughput.median / 1e6);
-      svg.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${colour.get(name)}"><title>${escape(`${name}, ${size} B: ${number3(one.throughput.median / 1e6)} MB/s`)}</title></rect>`);
+      svg.push(
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${colour.get(name)}"><title>${escape(`${name}, ${size} B: ${number3(one.throughput.median / 1e6)} MB/s`)}</title></rect>`,
+      );
       const middle = x + (barWidth - 2) / 2;
-      svg.push(`<line x1="${middle.toFixed(1)}" x2="${middle.toFixed(1)}" y1="${scale.at(one.throughput.max / 1e6).toFixed(1)}" y2="${scale.at(one.throughput.min / 1e6).toFixed(1)}" stroke="#000000" stroke-width="1"/>`);
+      svg.push(
+        `<line x1="${middle.toFixed(1)}" x2="${middle.toFixed(1)}" y1="${scale.at(one.throughput.max / 1e6).toFixed(1)}" y2="${scale.at(one.throughput.min / 1e6).toFixed(1)}" stroke="#000000" stroke-width="1"/>`,
+      );
     });
   });
   svg.push(`<line x1="${left}" x2="${right}" y1="${bottom}" y2="${bottom}" stroke="#000000"/>`);
@@ -94,7 +98,11 @@ function latencyPanel(series: LatencySeries[], colour: Map<string, string>, top:
   const rowHeight = 22;
   const svg: string[] = [text(80, top - 12, `64 B ping-pong round trip, ${where} (µs, log scale; bar = median, ◆ = p99)`, `font-weight="bold"`)];
   if (series.length === 0) return { svg: [...svg, text(80, top + 20, "no ping-pong results")], height: 40 };
-  const scale = logScale(series.flatMap((s) => [s.median.median * 1e6, s.p99.median * 1e6]), left, right);
+  const scale = logScale(
+    series.flatMap((s) => [s.median.median * 1e6, s.p99.median * 1e6]),
+    left,
+    right,
+  );
   const bottom = top + series.length * rowHeight;
   for (const decade of scale.decades) {
     const x = scale.at(decade);
@@ -105,7 +113,9 @@ function latencyPanel(series: LatencySeries[], colour: Map<string, string>, top:
     const y = top + index * rowHeight;
     const end = scale.at(one.median.median * 1e6);
     svg.push(text(left - 8, y + 15, one.name, `text-anchor="end"`));
-    svg.push(`<rect x="${left}" y="${y + 3}" width="${(end - left).toFixed(1)}" height="${rowHeight - 6}" fill="${colour.get(one.name)}"><title>${escape(`${one.name}: median ${number3(one.median.median * 1e6)} µs, p99 ${number3(one.p99.median * 1e6)} µs`)}</title></rect>`);
+    svg.push(
+      `<rect x="${left}" y="${y + 3}" width="${(end - left).toFixed(1)}" height="${rowHeight - 6}" fill="${colour.get(one.name)}"><title>${escape(`${one.name}: median ${number3(one.median.median * 1e6)} µs, p99 ${number3(one.p99.median * 1e6)} µs`)}</title></rect>`,
+    );
     const p99 = scale.at(one.p99.median * 1e6);
     const middle = y + rowHeight / 2;
     svg.push(`<path d="M${p99.toFixed(1)} ${(middle - 5).toFixed(1)} l5 5 l-5 5 l-5 -5 z" fill="#000000"/>`);
@@ -135,13 +145,24 @@ export function chart(results: Results): string {
   let top = 96;
   for (const placement of results.placements) {
     const where = placementWords[placement] ?? placement;
-    const panel = throughputPanel(results.throughput.filter((s) => s.placement === placement), results.plan.sizes, colour, top, where);
+    const panel = throughputPanel(
+      results.throughput.filter((s) => s.placement === placement),
+      results.plan.sizes,
+      colour,
+      top,
+      where,
+    );
     body.push(...panel.svg);
     top += panel.height + 60;
   }
   for (const placement of results.placements) {
     const where = placementWords[placement] ?? placement;
-    const panel = latencyPanel(results.latency.filter((s) => s.placement === placement), colour, top, where);
+    const panel = latencyPanel(
+      results.latency.filter((s) => s.placement === placement),
+      colour,
+      top,
+      where,
+    );
     body.push(...panel.svg);
     top += panel.height + 50;
   }

@@ -43,12 +43,19 @@ function ringTargets(results: Results): TargetCheck[] {
   const isRing = (series: { name: string }): boolean => RING_NAMES.includes(series.name);
   const ringLatency = results.latency.filter(isRing);
   const ringStream = results.throughput.filter((series) => isRing(series) && series.size === largest);
-  const sendLatency = best(results.latency.filter((series) => PROCESS_SEND.includes(series.name)), (s) => s.median.median, "lower");
-  const sendStream = best(results.throughput.filter((series) => PROCESS_SEND.includes(series.name) && series.size === largest), (s) => s.throughput.median, "higher");
+  const sendLatency = best(
+    results.latency.filter((series) => PROCESS_SEND.includes(series.name)),
+    (s) => s.median.median,
+    "lower",
+  );
+  const sendStream = best(
+    results.throughput.filter((series) => PROCESS_SEND.includes(series.name) && series.size === largest),
+    (s) => s.throughput.median,
+    "higher",
+  );
   const none = "not measured: no ring channel in this run";
   const judgedOnly = <S extends { placement: string }>(series: S[]): S[] => series.filter((s) => s.placement === judged);
-  const describe = <S extends LatencySeries | StreamSeries>(series: S[], value: (s: S) => string): string =>
-    series.map((s) => `${s.name} ${value(s)} (${s.placement})`).join("; ");
+  const describe = <S extends LatencySeries | StreamSeries>(series: S[], value: (s: S) => string): string => series.map((s) => `${s.name} ${value(s)} (${s.placement})`).join("; ");
 
   const latency: TargetCheck = { target: "shared-memory ring: 64-byte round trip under 1 µs median", measured: none, met: null };
   const stream: TargetCheck = { target: "shared-memory ring: 64 KiB streaming at 3 GB/s or more", measured: none, met: null };
@@ -138,8 +145,7 @@ function asyncRoundTripTargets(results: Results): TargetCheck[] {
   const rings = ["ring-memfd-async", "ring-memfd-async-sleep"].flatMap((name) => roundTripFactor(results, name, referenceNames.futex, "2 CPUs") ?? []);
   if (rings.length > 0) {
     ring.measured =
-      rings.map(({ series, factor }) => `${series.name} ${microseconds(series.median.median)} µs (${ratio(factor)})`).join("; ") +
-      ` against ${microseconds(rings[0]!.against.median.median)} µs`;
+      rings.map(({ series, factor }) => `${series.name} ${microseconds(series.median.median)} µs (${ratio(factor)})`).join("; ") + ` against ${microseconds(rings[0]!.against.median.median)} µs`;
     ring.met = rings.every(({ factor }) => factor <= 1.5);
   }
   return [pipe, ring];

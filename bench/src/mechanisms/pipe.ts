@@ -11,9 +11,7 @@ export function pipeMechanism(name: string, waiting: Waiting): Mechanism {
   return {
     name,
     description:
-      waiting === "blocking"
-        ? "anonymous pipes (core pipe2 + spawnWithFds), blocking read/writeAll"
-        : "anonymous pipes (core pipe2 + spawnWithFds), AsyncFd.read (epoll, one poll handle) / writeAll",
+      waiting === "blocking" ? "anonymous pipes (core pipe2 + spawnWithFds), blocking read/writeAll" : "anonymous pipes (core pipe2 + spawnWithFds), AsyncFd.read (epoll, one poll handle) / writeAll",
     family: "core",
     reference: "pipe",
     unavailable: async () => null,

@@ -17,7 +17,23 @@
  * the bench attaches it, so the kernel frees it when the last side detaches, even if both die; a
  * memfd has no name and is freed with its last mapping.
  */
-import { type Ring as RingClass, type RingReader, type RingWriter, type WaitTuning, memfd_create, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, type Mapping, IPC_PRIVATE, SharedMemorySegment, type Attachment, close, ftruncate } from "@linux-ipc/core";
+import {
+  type Ring as RingClass,
+  type RingReader,
+  type RingWriter,
+  type WaitTuning,
+  memfd_create,
+  mmap,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  type Mapping,
+  IPC_PRIVATE,
+  SharedMemorySegment,
+  type Attachment,
+  close,
+  ftruncate,
+} from "@linux-ipc/core";
 import { localMs, monotonicMs } from "../clock.ts";
 import { whenReady } from "../peer-process.ts";
 import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
@@ -70,8 +86,7 @@ function float64s(data: Uint8Array): Float64Array {
   return new Float64Array(data.buffer, data.byteOffset, data.byteLength >> 3);
 }
 
-const unexpected = (length: number, size: number): Error =>
-  new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
+const unexpected = (length: number, size: number): Error => new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
 
 /**
  * Fills the one-way times of round trip `i`: the echo's first 8 bytes hold the peer's
@@ -300,8 +315,7 @@ function asyncPeerEnd({ sender, receiver, release }: Ends): PeerEnd {
 /** This side's ends: the bench writes "down" and reads "up"; the peer the other way round. */
 function ends(api: RingModule, memory: Mapping | Attachment, side: "host" | "peer", create: boolean, tuning: WaitTuning, release: () => void): Ends {
   const { upOffset } = layout(api);
-  const ring = (offset: number): RingClass =>
-    create ? api.Ring.create(memory, { capacity: RING_CAPACITY, offset }) : api.Ring.attach(memory, offset);
+  const ring = (offset: number): RingClass => (create ? api.Ring.create(memory, { capacity: RING_CAPACITY, offset }) : api.Ring.attach(memory, offset));
   const down = ring(0);
   const up = ring(upOffset);
   const sender = side === "host" ? down.writer(tuning) : up.writer(tuning);

@@ -42,7 +42,10 @@ export async function joinChat(serverFifo: string, server: AsyncFd, showAnswer: 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     const owner = lstatSync(dir).uid;
-    throw new ExitError(`'${dir}' already exists and belongs to ${owner === process.geteuid!() ? "this user" : describeUser(owner)}: refusing to take answers through it; remove it and start again`, 2);
+    throw new ExitError(
+      `'${dir}' already exists and belongs to ${owner === process.geteuid!() ? "this user" : describeUser(owner)}: refusing to take answers through it; remove it and start again`,
+      2,
+    );
   }
   const remove = (): void => rmSync(dir, { recursive: true, force: true });
   const stopCleanupOnSignal = onTerminationSignal(remove);

@@ -11,7 +11,12 @@ describe("demo", () => {
     const before = leftovers();
     const result = await runProgram(demo);
     // Only the server's notes on stderr: which FIFO it reads, who joined and left.
-    expect(result.stderr.trimEnd().split("\n").every((line) => line.startsWith("[server] server: "))).toBe(true);
+    expect(
+      result.stderr
+        .trimEnd()
+        .split("\n")
+        .every((line) => line.startsWith("[server] server: ")),
+    ).toBe(true);
     expect(result.code).toBe(0);
     const lines = result.stdout.split("\n");
     expect(lines[0]).toBe("=== fifo-chat: server/client over FIFOs, both ways (P11/P12) ===");

@@ -212,9 +212,7 @@ describe("safe-copy fails with exit code 1, a message naming the path, and nothi
       expect(result).toMatchObject({ code: 1, stderr: `safe-copy: FILECOPY_WINDOW_BYTES must be a positive multiple of the page size (${PAGE_SIZE}), not '${window}'\n` });
     }
     const env = { ...process.env, FILECOPY_WINDOW_BYTES: "lots" };
-    expect((await runProgram(copy, [source, dir.file("target")], { env })).stderr).toBe(
-      `safe-copy: FILECOPY_WINDOW_BYTES must be a positive multiple of the page size (${PAGE_SIZE}), not 'lots'\n`,
-    );
+    expect((await runProgram(copy, [source, dir.file("target")], { env })).stderr).toBe(`safe-copy: FILECOPY_WINDOW_BYTES must be a positive multiple of the page size (${PAGE_SIZE}), not 'lots'\n`);
     expect(entries()).toEqual(["source"]);
   });
 

@@ -33,7 +33,35 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { onTerminationSignal, parseCommand, parseInteger, runMain } from "@linux-ipc/programs";
-import { isSystemError, strerror, read, writeAll, open, O_RDONLY, O_RDWR, O_CREAT, O_EXCL, close, ftruncate, unlink, PAGE_SIZE, fileTypeName, stat, S_ISDIR, S_ISREG, type Stat, mmap, MAP_SHARED, PROT_READ, PROT_WRITE, MADV_SEQUENTIAL, openRegularFile, dataRegion, fallocate, isProcessAlive } from "@linux-ipc/core";
+import {
+  isSystemError,
+  strerror,
+  read,
+  writeAll,
+  open,
+  O_RDONLY,
+  O_RDWR,
+  O_CREAT,
+  O_EXCL,
+  close,
+  ftruncate,
+  unlink,
+  PAGE_SIZE,
+  fileTypeName,
+  stat,
+  S_ISDIR,
+  S_ISREG,
+  type Stat,
+  mmap,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  MADV_SEQUENTIAL,
+  openRegularFile,
+  dataRegion,
+  fallocate,
+  isProcessAlive,
+} from "@linux-ipc/core";
 
 const MiB = 1024 * 1024;
 const DEFAULT_WINDOW = 32 * MiB;

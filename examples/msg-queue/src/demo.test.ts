@@ -20,7 +20,9 @@ describe("demo", () => {
     expect(lines).toContain("[mqnotify] read 7 bytes, priority = 3: wake up");
     expect(lines.filter((line) => /^\[client\] pid \d+: reply to request \d: \d+ [0-9a-f]{64} \(checked\)$/.test(line))).toHaveLength(6);
     // The failures it shows on purpose: msgrcv --nowait on the empty queue, mqreceive's timeout.
-    expect(result.stderr).toBe(`[msgrcv] msgrcv: msgrcv 'id ${/msqid = (\d+)/.exec(result.stdout)![1]}': No message of desired type\n[mqreceive] mqreceive: mq_receive '${name}': timed out after 200 ms\n`);
+    expect(result.stderr).toBe(
+      `[msgrcv] msgrcv: msgrcv 'id ${/msqid = (\d+)/.exec(result.stdout)![1]}': No message of desired type\n[mqreceive] mqreceive: mq_receive '${name}': timed out after 200 ms\n`,
+    );
     expect(ipcsQueueKeys().filter((k) => k === (Number(key) | 0) || k === (Number(serverKey) | 0))).toEqual([]);
     expect(posixQueueExists(name)).toBe(false);
   }, 120_000); // 27 program runs one after another: on a busy machine well past the default 30 s

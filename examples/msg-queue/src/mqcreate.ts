@@ -16,7 +16,7 @@ import { attributesLine, queueName } from "./common.ts";
 
 const command = {
   name: "mqcreate",
-  summary: "Creates (or opens) the POSIX message queue NAME (\"/something\") and prints its attributes.",
+  summary: 'Creates (or opens) the POSIX message queue NAME ("/something") and prints its attributes.',
   positionals: ["NAME"],
   options: {
     excl: { type: "boolean", description: "fail if NAME exists already (O_EXCL)" },

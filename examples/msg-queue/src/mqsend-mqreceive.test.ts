@@ -11,7 +11,12 @@ describe("mqcreate, mqsend, mqgetattr, mqreceive, mqunlink", () => {
     const created = await run("mqcreate", [name, "--excl", "--maxmsg", "5", "--msgsize", "100"]);
     expect(created.stderr).toBe("");
     expect(created.stdout).toBe(`${name}: max #msgs = 5, max #bytes/msg = 100, #currently on queue = 0\n`);
-    for (const [priority, text] of [["1", "low"], ["7", "high"], ["3", "mid"], ["7", "high again"]] as const) {
+    for (const [priority, text] of [
+      ["1", "low"],
+      ["7", "high"],
+      ["3", "mid"],
+      ["7", "high again"],
+    ] as const) {
       expect((await run("mqsend", [name, text, "--priority", priority])).code).toBe(0);
     }
     expect((await run("mqgetattr", [name])).stdout).toBe("max #msgs = 5, max #bytes/msg = 100, #currently on queue = 4\n");

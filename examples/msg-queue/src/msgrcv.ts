@@ -18,7 +18,14 @@ const command = {
   summary: "Receives messages from the System V queue for a key and prints their length, type and text.",
   options: {
     ...keyOptions,
-    type: { type: "integer", value: "T", description: "0: the first message; T > 0: the first of type T; T < 0: the lowest type up to |T|", default: 0, min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
+    type: {
+      type: "integer",
+      value: "T",
+      description: "0: the first message; T > 0: the first of type T; T < 0: the lowest type up to |T|",
+      default: 0,
+      min: Number.MIN_SAFE_INTEGER,
+      max: Number.MAX_SAFE_INTEGER,
+    },
     nowait: { type: "boolean", description: "fail with ENOMSG when no message matches instead of waiting (IPC_NOWAIT)" },
     count: { type: "integer", value: "N", description: "how many messages to receive", default: 1, min: 1 },
     raw: rawOption,

@@ -18,7 +18,11 @@ describe("msgcreate, msgsnd, msgrcv, msgrmid", () => {
     expect(MessageQueue.open(Number(key)).id).toBe(id);
     expect(MessageQueue.fromId(id).stat().mode).toBe(0o640);
 
-    for (const [type, text] of [["30", "thirty"], ["10", "ten"], ["20", "twenty"]] as const) {
+    for (const [type, text] of [
+      ["30", "thirty"],
+      ["10", "ten"],
+      ["20", "twenty"],
+    ] as const) {
       expect((await run("msgsnd", ["--key", key, "--type", type, text])).code).toBe(0);
     }
     expect((await run("msgrcv", ["--key", key, "--type", "20"])).stdout).toBe("read 6 bytes, type = 20: twenty\n");
@@ -105,7 +109,11 @@ describe("msgstat", () => {
     const result = await run("msgstat", ["--key", formatKey(key)]);
     expect(result.stderr).toBe("");
     const ipcs = execFileSync("ipcs", ["-q", "-i", String(queue.id)], { encoding: "utf8" });
-    const lines = (text: string): string[] => text.split("\n").map((line) => line.trimEnd()).filter((line) => line !== "");
+    const lines = (text: string): string[] =>
+      text
+        .split("\n")
+        .map((line) => line.trimEnd())
+        .filter((line) => line !== "");
     const shown = lines(result.stdout);
     expect(shown.slice(0, 6)).toEqual(lines(ipcs));
     expect(shown[2]).toBe(`cbytes=5\tqbytes=${queue.stat().maxBytes}\tqnum=1\tlspid=${process.pid}\tlrpid=${process.pid}`);

@@ -27,7 +27,10 @@ describe("server and client over one System V queue", () => {
     }
     const served = await server.exited;
     expect(served.code).toBe(0);
-    const pids = served.stdout.split("\n").filter((line) => line.startsWith("request from pid")).map((line) => Number(/pid (\d+)/.exec(line)![1]));
+    const pids = served.stdout
+      .split("\n")
+      .filter((line) => line.startsWith("request from pid"))
+      .map((line) => Number(/pid (\d+)/.exec(line)![1]));
     expect(pids).toHaveLength(clients * requests);
     for (const client of running) expect(pids.filter((pid) => pid === client.pid)).toHaveLength(requests);
     expect(ipcsQueueKeys()).not.toContain(Number(key) | 0);
@@ -70,7 +73,9 @@ describe("server and client over one System V queue", () => {
     await server.waitForLine("waiting for requests");
     const second = await run("server", ["--key", key]);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`^server: msgget 'key ${key}': File exists \\(a queue with this key exists already: another server is running, or one was killed; if none runs: ipcrm -q \\d+\\)\\n$`));
+    expect(second.stderr).toMatch(
+      new RegExp(`^server: msgget 'key ${key}': File exists \\(a queue with this key exists already: another server is running, or one was killed; if none runs: ipcrm -q \\d+\\)\\n$`),
+    );
     server.kill("SIGTERM");
     await server.exited;
     const orphan = await run("client", ["--key", key]);

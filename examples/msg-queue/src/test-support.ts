@@ -107,7 +107,11 @@ const NAME_PREFIX = `msg-queue-test-${process.pid}-`;
 
 /** The queues of this process's tests that /dev/mqueue shows, or null where it is not mounted. */
 function mountedQueues(): string[] | null {
-  return existsSync("/dev/mqueue") ? readdirSync("/dev/mqueue").filter((name) => name.startsWith(NAME_PREFIX)).sort() : null;
+  return existsSync("/dev/mqueue")
+    ? readdirSync("/dev/mqueue")
+        .filter((name) => name.startsWith(NAME_PREFIX))
+        .sort()
+    : null;
 }
 
 function unlinkName(name: string): void {
@@ -151,7 +155,10 @@ export function queueLedger(): QueueLedger {
     namesOfThisTest.clear();
   });
   afterAll(() => {
-    expect(ipcsQueueKeys().filter((key) => keys.has(key)), "queues this test file used are still listed by ipcs -q").toEqual([]);
+    expect(
+      ipcsQueueKeys().filter((key) => keys.has(key)),
+      "queues this test file used are still listed by ipcs -q",
+    ).toEqual([]);
     expect([...names].filter(posixQueueExists), "POSIX queues this test file used still exist").toEqual([]);
     expect(mountedQueues(), "/dev/mqueue is not as it was").toEqual(mountedBefore);
   });

@@ -7,7 +7,10 @@ describe("capacity", () => {
   it("finds 65536 bytes in a default pipe (not the tutorial's 4 KB), and F_SETPIPE_SZ changing it", async () => {
     const result = await runProgram(capacity, ["--size", "8192"]);
     expect(result).toMatchObject({ code: 0, stderr: "" });
-    const lines = result.stdout.trimEnd().split("\n").map((line) => line.replace(/ {2,}/g, " "));
+    const lines = result.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => line.replace(/ {2,}/g, " "));
     expect(lines).toEqual([
       "default pipe: F_GETPIPE_SZ = 65536, write() failed with EAGAIN after 65536 bytes",
       "shrinking it when full: F_SETPIPE_SZ(4096) failed with EBUSY (Device or resource busy): it holds 65536 bytes",

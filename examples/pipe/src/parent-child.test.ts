@@ -81,7 +81,10 @@ describe("parent-child (P10)", () => {
     const [descriptors, ...rest] = c.stdout.trimEnd().split("\n");
     expect(descriptors).toBe("3, 4");
     expect(rest.slice(-2)).toEqual(["child is quit!!!", "child is quit success"]);
-    const received = rest.slice(0, -2).map((line) => line.replace(/^parent get message from child : /, "")).join("");
+    const received = rest
+      .slice(0, -2)
+      .map((line) => line.replace(/^parent get message from child : /, ""))
+      .join("");
     expect(received).toBe("I am a child!!!".repeat(3));
     const ours = await runProgram(parentChild, ["--count", "3", "--interval", "0"]);
     expect(outputLines(ours.stdout).rest).toEqual([message, message, message, "child is quit!!!", "child is quit success"]);
@@ -96,9 +99,7 @@ describe("parent-child (P10)", () => {
     close(writeEnd);
     let stdout = "";
     reader.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    const [writerCode, readerCode] = await Promise.all(
-      [writer, reader].map((process) => new Promise<number | null>((resolve) => process.once("close", (code) => resolve(code)))),
-    );
+    const [writerCode, readerCode] = await Promise.all([writer, reader].map((process) => new Promise<number | null>((resolve) => process.once("close", (code) => resolve(code)))));
     expect([writerCode, readerCode]).toEqual([0, 0]);
     // The C prints the message's own newline and then one of its own: the blank line the TypeScript parent avoids.
     expect(stdout).toBe("parent get message from child : I am a child!!!\n\nchild is quit!!!\n");

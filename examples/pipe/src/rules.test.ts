@@ -8,7 +8,10 @@ describe("rules", () => {
     const result = await runProgram(rules);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    const rows = result.stdout.trimEnd().split("\n").map((line) => line.split(" | ").map((cell) => cell.trim()));
+    const rows = result.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => line.split(" | ").map((cell) => cell.trim()));
     expect(rows).toHaveLength(5);
     expect(rows[0]).toEqual(["read end", "write end", "what happened"]);
     expect(rows[1]!.slice(0, 2)).toEqual(["not reading", "writing"]);

@@ -16,7 +16,9 @@ describe("tour", () => {
       "=== pipe: the four rules, with real processes ===",
     ]);
     expect(result.stdout).toContain(
-      ["parent get message from child : I am a child!!!", "parent get message from child : I am a child!!!", "child is quit!!!", "child is quit success"].map((line) => `[parent-child] ${line}\n`).join(""),
+      ["parent get message from child : I am a child!!!", "parent get message from child : I am a child!!!", "child is quit!!!", "child is quit success"]
+        .map((line) => `[parent-child] ${line}\n`)
+        .join(""),
     );
     expect(result.stdout).toMatch(/^\[fds\] \d+, \d+$/m);
     expect(result.stdout).toContain("write() failed with EAGAIN after 65536 bytes");

@@ -157,7 +157,11 @@ describe("bad input", () => {
     });
     const again = await runProgram(consumer, ["--key", key]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(new RegExp(`^consumer: a segment with key ${key} exists already \\(id \\d+\\) and is in use or not yours: end the program using it, or use another --key \\(if nothing uses it: ipcrm -m \\d+\\)\n$`));
+    expect(again.stderr).toMatch(
+      new RegExp(
+        `^consumer: a segment with key ${key} exists already \\(id \\d+\\) and is in use or not yours: end the program using it, or use another --key \\(if nothing uses it: ipcrm -m \\d+\\)\n$`,
+      ),
+    );
     reader.kill("SIGINT");
     await reader.exited;
   });

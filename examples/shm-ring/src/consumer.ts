@@ -133,4 +133,3 @@ await runMain("consumer", async () => {
   if (tally.ended < values.producers) throw new ExitError(`${values.producers - tally.ended} producer(s) closed without an end marker`, 1);
   return tally.lost + tally.duplicated + tally.corrupt === 0 ? 0 : 1;
 });
-

@@ -19,7 +19,9 @@ afterAll(removeCompiled);
 
 function leftAt(key: number): string[] {
   const hex = formatKey(key);
-  return execFileSync("ipcs", ["-m", "-s"], { encoding: "utf8" }).split("\n").filter((line) => line.startsWith(hex));
+  return execFileSync("ipcs", ["-m", "-s"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.startsWith(hex));
 }
 
 /** lock-peer written in C from lock-buffer.ts: the same turns, hashes and semaphore lock. */

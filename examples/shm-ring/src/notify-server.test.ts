@@ -22,7 +22,9 @@ function start(script: string, args: string[]): RunningProgram {
 
 function ipcs(key: number): string[] {
   const hex = formatKey(key);
-  return execFileSync("ipcs", ["-m", "-s"], { encoding: "utf8" }).split("\n").filter((line) => line.startsWith(hex));
+  return execFileSync("ipcs", ["-m", "-s"], { encoding: "utf8" })
+    .split("\n")
+    .filter((line) => line.startsWith(hex));
 }
 
 const LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";

@@ -62,7 +62,8 @@ await runMain("producer", async () => {
       const attachment = segment.attach();
       attachments.push(attachment);
       const ring = attachRing(attachment, keys[lane]!);
-      if (values.size > ring.maxMessageSize) throw new ExitError(`--size ${values.size} does not fit in the ring at key ${formatKey(keys[lane]!)}: its messages are at most ${ring.maxMessageSize} bytes`, 1);
+      if (values.size > ring.maxMessageSize)
+        throw new ExitError(`--size ${values.size} does not fit in the ring at key ${formatKey(keys[lane]!)}: its messages are at most ${ring.maxMessageSize} bytes`, 1);
       writers.push(ring.writer());
     }
     const started = performance.now();

@@ -41,9 +41,7 @@ describe("client (P14)", () => {
     try {
       const result = await run("client", args);
       expect(result.code).toBe(2);
-      expect(result.stderr).toBe(
-        `client: shmget 'key ${formatKey(key)}': Invalid argument (the segment with key ${formatKey(key)} (shm ${small.id}) has 100 bytes, fewer than the 4096 asked for)\n`,
-      );
+      expect(result.stderr).toBe(`client: shmget 'key ${formatKey(key)}': Invalid argument (the segment with key ${formatKey(key)} (shm ${small.id}) has 100 bytes, fewer than the 4096 asked for)\n`);
     } finally {
       small.remove();
     }

@@ -14,17 +14,7 @@
  */
 import { runMain, parseCommand, usageText } from "@linux-ipc/programs";
 import { sleep, ftok, SharedMemorySegment } from "@linux-ipc/core";
-import {
-  FTOK_ANCHOR,
-  SERVER_SEGMENT_SIZE,
-  pathOption,
-  projIdOption,
-  intervalOption,
-  checkProjId,
-  exitOnFailure,
-  explainShmget,
-  formatKeyLikeC,
-} from "./common.ts";
+import { FTOK_ANCHOR, SERVER_SEGMENT_SIZE, pathOption, projIdOption, intervalOption, checkProjId, exitOnFailure, explainShmget, formatKeyLikeC } from "./common.ts";
 
 const FTOK_FAILED = 1;
 const SHMGET_FAILED = 2;

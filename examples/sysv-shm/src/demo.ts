@@ -28,12 +28,7 @@ function start(name: string, args: string[]): DemoSide {
  * Starts the writer, and once it has printed `readyText` asks `segmentOf` for the id of the segment
  * it made, then starts the reader and waits for both.
  */
-async function runPair(
-  writer: [string, string[]],
-  readyText: string,
-  segmentOf: (readyLine: string) => number,
-  reader: [string, string[]],
-): Promise<{ ok: boolean; id?: number }> {
+async function runPair(writer: [string, string[]], readyText: string, segmentOf: (readyLine: string) => number, reader: [string, string[]]): Promise<{ ok: boolean; id?: number }> {
   const first = start(...writer);
   let id: number;
   try {
@@ -83,20 +78,16 @@ await runMain("demo", async () => {
   onTerminationSignal((signal) => DemoSide.killAll(signal));
 
   printHeading(`System V shared memory: shmwrite/shmread (P5/P6), key ${formatKey(key)}`);
-  const pair = await runPair(
-    ["shmwrite", ["--key", formatKey(key), "--ticks", "20", "--interval", "100"]],
-    "Memory attached at",
-    () => SharedMemorySegment.open(key).id,
-    ["shmread", ["--key", formatKey(key), "--reads", "6", "--interval", "200"]],
-  );
+  const pair = await runPair(["shmwrite", ["--key", formatKey(key), "--ticks", "20", "--interval", "100"]], "Memory attached at", () => SharedMemorySegment.open(key).id, [
+    "shmread",
+    ["--key", formatKey(key), "--reads", "6", "--interval", "200"],
+  ]);
 
   printHeading(`System V shared memory: ftok server/client (P13/P14), ftok(${values.path ?? "ftok-anchor"}, 0x${values["proj-id"].toString(16)})`);
-  const server = await runPair(
-    ["server", [...ftokArgs, "--ticks", "14", "--interval", "150"]],
-    "shm:",
-    (line) => Number(line.slice("shm: ".length)),
-    ["client", [...ftokArgs, "--ticks", "6", "--interval", "150"]],
-  );
+  const server = await runPair(["server", [...ftokArgs, "--ticks", "14", "--interval", "150"]], "shm:", (line) => Number(line.slice("shm: ".length)), [
+    "client",
+    [...ftokArgs, "--ticks", "6", "--interval", "150"],
+  ]);
 
   const pairClean = pair.id === undefined || gone(pair.id, key);
   const serverClean = server.id === undefined || gone(server.id, ftok(values.path ?? FTOK_ANCHOR, values["proj-id"]));

@@ -83,7 +83,6 @@ function isSame(path: string, inode: string): boolean {
   return stat !== undefined && `${stat.dev}:${stat.ino}` === inode;
 }
 
-
 /** dev:ino of every file any process this user can see has open (/proc/PID/fd). */
 function openInodes(): Set<string> {
   const inodes = new Set<string>();

@@ -27,7 +27,9 @@ interface SegmentRow {
 }
 
 function readSegmentTable(): SegmentRow[] {
-  const [header, ...lines] = readFileSync(SEGMENT_TABLE, "utf8").split("\n").filter((line) => line.trim() !== "");
+  const [header, ...lines] = readFileSync(SEGMENT_TABLE, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "");
   const columns = header!.trim().split(/\s+/);
   const column = (fields: string[], name: string): string => fields[columns.indexOf(name)]!;
   return lines.map((line) => {

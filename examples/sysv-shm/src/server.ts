@@ -17,17 +17,7 @@
  */
 import { runMain, parseCommand, onTerminationSignal, usageText, modeOption } from "@linux-ipc/programs";
 import { sleep, ftok, SharedMemorySegment, cString } from "@linux-ipc/core";
-import {
-  FTOK_ANCHOR,
-  SERVER_SEGMENT_SIZE,
-  pathOption,
-  projIdOption,
-  intervalOption,
-  checkProjId,
-  exitOnFailure,
-  explainShmget,
-  formatKeyLikeC,
-} from "./common.ts";
+import { FTOK_ANCHOR, SERVER_SEGMENT_SIZE, pathOption, projIdOption, intervalOption, checkProjId, exitOnFailure, explainShmget, formatKeyLikeC } from "./common.ts";
 
 const FTOK_FAILED = 1;
 const SHMGET_FAILED = 2;

@@ -41,9 +41,7 @@ describe("shmread (P6)", () => {
     const result = await run("shmread", ["--key", formatKey(key)]);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toBe(
-      `shmread: shmget 'key ${formatKey(key)}': No such file or directory (no segment has this key; shmread only attaches: start shmwrite --key ${formatKey(key)} first)\n`,
-    );
+    expect(result.stderr).toBe(`shmread: shmget 'key ${formatKey(key)}': No such file or directory (no segment has this key; shmread only attaches: start shmwrite --key ${formatKey(key)} first)\n`);
     expect(ipcsByKey(key)).toBeUndefined();
   });
 

@@ -80,7 +80,9 @@ describe("shmwrite (P5)", () => {
         expect(result.code).toBe(0);
         const id = ipcsByKey(key)!.id;
         ledger.trackId(id);
-        expect(result.stdout).toMatch(new RegExp(`^Memory attached at 0x[0-9a-f]+\\nsegment ${formatKey(key)} \\(shm ${id}\\) stays until shmread --key ${formatKey(key)} removes it \\(or: ipcrm -m ${id}\\)\\n$`));
+        expect(result.stdout).toMatch(
+          new RegExp(`^Memory attached at 0x[0-9a-f]+\\nsegment ${formatKey(key)} \\(shm ${id}\\) stays until shmread --key ${formatKey(key)} removes it \\(or: ipcrm -m ${id}\\)\\n$`),
+        );
         expect(ipcsByKey(key)).toMatchObject({ perms: "666", bytes: ConnStat.size, nattch: 0 });
 
         // The bytes the C's memcpy of {0, "127.0.0.1"} would leave, count aside: the rest of ip[] all zeros.

@@ -24,7 +24,7 @@ const SHMDT_FAILED = 3;
 await runMain("shmwrite", async () => {
   const { values } = parseCommand({
     name: "shmwrite",
-    summary: "Creates (or reuses) the System V segment for KEY, stores {0, \"127.0.0.1\"} as a struct Conn_stat and adds 1 to count every interval (P5).",
+    summary: 'Creates (or reuses) the System V segment for KEY, stores {0, "127.0.0.1"} as a struct Conn_stat and adds 1 to count every interval (P5).',
     options: {
       key: keyOption,
       ticks: { type: "integer", value: "N", description: "how many times to add 1 to count", default: 50, min: 0 },

@@ -123,9 +123,7 @@ describe("mycat and openfile (UNP vol. 1, 15.7)", () => {
     chmodSync(secret, 0o600);
     chmodSync(dir.path, 0o755);
     if (!isRoot) chmodSync(secret, 0o000);
-    const result = isRoot
-      ? await runCommand("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, mycat, secret])
-      : await runProgram(mycat, [secret]);
+    const result = isRoot ? await runCommand("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, mycat, secret]) : await runProgram(mycat, [secret]);
     expect(result).toMatchObject({ code: 1, stdout: "", stderr: `mycat: open '${secret}': Permission denied\n` });
   });
 
@@ -134,7 +132,10 @@ describe("mycat and openfile (UNP vol. 1, 15.7)", () => {
     expect(await runProgram(openfile, ["99", "/etc/hostname", "0"])).toMatchObject({ code: 9, stderr: "openfile: cannot send the descriptor over 99: EBADF: bad file descriptor, sendmsg\n" });
     expect(await runProgram(mycat, [])).toMatchObject({ code: 1, stderr: expect.stringContaining("usage: mycat PATH [--helper CMD]") });
     expect(await runProgram(mycat, ["--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("usage: mycat PATH [--helper CMD]") });
-    expect(await runProgram(mycat, [dir.file("x"), "--helper", dir.file("no-such-helper")])).toMatchObject({ code: 1, stderr: expect.stringContaining(`mycat: the helper '${dir.file("no-such-helper")}' could not be run (sh exited 127)`) });
+    expect(await runProgram(mycat, [dir.file("x"), "--helper", dir.file("no-such-helper")])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`mycat: the helper '${dir.file("no-such-helper")}' could not be run (sh exited 127)`),
+    });
   });
 
   describe.skipIf(cSkipReason() !== null)("with C, both ways", () => {
@@ -159,9 +160,19 @@ describe("mycat and openfile (UNP vol. 1, 15.7)", () => {
     });
 
     it("refuses a helper that sends more than one descriptor, naming how many were dropped", async () => {
-      const twice = compileC("openfile_twice", openfileC.replace("memcpy(CMSG_DATA(header), &fd, sizeof fd);", "int both[2] = { fd, fd };\n  memcpy(CMSG_DATA(header), both, sizeof both);").replace("CMSG_SPACE(sizeof(int))", "CMSG_SPACE(2 * sizeof(int))").replace("CMSG_LEN(sizeof(int))", "CMSG_LEN(2 * sizeof(int))"));
+      const twice = compileC(
+        "openfile_twice",
+        openfileC
+          .replace("memcpy(CMSG_DATA(header), &fd, sizeof fd);", "int both[2] = { fd, fd };\n  memcpy(CMSG_DATA(header), both, sizeof both);")
+          .replace("CMSG_SPACE(sizeof(int))", "CMSG_SPACE(2 * sizeof(int))")
+          .replace("CMSG_LEN(sizeof(int))", "CMSG_LEN(2 * sizeof(int))"),
+      );
       const result = await runProgram(mycat, [fileWithContents(), "--helper", twice]);
-      expect(result).toMatchObject({ code: 1, stdout: "", stderr: "mycat: recvmsg: 1 descriptor was dropped (MSG_CTRUNC): the message carried 2, the receiver had room for 1; all 2 have been closed\n" });
+      expect(result).toMatchObject({
+        code: 1,
+        stdout: "",
+        stderr: "mycat: recvmsg: 1 descriptor was dropped (MSG_CTRUNC): the message carried 2, the receiver had room for 1; all 2 have been closed\n",
+      });
     });
 
     it("the openfile package script's command passes on the descriptor a C parent started it with, at its own number", async () => {

@@ -112,5 +112,4 @@ describe("runMain in a real program", () => {
     running.kill("SIGTERM");
     expect(await running.exited).toMatchObject({ signal: "SIGTERM", stderr: "", stdout: `opened /etc/hostname\n${waiting}\ncleanup after SIGTERM\n` });
   });
-
 });

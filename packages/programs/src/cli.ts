@@ -40,8 +40,12 @@ export interface CommandSpec<O extends Record<string, OptionSpec>> {
 type OptionValue<S extends OptionSpec> = S["type"] extends "boolean"
   ? boolean
   : S["type"] extends "integer" | "mode"
-    ? S extends { default: number } ? number : number | undefined
-    : S extends { default: string } ? string : string | undefined;
+    ? S extends { default: number }
+      ? number
+      : number | undefined
+    : S extends { default: string }
+      ? string
+      : string | undefined;
 
 export interface ParsedCommand<O extends Record<string, OptionSpec>> {
   values: { [K in keyof O]: OptionValue<O[K]> };

@@ -181,11 +181,13 @@ export class DemoSide {
           }),
     );
     // Ended once it has exited and all it printed is read: a line printed last is never missed.
-    return Promise.all([waitForExit(this.child), ...read]).then(([exit]) => exit).finally(() => {
-      this.#ended = true;
-      DemoSide.#running.delete(this);
-      notify();
-    });
+    return Promise.all([waitForExit(this.child), ...read])
+      .then(([exit]) => exit)
+      .finally(() => {
+        this.#ended = true;
+        DemoSide.#running.delete(this);
+        notify();
+      });
   }
 }
 

@@ -58,12 +58,7 @@ export function checkProjId(projId: number, usage: string, programName: string):
  * `defaultKey`. Both `--key` and `--path` is a usage error; so is a project id ftok cannot use. A
  * path ftok cannot read throws ftok's SystemError (ENOENT naming the path).
  */
-export function keyFromOptions(
-  values: { key?: number | undefined; path?: string | undefined; "proj-id": number },
-  defaultKey: number,
-  usage: string,
-  programName: string,
-): number {
+export function keyFromOptions(values: { key?: number | undefined; path?: string | undefined; "proj-id": number }, defaultKey: number, usage: string, programName: string): number {
   if (values.path === undefined) return toKey(values.key ?? defaultKey);
   if (values.key !== undefined) throw new UsageError(`${programName}: give --key or --path (with --proj-id), not both`, usage);
   checkProjId(values["proj-id"], usage, programName);

@@ -35,8 +35,7 @@ export function createReplacingLeftover<T>(programName: string, kind: Leftover["
     if (leftover === null || !removeLeftover(leftover)) {
       const flag = kind === "segment" ? "-m" : "-s";
       throw new ExitError(
-        `a ${kind} with key ${formatKey(key)} exists already (id ${id}) and is in use or not yours: end the program using it, or use another --key` +
-          ` (if nothing uses it: ipcrm ${flag} ${id})`,
+        `a ${kind} with key ${formatKey(key)} exists already (id ${id}) and is in use or not yours: end the program using it, or use another --key` + ` (if nothing uses it: ipcrm ${flag} ${id})`,
         1,
       );
     }

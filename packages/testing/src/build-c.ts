@@ -18,7 +18,9 @@ for (const root of roots) {
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     const packageDir = join(root, entry.name);
     if (!entry.isDirectory() || !existsSync(join(packageDir, "c"))) continue;
-    for (const file of readdirSync(join(packageDir, "c")).filter((name) => name.endsWith(".c")).sort()) {
+    for (const file of readdirSync(join(packageDir, "c"))
+      .filter((name) => name.endsWith(".c"))
+      .sort()) {
       const { source, output } = cProgramPaths(packageDir, file.slice(0, -2));
       try {
         compileCFile(source, output);

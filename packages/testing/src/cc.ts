@@ -79,7 +79,10 @@ export function compileCFile(source: string, output: string, extraFlags: string[
   const compiler = cCompiler();
   if (!compiler) throw new Error(cSkipReason() ?? "no C compiler");
   const flags = [...C_FLAGS, ...extraFlags];
-  const hash = createHash("sha256").update(JSON.stringify([compiler, flags])).update(readFileSync(source)).digest("hex");
+  const hash = createHash("sha256")
+    .update(JSON.stringify([compiler, flags]))
+    .update(readFileSync(source))
+    .digest("hex");
   const hashFile = `${output}.sha256`;
   if (existsSync(output) && existsSync(hashFile) && readFileSync(hashFile, "utf8").trim() === hash) return output;
   mkdirSync(dirname(output), { recursive: true });

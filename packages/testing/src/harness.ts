@@ -61,7 +61,10 @@ export async function stopLeftoverPrograms(graceMs = 5_000): Promise<void> {
       program.kill("SIGTERM");
       let timer: NodeJS.Timeout | undefined;
       const gone = await Promise.race([
-        program.exited.then(() => true, () => true),
+        program.exited.then(
+          () => true,
+          () => true,
+        ),
         new Promise<boolean>((resolve) => (timer = setTimeout(resolve, graceMs, false))),
       ]);
       clearTimeout(timer);

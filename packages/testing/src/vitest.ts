@@ -41,4 +41,3 @@ export function useTempDir(prefix?: string): TestDir {
     file: (name) => active().file(name),
   };
 }
-

@@ -23,13 +23,7 @@ export type Scalar64 = "int64" | "uint64";
  * field reads as a number (exact up to 2^53); `StructLayout.getBigInt` reads it exactly, and
  * assigning it accepts a safe-integer number or, at run time, a bigint (see `setBigInt`).
  */
-export type FieldValue<F> = F extends Scalar
-  ? number
-  : F extends { char: number }
-    ? string
-    : F extends { struct: StructLayout<infer S> }
-      ? StructView<S>
-      : never;
+export type FieldValue<F> = F extends Scalar ? number : F extends { char: number } ? string : F extends { struct: StructLayout<infer S> } ? StructView<S> : never;
 
 /** A struct read and written in place: one property per field, plus the struct's raw `bytes`. */
 export type StructView<S extends Record<string, FieldSpec>> = { -readonly [K in keyof S]: FieldValue<S[K]> } & {
@@ -103,9 +97,7 @@ export function cString(bytes: Uint8Array): string {
 export function storeCString(target: Uint8Array, text: string, what = "string"): number {
   const encoded = utf8Encoder.encode(text);
   if (encoded.byteLength + 1 > target.byteLength) {
-    throw new RangeError(
-      `${what} is ${encoded.byteLength} bytes; with its NUL it does not fit in ${target.byteLength} bytes`,
-    );
+    throw new RangeError(`${what} is ${encoded.byteLength} bytes; with its NUL it does not fit in ${target.byteLength} bytes`);
   }
   target.set(encoded);
   target[encoded.byteLength] = 0;
@@ -125,9 +117,7 @@ export function defineStruct<S extends Record<string, FieldSpec>>(name: string, 
   }
   const type = koffi.struct(name, koffiFields);
   const size = koffi.sizeof(type);
-  const offsets = Object.fromEntries(
-    Object.keys(fields).map((field) => [field, koffi.offsetof(type, field)]),
-  ) as { [K in keyof S]: number };
+  const offsets = Object.fromEntries(Object.keys(fields).map((field) => [field, koffi.offsetof(type, field)])) as { [K in keyof S]: number };
 
   // `data` and `readOnly` are read by the field accessors below, through ViewInternals.
   class View {
@@ -232,13 +222,33 @@ function accessor(field: string, spec: FieldSpec, offset: number): PropertyDescr
   });
   switch (spec) {
     case "int16":
-      return numeric((d) => d.getInt16(offset, true), (d, v) => d.setInt16(offset, v, true), -0x8000, 0x7fff);
+      return numeric(
+        (d) => d.getInt16(offset, true),
+        (d, v) => d.setInt16(offset, v, true),
+        -0x8000,
+        0x7fff,
+      );
     case "uint16":
-      return numeric((d) => d.getUint16(offset, true), (d, v) => d.setUint16(offset, v, true), 0, 0xffff);
+      return numeric(
+        (d) => d.getUint16(offset, true),
+        (d, v) => d.setUint16(offset, v, true),
+        0,
+        0xffff,
+      );
     case "int32":
-      return numeric((d) => d.getInt32(offset, true), (d, v) => d.setInt32(offset, v, true), -0x8000_0000, 0x7fff_ffff);
+      return numeric(
+        (d) => d.getInt32(offset, true),
+        (d, v) => d.setInt32(offset, v, true),
+        -0x8000_0000,
+        0x7fff_ffff,
+      );
     case "uint32":
-      return numeric((d) => d.getUint32(offset, true), (d, v) => d.setUint32(offset, v, true), 0, 0xffff_ffff);
+      return numeric(
+        (d) => d.getUint32(offset, true),
+        (d, v) => d.setUint32(offset, v, true),
+        0,
+        0xffff_ffff,
+      );
     case "int64":
       return wide((d) => Number(d.getBigInt64(offset, true)), "int64");
     case "uint64":

@@ -74,27 +74,31 @@ describe("blocking-call waiter threads", () => {
     expect(message.type).toBe(4);
   });
 
-  it(`end, but for the first, after ${IDLE_THREAD_MS / 1000} s unused`, async () => {
-    const messages = queue();
-    const abort = new AbortController();
-    const receives = [1, 2, 3].map((type) => messages.receiveAsync({ type, signal: abort.signal }).catch((error: unknown) => error));
-    const started = await until("three waiter threads sleep in msgrcv on the queue", () => {
-      const found = threadsIn("msgrcv", messages.id);
-      return found.length === 3 ? found : undefined;
-    });
-    abort.abort();
-    for (const outcome of await Promise.all(receives)) expect(outcome).toMatchObject({ name: "AbortError" });
+  it(
+    `end, but for the first, after ${IDLE_THREAD_MS / 1000} s unused`,
+    async () => {
+      const messages = queue();
+      const abort = new AbortController();
+      const receives = [1, 2, 3].map((type) => messages.receiveAsync({ type, signal: abort.signal }).catch((error: unknown) => error));
+      const started = await until("three waiter threads sleep in msgrcv on the queue", () => {
+        const found = threadsIn("msgrcv", messages.id);
+        return found.length === 3 ? found : undefined;
+      });
+      abort.abort();
+      for (const outcome of await Promise.all(receives)) expect(outcome).toMatchObject({ name: "AbortError" });
 
-    const alive = (): number[] => started.filter((tid) => readdirSync("/proc/self/task").includes(String(tid)));
-    const left = await until("two of the three waiter threads have ended", () => (alive().length === 1 ? alive() : undefined), IDLE_THREAD_MS + 20_000);
-    // The one left is the pool's first thread: a new wait still finds it, with no thread started.
-    const received = messages.receiveAsync({ type: 9 });
-    const [serving] = await until("a waiter thread sleeps in msgrcv on the queue again", () => {
-      const found = threadsIn("msgrcv", messages.id);
-      return found.length === 1 ? found : undefined;
-    });
-    expect(serving).toBe(left[0]);
-    messages.send("still here", { type: 9 });
-    expect((await received).type).toBe(9);
-  }, IDLE_THREAD_MS + 60_000);
+      const alive = (): number[] => started.filter((tid) => readdirSync("/proc/self/task").includes(String(tid)));
+      const left = await until("two of the three waiter threads have ended", () => (alive().length === 1 ? alive() : undefined), IDLE_THREAD_MS + 20_000);
+      // The one left is the pool's first thread: a new wait still finds it, with no thread started.
+      const received = messages.receiveAsync({ type: 9 });
+      const [serving] = await until("a waiter thread sleeps in msgrcv on the queue again", () => {
+        const found = threadsIn("msgrcv", messages.id);
+        return found.length === 1 ? found : undefined;
+      });
+      expect(serving).toBe(left[0]);
+      messages.send("still here", { type: 9 });
+      expect((await received).type).toBe(9);
+    },
+    IDLE_THREAD_MS + 60_000,
+  );
 });

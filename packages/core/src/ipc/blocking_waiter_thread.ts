@@ -92,7 +92,10 @@ function performSemop(jobId: number, { semid, ops }: BlockingCall & { call: "sem
   semtimedop(semid, ops);
   if (claim(jobId)) return { jobId, outcome: "done" };
   // Cancelled while the operations went through: give back what they took.
-  semop(semid, ops.filter((op) => op.op !== 0).map((op) => ({ ...op, op: -op.op, flags: (op.flags ?? 0) | IPC_NOWAIT })));
+  semop(
+    semid,
+    ops.filter((op) => op.op !== 0).map((op) => ({ ...op, op: -op.op, flags: (op.flags ?? 0) | IPC_NOWAIT })),
+  );
   return { jobId, outcome: "cancelled" };
 }
 

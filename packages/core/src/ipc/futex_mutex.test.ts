@@ -190,7 +190,9 @@ describe("EINTR during a sync wait", () => {
   const SIGUSR2_BIT = 1n << 11n;
   /** Whether a SIGUSR2 sent to the process is still pending (not yet delivered to a thread). */
   const pending = (pid: number): boolean => {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("ShdPnd:"))!;
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("ShdPnd:"))!;
     return (BigInt(`0x${line.split(/\s+/)[1]}`) & SIGUSR2_BIT) !== 0n;
   };
 

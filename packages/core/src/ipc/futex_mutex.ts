@@ -27,12 +27,7 @@ export interface FutexWaitOptions {
  * (e.g. `() => Atomics.load(words, index)`): when it already differs, the answer is "not-equal" at
  * once, with no trip to the waiter thread.
  */
-export async function futexWaitAsync(
-  address: Address,
-  expected: number,
-  current: () => number,
-  options: FutexWaitOptions = {},
-): Promise<FutexWaitResult> {
+export async function futexWaitAsync(address: Address, expected: number, current: () => number, options: FutexWaitOptions = {}): Promise<FutexWaitResult> {
   if (options.signal?.aborted) throw abortReason(options.signal);
   if (current() >>> 0 !== expected >>> 0) return "not-equal";
   return waitForWord(address, expected, options);

@@ -99,14 +99,21 @@ function idsIn(table: "shm" | "sem"): number[] {
     return [];
   }
   const [header = "", ...rows] = text.split("\n");
-  const column = header.trim().split(/\s+/).indexOf(table === "shm" ? "shmid" : "semid");
+  const column = header
+    .trim()
+    .split(/\s+/)
+    .indexOf(table === "shm" ? "shmid" : "semid");
   return rows.filter((row) => row.trim() !== "").map((row) => Number(row.trim().split(/\s+/)[column]));
 }
 
 /** Every segment and semaphore set of the current user that is a leftover (segments first, by id). */
 export function findLeftovers(): Leftover[] {
-  const segments = idsIn("shm").sort((a, b) => a - b).map(segmentLeftover);
-  const sets = idsIn("sem").sort((a, b) => a - b).map(semaphoreSetLeftover);
+  const segments = idsIn("shm")
+    .sort((a, b) => a - b)
+    .map(segmentLeftover);
+  const sets = idsIn("sem")
+    .sort((a, b) => a - b)
+    .map(semaphoreSetLeftover);
   return [...segments, ...sets].filter((found): found is Leftover => found !== null);
 }
 

@@ -12,10 +12,12 @@ describe("watchProcessExit", () => {
   it("calls back once the watched process has ended, and not before", async () => {
     const child = spawn("sh", ["-c", "read line"], { stdio: ["pipe", "ignore", "ignore"] });
     let ended = false;
-    const exited = new Promise<void>((resolve) => watchProcessExit(child.pid!, () => {
-      ended = true;
-      resolve();
-    }));
+    const exited = new Promise<void>((resolve) =>
+      watchProcessExit(child.pid!, () => {
+        ended = true;
+        resolve();
+      }),
+    );
     await new Promise((resolve) => setImmediate(resolve));
     expect(ended).toBe(false);
     child.stdin!.end("go\n");

@@ -130,7 +130,10 @@ describe("mmap", () => {
         .split("\n")
         .filter(Boolean)
         .some((line) => {
-          const [start, end] = line.split(" ")[0]!.split("-").map((hex) => BigInt(`0x${hex}`)) as [bigint, bigint];
+          const [start, end] = line
+            .split(" ")[0]!
+            .split("-")
+            .map((hex) => BigInt(`0x${hex}`)) as [bigint, bigint];
           return start <= address && address < end;
         });
     const unviewed = mmap(PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);

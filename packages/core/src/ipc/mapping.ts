@@ -96,10 +96,7 @@ export function mmap(length: number, protection: number, flags: number, fd: numb
     const info = fstat(fd);
     // Pages wholly past the end of a file raise SIGBUS when touched: refuse to map them.
     if (S_ISREG(info.mode) && offset + length > pageRoundUp(info.size)) {
-      throw new MapArgumentError(
-        "ERR_MAP_PAST_EOF",
-        `mmap${where}: ${length} bytes at offset ${offset} reach past the end of the file (${info.size} bytes); touching them would raise SIGBUS`,
-      );
+      throw new MapArgumentError("ERR_MAP_PAST_EOF", `mmap${where}: ${length} bytes at offset ${offset} reach past the end of the file (${info.size} bytes); touching them would raise SIGBUS`);
     }
   }
   const address = mmapAddress(null, length, protection, flags, fd, offset, options.path);

@@ -161,7 +161,10 @@ export abstract class MappedMemory implements Disposable {
     source.assertLive();
     this.assertAccess("write", this.writable);
     source.assertAccess("read", source.readable);
-    for (const [what, at, size] of [["target", offset, this.length], ["source", sourceOffset, source.length]] as const) {
+    for (const [what, at, size] of [
+      ["target", offset, this.length],
+      ["source", sourceOffset, source.length],
+    ] as const) {
       if (!Number.isSafeInteger(at) || !Number.isSafeInteger(length) || at < 0 || length < 0 || at + length > size) {
         throw new RangeError(`copyFrom: ${length} bytes at ${what} offset ${at} do not fit in ${size} bytes`);
       }

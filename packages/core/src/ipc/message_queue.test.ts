@@ -23,7 +23,10 @@ afterEach(async () => {
 afterAll(removeCompiled);
 
 function ipcsLine(key: number): string | undefined {
-  return execFileSync("ipcs", ["-q"], { encoding: "utf8" }).split("\n").find((line) => line.startsWith(formatKey(key)))?.trim();
+  return execFileSync("ipcs", ["-q"], { encoding: "utf8" })
+    .split("\n")
+    .find((line) => line.startsWith(formatKey(key)))
+    ?.trim();
 }
 
 function created(mode = 0o600): MessageQueue {
@@ -86,7 +89,9 @@ describe("MessageQueue", () => {
     const queue = created();
     expect(() => queue.send(new Uint8Array(1 << 20))).toThrow(/EINVAL: invalid argument, msgsnd 'id \d+' \(the message's size 1048576 is more than msgmax = \d+, \/proc\/sys\/kernel\/msgmax\)/);
     queue.setMaxBytes(16);
-    expect(() => queue.send(new Uint8Array(17))).toThrow(/EINVAL: invalid argument, msgsnd 'id \d+' \(the message's size 17 is more than the queue's msg_qbytes = 16, set by IPC_SET or from \/proc\/sys\/kernel\/msgmnb\)/);
+    expect(() => queue.send(new Uint8Array(17))).toThrow(
+      /EINVAL: invalid argument, msgsnd 'id \d+' \(the message's size 17 is more than the queue's msg_qbytes = 16, set by IPC_SET or from \/proc\/sys\/kernel\/msgmnb\)/,
+    );
   });
 
   it("waits asynchronously for a message of the type asked, and for room", async () => {
@@ -121,7 +126,10 @@ describe("MessageQueue", () => {
     let received = 0;
     for (let i = 0; i < 200; i++) {
       const abort = new AbortController();
-      const pending = queue.receiveAsync({ signal: abort.signal }).then(() => received++, (error: unknown) => expect(error).toBe(reason));
+      const pending = queue.receiveAsync({ signal: abort.signal }).then(
+        () => received++,
+        (error: unknown) => expect(error).toBe(reason),
+      );
       await new Promise((resolve) => setImmediate(resolve));
       queue.send(i % 2 === 0 ? new Uint8Array(0) : "text", { type: 1 + (i % 3) });
       abort.abort(reason);

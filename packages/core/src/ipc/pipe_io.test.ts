@@ -101,9 +101,7 @@ describe("writeAllAsync", () => {
   it("keeps messages of PIPE_BUF bytes whole when two processes write them at once", async () => {
     const [readEnd, writeEnd] = pipe2();
     const count = 300;
-    const writers = ["A", "B"].map((letter) =>
-      spawnWithFds(fixture("pipe-message-writer"), [letter, String(count), String(PIPE_BUF)], { fds: [writeEnd], stdio: ["ignore", "ignore", "inherit"] }),
-    );
+    const writers = ["A", "B"].map((letter) => spawnWithFds(fixture("pipe-message-writer"), [letter, String(count), String(PIPE_BUF)], { fds: [writeEnd], stdio: ["ignore", "ignore", "inherit"] }));
     close(writeEnd);
     try {
       const seen = { A: 0, B: 0 };

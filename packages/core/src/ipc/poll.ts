@@ -353,7 +353,12 @@ class CallersSet {
     return new Promise<boolean>((resolve, reject) => {
       const waits = this.#pending.get(fd) ?? [];
       try {
-        if (!this.#arm(fd, waits.reduce((events, wait) => events | wait.bit, bit))) {
+        if (
+          !this.#arm(
+            fd,
+            waits.reduce((events, wait) => events | wait.bit, bit),
+          )
+        ) {
           resolve(false);
           return;
         }
@@ -412,7 +417,10 @@ class CallersSet {
         this.#pending.set(fd, left);
         // The report disarmed the entry for every wait: the others are armed again.
         try {
-          this.#arm(fd, left.reduce((events, wait) => events | wait.bit, 0));
+          this.#arm(
+            fd,
+            left.reduce((events, wait) => events | wait.bit, 0),
+          );
         } catch (error) {
           this.#pending.delete(fd);
           for (const wait of left) this.#settle(wait, error as Error);

@@ -90,7 +90,12 @@ describe("PosixMessageQueue", () => {
     const queue = created({ maxMessages: 1, messageSize: 8 });
     const received = queue.receiveAsync();
     let ticks = 0;
-    await new Promise<void>((resolve) => setImmediate(() => { ticks++; resolve(); }));
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        ticks++;
+        resolve();
+      }),
+    );
     queue.send(new Uint8Array([42]), { priority: 2 });
     expect(await received).toEqual({ bytes: new Uint8Array([42]), priority: 2 });
     queue.send(new Uint8Array([1]));

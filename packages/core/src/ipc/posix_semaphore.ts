@@ -14,20 +14,7 @@ import { koffi, type Address } from "../ffi/libc.ts";
 import { isSystemError } from "../libc/errno.ts";
 import { O_CREAT, O_EXCL } from "../libc/fcntl.ts";
 import { CLOCK_MONOTONIC, Deadline, deadlineTimespec } from "../libc/time.ts";
-import {
-  SEM_T_ALIGNMENT,
-  SEM_T_SIZE,
-  SEM_VALUE_MAX,
-  sem_clockwait,
-  sem_close,
-  sem_destroy,
-  sem_getvalue,
-  sem_init,
-  sem_open,
-  sem_post,
-  sem_trywait,
-  sem_unlink,
-} from "../libc/semaphore.ts";
+import { SEM_T_ALIGNMENT, SEM_T_SIZE, SEM_VALUE_MAX, sem_clockwait, sem_close, sem_destroy, sem_getvalue, sem_init, sem_open, sem_post, sem_trywait, sem_unlink } from "../libc/semaphore.ts";
 import { INTERRUPTIBLE_SLICE_MS, interrupted, interruptibleSleep } from "./interrupts.ts";
 import type { SharedMemory } from "./memory.ts";
 import { WaitTimeoutError, abortReason } from "./timeouts.ts";
@@ -282,7 +269,7 @@ export class UnnamedSemaphore extends PosixSemaphore {
   static init(memory: SharedMemory, offset: number, value = 0, options: { shared?: boolean } = {}): UnnamedSemaphore {
     const semaphore = new UnnamedSemaphore(memory, UnnamedSemaphore.#checkPlace(memory, offset));
     if (!Number.isInteger(value) || value < 0 || value > SEM_VALUE_MAX) throw new RangeError(`a semaphore value must be an integer from 0 to ${SEM_VALUE_MAX}, not ${value}`);
-    sem_init(semaphore.pointer, options.shared ?? true ? 1 : 0, value);
+    sem_init(semaphore.pointer, (options.shared ?? true) ? 1 : 0, value);
     return semaphore;
   }
 

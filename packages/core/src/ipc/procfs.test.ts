@@ -9,7 +9,7 @@ describe("kernelWait and waitUntilBlocked", () => {
   it("sees this process running and a shell's read blocked in read()", async () => {
     // Running: it is in the read() of /proc/PID/syscall itself.
     expect(kernelWait(process.pid)).toMatchObject({ state: "R", syscall: "read" });
-    const shell = startCommand("sh", ["-c", "read line; echo \"got $line\""]);
+    const shell = startCommand("sh", ["-c", 'read line; echo "got $line"']);
     try {
       const blocked = await waitUntilBlocked(shell.pid, ["read"]);
       expect(blocked.state).toBe("S");

@@ -143,7 +143,9 @@ export async function waitUntilBlocked(pid: number, syscalls: readonly string[],
     if (now === null || now.state === "Z") throw new Error(`process ${pid} ended before it blocked in ${syscalls.join("/")}()`);
     if (blocked(now)) return now;
     if (anyThread) {
-      const found = threadIds(pid).map((tid) => kernelWait(pid, tid)).find(blocked);
+      const found = threadIds(pid)
+        .map((tid) => kernelWait(pid, tid))
+        .find(blocked);
       if (found) return found as KernelWait;
     }
     if (Date.now() > deadline) {
@@ -192,8 +194,11 @@ export function allowedCpus(pid: number | "self"): number[] {
     return [];
   }
   const list = /^Cpus_allowed_list:\s*(.*)$/m.exec(status)?.[1] ?? "";
-  return list.split(",").filter(Boolean).flatMap((range) => {
-    const [first, last = first] = range.split("-").map(Number) as [number, number?];
-    return Array.from({ length: last! - first + 1 }, (_, i) => first + i);
-  });
+  return list
+    .split(",")
+    .filter(Boolean)
+    .flatMap((range) => {
+      const [first, last = first] = range.split("-").map(Number) as [number, number?];
+      return Array.from({ length: last! - first + 1 }, (_, i) => first + i);
+    });
 }

@@ -4,17 +4,7 @@ import { fileURLToPath } from "node:url";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import {
-  Ring,
-  PeerGoneError,
-  RingFormatError,
-  RING_HEADER_SIZE,
-  RING_OFFSETS,
-  RECORD_HEADER_SIZE,
-  SLOT_SIZE,
-  PAD_LENGTH,
-  type RingReader,
-} from "./ring.ts";
+import { Ring, PeerGoneError, RingFormatError, RING_HEADER_SIZE, RING_OFFSETS, RECORD_HEADER_SIZE, SLOT_SIZE, PAD_LENGTH, type RingReader } from "./ring.ts";
 import { RingView } from "./ring_view.ts";
 import { SharedMemorySegment } from "./shared_memory.ts";
 import { IPC_PRIVATE } from "../libc/sys/ipc.ts";
@@ -54,7 +44,6 @@ function headerWords(ring: Ring): Int32Array {
 function anonymous(length: number): ReturnType<typeof mmap> {
   return mmap(length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1);
 }
-
 
 describe("a ring in read-only memory", () => {
   it("can be watched live (head, tail, used), and refuses a reader, a writer or a create instead of faulting", () => {
@@ -169,12 +158,43 @@ describe("a corrupt ring", () => {
   }
 
   const cases: Array<{ what: string; lengths: number[]; corrupt: (ring: Ring, records: Int32Array) => void; delivered: number[]; message: RegExp; before?: number }> = [
-    { what: "a record whose length runs past tail", lengths: [16, 16], corrupt: (_, r) => void (r[24 >> 2] = 100), delivered: [16], message: /a record of 100 bytes at position 24 runs past tail 48 \(24 bytes published after head 24\)/ },
-    { what: "a length crossing the end of the data area", lengths: [16], corrupt: (_, r) => void (r[0] = 5000), delivered: [], message: /a record of 5000 bytes at position 0 crosses the end of the 4096-byte data area/ },
-    { what: "tail moved by 1 MiB", lengths: [16, 16], corrupt: (ring) => moveTail(ring, 2 ** 20), delivered: [], message: /tail 1048624 is 1048624 bytes ahead of head 0, more than the 4096-byte capacity/ },
+    {
+      what: "a record whose length runs past tail",
+      lengths: [16, 16],
+      corrupt: (_, r) => void (r[24 >> 2] = 100),
+      delivered: [16],
+      message: /a record of 100 bytes at position 24 runs past tail 48 \(24 bytes published after head 24\)/,
+    },
+    {
+      what: "a length crossing the end of the data area",
+      lengths: [16],
+      corrupt: (_, r) => void (r[0] = 5000),
+      delivered: [],
+      message: /a record of 5000 bytes at position 0 crosses the end of the 4096-byte data area/,
+    },
+    {
+      what: "tail moved by 1 MiB",
+      lengths: [16, 16],
+      corrupt: (ring) => moveTail(ring, 2 ** 20),
+      delivered: [],
+      message: /tail 1048624 is 1048624 bytes ahead of head 0, more than the 4096-byte capacity/,
+    },
     { what: "tail moved by 3 bytes", lengths: [16, 16], corrupt: (ring) => moveTail(ring, 3), delivered: [], message: /tail 51 or head 0 is not a multiple of 8/ },
-    { what: "tail moved by 3 bytes after the reader loaded it", lengths: [16, 16], before: 1, corrupt: (ring) => moveTail(ring, 3), delivered: [16, 16], message: /tail 51 or head 48 is not a multiple of 8/ },
-    { what: "a pad in the middle of the published records", lengths: [16, 16], corrupt: (_, r) => void (r[24 >> 2] = PAD_LENGTH | 0), delivered: [16], message: /a pad at position 24 where none belongs \(24 bytes published after head 24\)/ },
+    {
+      what: "tail moved by 3 bytes after the reader loaded it",
+      lengths: [16, 16],
+      before: 1,
+      corrupt: (ring) => moveTail(ring, 3),
+      delivered: [16, 16],
+      message: /tail 51 or head 48 is not a multiple of 8/,
+    },
+    {
+      what: "a pad in the middle of the published records",
+      lengths: [16, 16],
+      corrupt: (_, r) => void (r[24 >> 2] = PAD_LENGTH | 0),
+      delivered: [16],
+      message: /a pad at position 24 where none belongs \(24 bytes published after head 24\)/,
+    },
     { what: "a pad at position 0", lengths: [16], corrupt: (_, r) => void (r[0] = PAD_LENGTH | 0), delivered: [], message: /a pad at position 0 where none belongs/ },
   ];
 
@@ -219,7 +239,10 @@ describe("a corrupt ring", () => {
 });
 
 describe("a producer over a corrupt head", () => {
-  for (const [what, head] of [["1 MiB ahead of tail", 2 ** 20 + 256], ["misaligned", 4]] as const) {
+  for (const [what, head] of [
+    ["1 MiB ahead of tail", 2 ** 20 + 256],
+    ["misaligned", 4],
+  ] as const) {
     for (const producers of [1, 2]) {
       it(`throws a RingFormatError instead of waiting for room for ever when head is ${what} (${producers} producer${producers === 1 ? "" : "s"})`, () => {
         using memory = anonymous(Ring.bytesNeeded(256));
@@ -240,7 +263,11 @@ describe("Ring.attach", () => {
   const cases: Array<[field: keyof typeof RING_OFFSETS | number, value: number, message: RegExp]> = [
     ["version", 1, /ring version 1 is not supported \(this is version 2\): it was laid out by an older peer/],
     ["version", 3, /ring version 3 is not supported \(this is version 2\): it was laid out by a newer peer/],
-    ...[96, 100, 0, 8, 7680, 32, 2 ** 31].map((capacity): [keyof typeof RING_OFFSETS, number, RegExp] => ["capacity", capacity | 0, new RegExp(`capacity is ${capacity}; it must be a power of two from 64 to 2\\^30`)]),
+    ...[96, 100, 0, 8, 7680, 32, 2 ** 31].map((capacity): [keyof typeof RING_OFFSETS, number, RegExp] => [
+      "capacity",
+      capacity | 0,
+      new RegExp(`capacity is ${capacity}; it must be a power of two from 64 to 2\\^30`),
+    ]),
     ["capacity", 8192, /capacity is 8192; the data area does not fit in the memory \(4096 bytes after the header\)/],
     ["dataOffset", 256, /data_offset is 256; it must be 768/],
     ["producers", 0, /producers is 0; it must be 1 to 16/],
@@ -310,7 +337,10 @@ describe("ring in one process", () => {
         for (let seq = 0; seq < 200; seq++) {
           writer.send(new Uint8Array(100).fill(seq & 0xff));
           expect(reader.receive(into), backing.what).toBe(100);
-          expect(into.every((byte) => byte === (seq & 0xff)), backing.what).toBe(true);
+          expect(
+            into.every((byte) => byte === (seq & 0xff)),
+            backing.what,
+          ).toBe(true);
         }
       } finally {
         close(fd);
@@ -347,7 +377,7 @@ describe("ring in one process", () => {
         expect(into[0]).toBe(seq & 0xff);
       }
       expect(reader.tryPeek()).toBe(-1);
-      expect((headerWords(ring)[RING_OFFSETS.head >> 2]! >>> 0) < nearWrap).toBe(true);
+      expect(headerWords(ring)[RING_OFFSETS.head >> 2]! >>> 0 < nearWrap).toBe(true);
       expect(idle.trySend(message.fill(0xaa))).toBe(true);
       expect(reader.receive(into)).toBe(56);
       expect(into[55]).toBe(0xaa);
@@ -447,7 +477,13 @@ describe("ring in one process", () => {
 describe("the layout in RING.md", () => {
   it.skipIf(cSkipReason() !== null)("matches the C struct it documents, field by field", () => {
     const output = execFileSync(compileC("ring-layout", ringLayoutC), { encoding: "utf8" });
-    const c = Object.fromEntries(output.trim().split("\n").map((line) => line.split(" ")).map(([name, value]) => [name!, Number(value)]));
+    const c = Object.fromEntries(
+      output
+        .trim()
+        .split("\n")
+        .map((line) => line.split(" "))
+        .map(([name, value]) => [name!, Number(value)]),
+    );
     const { data, ...fields } = RING_OFFSETS;
     expect({ size: c.size, slot: c.slot, data }).toEqual({ size: RING_HEADER_SIZE, slot: SLOT_SIZE, data: RING_HEADER_SIZE });
     for (const [field, offset] of Object.entries(fields)) expect([field, c[field]]).toEqual([field, offset]);

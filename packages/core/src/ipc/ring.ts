@@ -68,7 +68,8 @@ function largestPowerOfTwoAtMost(value: number): number {
 // Read-only memory (an SHM_RDONLY attachment, a PROT_READ mapping) can watch a ring (head, tail,
 // used), but a store into it would kill the process with SIGSEGV.
 function refuseReadOnly(memory: SharedMemory, who: string): void {
-  if (isReadOnly(memory)) throw new MemoryAccessError("ring's memory", "write", `; ${who} stores positions and states, so attach or map it writable (read-only, a ring can only be watched: head, tail, used)`);
+  if (isReadOnly(memory))
+    throw new MemoryAccessError("ring's memory", "write", `; ${who} stores positions and states, so attach or map it writable (read-only, a ring can only be watched: head, tail, used)`);
 }
 
 /** A ring laid out in shared memory. Make one with `Ring.create` (once) or `Ring.attach`. */

@@ -121,7 +121,7 @@ export function align(length: number): number {
 }
 
 function writeStartTime(words: Int32Array, index: number, startTime: number): void {
-  words[index] = startTime % 2 ** 32 | 0;
+  words[index] = (startTime % 2 ** 32) | 0;
   words[index + 1] = Math.floor(startTime / 2 ** 32);
 }
 
@@ -181,7 +181,8 @@ export function checkHeader(memory: SharedMemory, offset: number): void {
   if (offset + RING_HEADER_SIZE > bytes.byteLength) throw new RingFormatError(`no ring here: the memory is smaller than a ring header (${RING_HEADER_SIZE} bytes)`);
   const header = headerWords(memory, offset);
   const magic = Atomics.load(header, WORD.magic);
-  if (magic !== RING_MAGIC) throw new RingFormatError(`no ring here (magic 0x${(magic >>> 0).toString(16).padStart(8, "0")}, expected 0x${RING_MAGIC.toString(16)}); has its creator finished setting it up?`);
+  if (magic !== RING_MAGIC)
+    throw new RingFormatError(`no ring here (magic 0x${(magic >>> 0).toString(16).padStart(8, "0")}, expected 0x${RING_MAGIC.toString(16)}); has its creator finished setting it up?`);
   const field = (name: string, value: number, rule: string): RingFormatError => new RingFormatError(`corrupt ring header: ${name} is ${value}; ${rule}`);
   const version = header[WORD.version]! >>> 0;
   if (version !== RING_VERSION) {

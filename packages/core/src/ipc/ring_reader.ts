@@ -7,17 +7,7 @@
  * waits, so a producer waiting for that room is never left waiting.
  */
 import { ownStartTime } from "./liveness.ts";
-import {
-  PAD,
-  RECORD_ALIGNMENT,
-  RECORD_HEADER_SIZE,
-  RingFormatError,
-  SIDE_CLOSED,
-  SIDE_CORRUPT,
-  WORD,
-  align,
-  type RingHeader,
-} from "./ring_layout.ts";
+import { PAD, RECORD_ALIGNMENT, RECORD_HEADER_SIZE, RingFormatError, SIDE_CLOSED, SIDE_CORRUPT, WORD, align, type RingHeader } from "./ring_layout.ts";
 import { NO_OPTIONS, Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
 import { RingView, invalidateView } from "./ring_view.ts";
 import type { Ring } from "./ring.ts";
@@ -124,7 +114,7 @@ export class RingReader implements Disposable {
         if (((tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0) {
           throw this.#corrupt(`tail ${tail >>> 0} or head ${this.#head >>> 0} is not a multiple of ${RECORD_ALIGNMENT}`);
         }
-        if (((tail - this.#head) >>> 0) > capacity) {
+        if ((tail - this.#head) >>> 0 > capacity) {
           throw this.#corrupt(`tail ${tail >>> 0} is ${(tail - this.#head) >>> 0} bytes ahead of head ${this.#head >>> 0}, more than the ${capacity}-byte capacity`);
         }
         this.#tail = tail;

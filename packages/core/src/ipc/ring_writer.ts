@@ -8,15 +8,7 @@
  */
 import { FutexMutex } from "./futex_mutex.ts";
 import { ownStartTime } from "./liveness.ts";
-import {
-  PAD,
-  RECORD_ALIGNMENT,
-  RECORD_HEADER_SIZE,
-  RingFormatError,
-  WORD,
-  align,
-  type RingHeader,
-} from "./ring_layout.ts";
+import { PAD, RECORD_ALIGNMENT, RECORD_HEADER_SIZE, RingFormatError, WORD, align, type RingHeader } from "./ring_layout.ts";
 import { NO_OPTIONS, Waiter, type RingAsyncWaitOptions, type RingWaitOptions, type WaitTuning } from "./ring_waiting.ts";
 import { RingView, invalidateView } from "./ring_view.ts";
 import type { Ring } from "./ring.ts";
@@ -213,7 +205,9 @@ export class RingWriter implements Disposable {
   #checkPositions(): void {
     const used = (this.#tail - this.#head) >>> 0;
     if (((this.#tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0 || used > this.#capacity) {
-      throw new RingFormatError(`corrupt ring: tail ${this.#tail >>> 0} and head ${this.#head >>> 0} are ${used} bytes apart (mod 2^32); they must be multiples of ${RECORD_ALIGNMENT} at most the ${this.#capacity}-byte capacity apart`);
+      throw new RingFormatError(
+        `corrupt ring: tail ${this.#tail >>> 0} and head ${this.#head >>> 0} are ${used} bytes apart (mod 2^32); they must be multiples of ${RECORD_ALIGNMENT} at most the ${this.#capacity}-byte capacity apart`,
+      );
     }
   }
 

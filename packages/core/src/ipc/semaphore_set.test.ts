@@ -28,7 +28,10 @@ function createSet(nsems: number, initial: number | number[] = 0, mode = 0o600):
 const start = (script: string, args: string[]): RunningProgram => startProgram(fixture(script), args);
 
 function ipcsLine(key: number): string | undefined {
-  return execFileSync("ipcs", ["-s"], { encoding: "utf8" }).split("\n").find((line) => line.startsWith(formatKey(key)))?.trim();
+  return execFileSync("ipcs", ["-s"], { encoding: "utf8" })
+    .split("\n")
+    .find((line) => line.startsWith(formatKey(key)))
+    ?.trim();
 }
 
 describe("SemaphoreSet", () => {

@@ -51,7 +51,13 @@ export async function semtimedopAsync(id: number, ops: readonly SemOp[], options
   if (options.signal?.aborted) throw abortReason(options.signal);
   // When the operations can be done at once, one semop does them here, as the sync form would:
   // no trip through the thread pool.
-  if (semop(id, ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })))) return true;
+  if (
+    semop(
+      id,
+      ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })),
+    )
+  )
+    return true;
   if (nowait || options.timeoutMs === 0) return false;
   return semopWhenPossible(id, ops, options);
 }
@@ -278,7 +284,13 @@ export class SemaphoreSet {
 function semtimedopSync(id: number, ops: readonly SemOp[], timeoutMs: number | undefined): boolean {
   const deadline = new Deadline(timeoutMs);
   // Operations that can be done at once take one semop, without the signal mask of a sleep.
-  if (semop(id, ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })))) return true;
+  if (
+    semop(
+      id,
+      ops.map((op) => ({ ...op, flags: (op.flags ?? 0) | IPC_NOWAIT })),
+    )
+  )
+    return true;
   using _sleeping = interruptibleSleep();
   for (;;) {
     try {
@@ -310,5 +322,5 @@ function checkSemValues(values: readonly number[]): void {
 }
 
 function undoFlag(options: { undo?: boolean }): number {
-  return options.undo ?? true ? SEM_UNDO : 0;
+  return (options.undo ?? true) ? SEM_UNDO : 0;
 }

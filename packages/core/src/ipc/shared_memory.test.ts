@@ -21,7 +21,9 @@ function createSegment(size: number, mode = 0o600): SharedMemorySegment {
 }
 
 function ipcsLine(key: number): string | undefined {
-  return execFileSync("ipcs", ["-m"], { encoding: "utf8" }).split("\n").find((line) => line.startsWith(formatKey(key)));
+  return execFileSync("ipcs", ["-m"], { encoding: "utf8" })
+    .split("\n")
+    .find((line) => line.startsWith(formatKey(key)));
 }
 
 describe("SharedMemorySegment", () => {

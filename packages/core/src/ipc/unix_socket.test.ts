@@ -50,7 +50,13 @@ describe("UnixSocket.pair", () => {
     await a.send("x", { fds: [...fds, fds[0]!] });
     const error = await b.receive({ maxFds: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DescriptorsDroppedError);
-    expect(error).toMatchObject({ code: "ERR_IPC_DESCRIPTORS_DROPPED", sent: 3, slots: 1, dropped: 2, message: "recvmsg: 2 descriptors were dropped (MSG_CTRUNC): the message carried 3, the receiver had room for 1; all 3 have been closed" });
+    expect(error).toMatchObject({
+      code: "ERR_IPC_DESCRIPTORS_DROPPED",
+      sent: 3,
+      slots: 1,
+      dropped: 2,
+      message: "recvmsg: 2 descriptors were dropped (MSG_CTRUNC): the message carried 3, the receiver had room for 1; all 3 have been closed",
+    });
     expect((error as DescriptorsDroppedError).data.toString()).toBe("x");
     expect(openDescriptors()).toBe(before);
   });

@@ -182,17 +182,17 @@ function fire(id: number, outcome: WordOutcome): void {
   const watch = watchesById.get(id);
   if (watch === undefined) return;
   forget(watch);
-  const settlement: Settlement =
-    outcome === "fault" ? { error: errnoError("futex_waitv", { path: `word at 0x${watch.address.toString(16)}` }, Errno.EFAULT) } : { result: outcome };
+  const settlement: Settlement = outcome === "fault" ? { error: errnoError("futex_waitv", { path: `word at 0x${watch.address.toString(16)}` }, Errno.EFAULT) } : { result: outcome };
   for (const listener of [...watch.listeners]) listener.settle(settlement);
 }
 
 function startThread(): WaiterThread {
   const thread = new WaiterThread();
   threads.push(thread);
-  if (!stopAtExit) process.once("exit", () => {
-    for (const each of threads) each.stop();
-  });
+  if (!stopAtExit)
+    process.once("exit", () => {
+      for (const each of threads) each.stop();
+    });
   stopAtExit = true;
   return thread;
 }

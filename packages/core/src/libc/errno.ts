@@ -176,9 +176,7 @@ export type ErrnoCode = keyof typeof errnoNumbers | keyof typeof errnoAliases;
  */
 export type SystemErrorCode = keyof typeof errnoNumbers | `E${number}`;
 
-const errnoNames: ReadonlyMap<number, keyof typeof errnoNumbers> = new Map(
-  Object.entries(errnoNumbers).map(([name, errno]) => [errno, name as keyof typeof errnoNumbers]),
-);
+const errnoNames: ReadonlyMap<number, keyof typeof errnoNumbers> = new Map(Object.entries(errnoNumbers).map(([name, errno]) => [errno, name as keyof typeof errnoNumbers]));
 
 /** The symbolic name of an errno value, e.g. 2 → 'ENOENT', 43 → 'EIDRM' (`E` and the number when Linux has none). */
 export function errnoName(errno: number): SystemErrorCode {

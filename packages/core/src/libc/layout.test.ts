@@ -48,8 +48,7 @@ function fromKoffi(type: KoffiType, fields: string[]): { size: number; offsets: 
   return { size: koffi.sizeof(type), offsets: Object.fromEntries(fields.map((f) => [f, koffi.offsetof(type, f)])) };
 }
 
-const publicFields = (offsets: Record<string, number>): Record<string, number> =>
-  Object.fromEntries(Object.entries(offsets).filter(([name]) => !name.startsWith("__")));
+const publicFields = (offsets: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(offsets).filter(([name]) => !name.startsWith("__")));
 
 const structs: CStruct[] = [
   {
@@ -187,9 +186,7 @@ function numberLiteral(literal: string, where: string): number {
 
 // Numbers a module declares without exporting them: read from its source.
 function privateConstants(source: string, file: string): Array<[string, number]> {
-  return [...declaredNumbers(source, false)]
-    .filter(([name]) => isConstantName(name))
-    .map(([name, literal]) => [name, numberLiteral(literal, `${file}: ${name}`)]);
+  return [...declaredNumbers(source, false)].filter(([name]) => isConstantName(name)).map(([name, literal]) => [name, numberLiteral(literal, `${file}: ${name}`)]);
 }
 
 /** C constants that ipc/ modules keep beside their one use, read from their source. */
@@ -271,7 +268,14 @@ describe.skipIf(skip !== null)("CMSG_LEN and CMSG_SPACE against the C macros", (
 
   it("give C's sizes for 0 to 253 descriptors' worth of data", () => {
     const sizes = [0, 1, 4, 8, 12, 13, 4 * 253];
-    const source = ["#include <stdio.h>", "#include <sys/socket.h>", "int main(void) {", ...sizes.map((n) => `  printf("%zu %zu\\n", (size_t)CMSG_LEN(${n}), (size_t)CMSG_SPACE(${n}));`), "  return 0;", "}"].join("\n");
+    const source = [
+      "#include <stdio.h>",
+      "#include <sys/socket.h>",
+      "int main(void) {",
+      ...sizes.map((n) => `  printf("%zu %zu\\n", (size_t)CMSG_LEN(${n}), (size_t)CMSG_SPACE(${n}));`),
+      "  return 0;",
+      "}",
+    ].join("\n");
     const fromC = execFileSync(compileC("cmsg", source), { encoding: "utf8" }).trim().split("\n");
     expect(sizes.map((n) => `${CMSG_LEN(n)} ${CMSG_SPACE(n)}`)).toEqual(fromC);
   });

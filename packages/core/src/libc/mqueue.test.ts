@@ -29,7 +29,10 @@ describe("mq_open and the other calls of <mqueue.h>", () => {
   it("passes the variadic mode and struct mq_attr through to the kernel", () => {
     const previous = umask(0);
     try {
-      for (const [mode, maxmsg, msgsize] of [[0o640, 3, 100], [0o604, 7, 33]] as const) {
+      for (const [mode, maxmsg, msgsize] of [
+        [0o640, 3, 100],
+        [0o604, 7, 33],
+      ] as const) {
         const fd = opened(mq_open(uniqueName(), O_RDWR | O_CREAT | O_EXCL, mode, { mq_maxmsg: maxmsg, mq_msgsize: msgsize }));
         expect(fstat(fd).mode & 0o777).toBe(mode);
         expect(mq_getattr(fd)).toEqual({ mq_flags: 0, mq_maxmsg: maxmsg, mq_msgsize: msgsize, mq_curmsgs: 0 });
@@ -77,11 +80,17 @@ describe("mq_open and the other calls of <mqueue.h>", () => {
   });
 
   it("refuses a name without its leading slash, and names the limit a size passes", () => {
-    expect(() => mq_open("orders", O_RDWR | O_CREAT)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE", message: expect.stringMatching(/"\/" and a name without "\/" in it, e.g. "\/orders". Received 'orders'/) }));
+    expect(() => mq_open("orders", O_RDWR | O_CREAT)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE", message: expect.stringMatching(/"\/" and a name without "\/" in it, e.g. "\/orders". Received 'orders'/) }),
+    );
     expect(() => mq_unlink("a/b")).toThrow(TypeError);
     const name = `/linux-ipc-test-${randomUUID()}`;
-    expect(() => mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0o600, { mq_maxmsg: 1 << 20, mq_msgsize: 8 })).toThrow(/EINVAL: invalid argument, mq_open '\/linux-ipc-test-[^']+' \(mq_maxmsg 1048576 is more than msg_max = \d+, \/proc\/sys\/fs\/mqueue\/msg_max\)/);
-    expect(() => mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0o600, { mq_maxmsg: 1, mq_msgsize: 1 << 30 })).toThrow(/\(mq_msgsize 1073741824 is more than msgsize_max = \d+, \/proc\/sys\/fs\/mqueue\/msgsize_max\)/);
+    expect(() => mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0o600, { mq_maxmsg: 1 << 20, mq_msgsize: 8 })).toThrow(
+      /EINVAL: invalid argument, mq_open '\/linux-ipc-test-[^']+' \(mq_maxmsg 1048576 is more than msg_max = \d+, \/proc\/sys\/fs\/mqueue\/msg_max\)/,
+    );
+    expect(() => mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0o600, { mq_maxmsg: 1, mq_msgsize: 1 << 30 })).toThrow(
+      /\(mq_msgsize 1073741824 is more than msgsize_max = \d+, \/proc\/sys\/fs\/mqueue\/msgsize_max\)/,
+    );
     expect(() => mq_open(name, O_RDONLY)).toThrow(expect.objectContaining({ code: "ENOENT", syscall: "mq_open", path: name }));
   });
 });

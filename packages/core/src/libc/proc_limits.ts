@@ -19,4 +19,3 @@ export function limitError(errno: number, syscall: string, details: { path?: str
   const name = file.slice(file.lastIndexOf("/") + 1);
   return new SystemError(errno, syscall, { ...details, note: `${what} ${size} is more than ${name} = ${procLimit(file)}, ${file}` });
 }
-

@@ -51,9 +51,7 @@ export const WAKE_ALL = 0x7fffffff;
  * differs only by %al (the count of vector registers used), which it never reads, and on arm64 Linux
  * variadic integer arguments travel in the same registers as named ones.
  */
-const futex_c = libc.func(
-  `long syscall(long number, void *uaddr, int futex_op, uint32_t val, const ${Timespec.name} *timeout, void *uaddr2, uint32_t val3)`,
-);
+const futex_c = libc.func(`long syscall(long number, void *uaddr, int futex_op, uint32_t val, const ${Timespec.name} *timeout, void *uaddr2, uint32_t val3)`);
 
 /** futex_waitv flag of one waiter: the word is 32 bits (the only size Linux has). */
 export const FUTEX_32 = 2;

@@ -27,7 +27,13 @@ function receive(id: number, type: number, flags = IPC_NOWAIT, size = 64): { typ
 describe("msgget, msgsnd, msgrcv, msgctl", () => {
   it("selects by type: 0 the first, > 0 that type, < 0 the lowest up to it, MSG_EXCEPT another", () => {
     const id = queue();
-    for (const [type, body] of [[5, "five"], [2, "two"], [7, "seven"], [2, "two again"]] as const) msgsnd(id, msgbuf(type, text(body)), body.length, IPC_NOWAIT);
+    for (const [type, body] of [
+      [5, "five"],
+      [2, "two"],
+      [7, "seven"],
+      [2, "two again"],
+    ] as const)
+      msgsnd(id, msgbuf(type, text(body)), body.length, IPC_NOWAIT);
     expect(receive(id, 7)).toEqual({ type: 7, text: "seven" });
     expect(receive(id, -6)).toEqual({ type: 2, text: "two" });
     expect(receive(id, 2, IPC_NOWAIT | MSG_EXCEPT)).toEqual({ type: 5, text: "five" });
@@ -84,7 +90,9 @@ describe("msgget, msgsnd, msgrcv, msgctl", () => {
     msgctl(id, IPC_SET, buffer);
     msgsnd(id, msgbuf(1, new Uint8Array(10)), 10, IPC_NOWAIT);
     expect(() => msgsnd(id, msgbuf(1, new Uint8Array(1)), 1, IPC_NOWAIT)).toThrow(expect.objectContaining({ code: "EAGAIN", syscall: "msgsnd" }));
-    expect(() => msgsnd(id, msgbuf(1, new Uint8Array(1 << 20)), 1 << 20)).toThrow(/EINVAL: invalid argument, msgsnd 'id \d+' \(the message's size 1048576 is more than msgmax = \d+, \/proc\/sys\/kernel\/msgmax\)/);
+    expect(() => msgsnd(id, msgbuf(1, new Uint8Array(1 << 20)), 1 << 20)).toThrow(
+      /EINVAL: invalid argument, msgsnd 'id \d+' \(the message's size 1048576 is more than msgmax = \d+, \/proc\/sys\/kernel\/msgmax\)/,
+    );
     // The note is in the stack's first line too, which is what an uncaught error prints.
     expect(() => msgsnd(id, msgbuf(1, new Uint8Array(1 << 20)), 1 << 20)).toThrow(expect.objectContaining({ stack: expect.stringMatching(/^Error: EINVAL: .*\/proc\/sys\/kernel\/msgmax\)\n/) }));
   });

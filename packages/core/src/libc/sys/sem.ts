@@ -92,9 +92,7 @@ export interface SemidDsSnapshot {
 
 const semget_c = libc.func("int semget(key_t key, int nsems, int semflg)");
 const semop_c = libc.func(`int semop(int semid, ${Sembuf.name} *sops, size_t nsops)`);
-const semtimedop_c = libc.func(
-  `int semtimedop(int semid, ${Sembuf.name} *sops, size_t nsops, const ${Timespec.name} *timeout)`,
-);
+const semtimedop_c = libc.func(`int semtimedop(int semid, ${Sembuf.name} *sops, size_t nsops, const ${Timespec.name} *timeout)`);
 // semctl is variadic: its fourth argument is passed with its C type (koffi's "type, value" pairs),
 // so it really arrives where semctl's va_arg looks for the union.
 const semctl_c = libc.func("int semctl(int semid, int semnum, int cmd, ...)");

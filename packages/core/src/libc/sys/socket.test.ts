@@ -5,9 +5,40 @@ import { useTempDir } from "@linux-ipc/testing/vitest";
 import { close, getpid, pipe2, read, unlink, write } from "../unistd.ts";
 import { fcntl, F_GETFD, FD_CLOEXEC, open, O_RDONLY } from "../fcntl.ts";
 import {
-  accept4, bind, connect, controlBuffer, credentialsOf, CREDENTIALS_SPACE, getpeername, getsockname, getsockoptInt, listen, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT,
-  MSG_TRUNC, parseControl, peerCredentials, recvmsg, rightsOf, rightsSpace, scmCredentials, scmRights, sendmsg, setsockopt, shutdown, SHUT_WR, socket, socketpair, SOCK_CLOEXEC,
-  SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET, SO_PASSCRED, SO_TYPE,
+  accept4,
+  bind,
+  connect,
+  controlBuffer,
+  credentialsOf,
+  CREDENTIALS_SPACE,
+  getpeername,
+  getsockname,
+  getsockoptInt,
+  listen,
+  MSG_CMSG_CLOEXEC,
+  MSG_CTRUNC,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  parseControl,
+  peerCredentials,
+  recvmsg,
+  rightsOf,
+  rightsSpace,
+  scmCredentials,
+  scmRights,
+  sendmsg,
+  setsockopt,
+  shutdown,
+  SHUT_WR,
+  socket,
+  socketpair,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_SEQPACKET,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_PASSCRED,
+  SO_TYPE,
 } from "./socket.ts";
 import { AF_UNIX, decodeSockaddrUn, sockaddrUn } from "./un.ts";
 
@@ -109,7 +140,9 @@ describe("socketpair, sendmsg and recvmsg", () => {
       expect(credentialsOf(parseControl(control, received.controlLength))).toEqual(me);
     }
     // Another pid: EPERM without CAP_SYS_ADMIN; root may name any live process, and this one is none.
-    expect(() => sendmsg(a, { data: bytes("lie"), control: controlBuffer([scmCredentials({ ...me, pid: 999_999_999 })]) })).toThrow(expect.objectContaining({ code: expect.stringMatching(/^(EPERM|ESRCH)$/), syscall: "sendmsg" }));
+    expect(() => sendmsg(a, { data: bytes("lie"), control: controlBuffer([scmCredentials({ ...me, pid: 999_999_999 })]) })).toThrow(
+      expect.objectContaining({ code: expect.stringMatching(/^(EPERM|ESRCH)$/), syscall: "sendmsg" }),
+    );
   });
 });
 

@@ -74,13 +74,15 @@ export function sockaddrUn(address: string): EncodedSockaddrUn {
   const bytes = new Uint8Array(SockaddrUn.size);
   new DataView(bytes.buffer).setUint16(SockaddrUn.offsets.sun_family, AF_UNIX, true);
   if (isAbstract(address)) {
-    if (name.length > SUN_PATH_SIZE) throw new RangeError(`the abstract socket name ${formatSocketAddress(address)} is ${name.length - 1} bytes: at most ${SUN_PATH_SIZE - 1} fit in sun_path after its NUL`);
+    if (name.length > SUN_PATH_SIZE)
+      throw new RangeError(`the abstract socket name ${formatSocketAddress(address)} is ${name.length - 1} bytes: at most ${SUN_PATH_SIZE - 1} fit in sun_path after its NUL`);
     bytes.set(name, pathOffset);
     return { bytes, length: pathOffset + name.length };
   }
-  if (address === "") throw new TypeError("a socket address must be a path or an abstract name (\"\\0name\"), not the empty string");
+  if (address === "") throw new TypeError('a socket address must be a path or an abstract name ("\\0name"), not the empty string');
   if (address.includes("\0")) throw new TypeError(`the socket path ${JSON.stringify(address)} has a NUL byte inside (only an abstract name starts with one)`);
-  if (name.length + 1 > SUN_PATH_SIZE) throw new RangeError(`the socket path '${address}' is ${name.length} bytes: at most ${SUN_PATH_SIZE - 1} fit in sun_path with its NUL (use a shorter folder, or an abstract name)`);
+  if (name.length + 1 > SUN_PATH_SIZE)
+    throw new RangeError(`the socket path '${address}' is ${name.length} bytes: at most ${SUN_PATH_SIZE - 1} fit in sun_path with its NUL (use a shorter folder, or an abstract name)`);
   bytes.set(name, pathOffset);
   return { bytes, length: pathOffset + name.length + 1 };
 }
