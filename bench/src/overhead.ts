@@ -54,7 +54,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
     closeSync(devZero);
   });
   const message = new Uint8Array(64);
-  let sink = 0; // every result is used, as a caller would use it
+  let _sink = 0; // every result is used, as a caller would use it
   // One loop per contender, written out: a shared loop calling a closure would add its own cost.
   const groups: { group: string; contenders: Contender[]; c?: { call: "write" | "getppid" } }[] = [
     {
@@ -66,7 +66,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "core",
           description: "write(fd, bytes) from @linux-ipc/core",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += write(devNull, message);
+            for (let i = 0; i < n; i++) _sink += write(devNull, message);
           },
         },
         {
@@ -74,7 +74,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "node",
           description: "node:fs writeSync(fd, bytes)",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += writeSync(devNull, message);
+            for (let i = 0; i < n; i++) _sink += writeSync(devNull, message);
           },
         },
       ],
@@ -87,7 +87,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "core",
           description: "read(fd, buffer) from @linux-ipc/core",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += read(devZero, message);
+            for (let i = 0; i < n; i++) _sink += read(devZero, message);
           },
         },
         {
@@ -95,7 +95,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "node",
           description: "node:fs readSync(fd, buffer, 0, 64, null)",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += readSync(devZero, message, 0, 64, null);
+            for (let i = 0; i < n; i++) _sink += readSync(devZero, message, 0, 64, null);
           },
         },
       ],
@@ -109,7 +109,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "core",
           description: "getppid() from @linux-ipc/core (a system call each time)",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += getppid();
+            for (let i = 0; i < n; i++) _sink += getppid();
           },
         },
         {
@@ -117,7 +117,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "node",
           description: "process.ppid (libuv uv_os_getppid: a system call each time)",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += process.ppid;
+            for (let i = 0; i < n; i++) _sink += process.ppid;
           },
         },
       ],
@@ -130,7 +130,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "core",
           description: "getpid() from @linux-ipc/core (a system call each time)",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += getpid();
+            for (let i = 0; i < n; i++) _sink += getpid();
           },
         },
         {
@@ -138,7 +138,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
           family: "node",
           description: "process.pid (a number Node read once at start: no call at all)",
           loop: (n) => {
-            for (let i = 0; i < n; i++) sink += process.pid;
+            for (let i = 0; i < n; i++) _sink += process.pid;
           },
         },
       ],
@@ -153,7 +153,7 @@ export async function measureOverhead(programs: NativePrograms | null, plan: Pla
       const batches = contenders.map(() => [] as number[]);
       // Alternating batches: drift in the machine's load touches both contenders alike.
       for (let r = 0; r < plan.repeats; r++) {
-        contenders.forEach((contender, index) => batches[index]!.push(timeBatch(contender.loop, calls)));
+        for (const [index, contender] of contenders.entries()) batches[index]!.push(timeBatch(contender.loop, calls));
       }
       contenders.forEach((contender, index) => {
         const { loop: _loop, ...about } = contender;

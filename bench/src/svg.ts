@@ -15,12 +15,12 @@ const PALETTES: Record<string, string[]> = {
   node: ["#d9534f", "#f0883e", "#c9a227", "#a0522d"],
 };
 
-function escape(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 function text(x: number, y: number, content: string, attributes = "", size = 12): string {
-  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} font-size="${size}"${attributes ? ` ${attributes}` : ""}>${escape(content)}</text>`;
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${FONT} font-size="${size}"${attributes ? ` ${attributes}` : ""}>${escapeXml(content)}</text>`;
 }
 
 /** A logarithmic axis over whole decades covering `values`. */
@@ -74,7 +74,7 @@ function throughputPanel(series: StreamSeries[], sizes: readonly number[], colou
       const x = groupLeft + index * barWidth;
       const y = scale.at(one.throughput.median / 1e6);
       svg.push(
-        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${colour.get(name)}"><title>${escape(`${name}, ${size} B: ${number3(one.throughput.median / 1e6)} MB/s`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(bottom - y).toFixed(1)}" fill="${colour.get(name)}"><title>${escapeXml(`${name}, ${size} B: ${number3(one.throughput.median / 1e6)} MB/s`)}</title></rect>`,
       );
       const middle = x + (barWidth - 2) / 2;
       svg.push(
@@ -114,7 +114,7 @@ function latencyPanel(series: LatencySeries[], colour: Map<string, string>, top:
     const end = scale.at(one.median.median * 1e6);
     svg.push(text(left - 8, y + 15, one.name, `text-anchor="end"`));
     svg.push(
-      `<rect x="${left}" y="${y + 3}" width="${(end - left).toFixed(1)}" height="${rowHeight - 6}" fill="${colour.get(one.name)}"><title>${escape(`${one.name}: median ${number3(one.median.median * 1e6)} µs, p99 ${number3(one.p99.median * 1e6)} µs`)}</title></rect>`,
+      `<rect x="${left}" y="${y + 3}" width="${(end - left).toFixed(1)}" height="${rowHeight - 6}" fill="${colour.get(one.name)}"><title>${escapeXml(`${one.name}: median ${number3(one.median.median * 1e6)} µs, p99 ${number3(one.p99.median * 1e6)} µs`)}</title></rect>`,
     );
     const p99 = scale.at(one.p99.median * 1e6);
     const middle = y + rowHeight / 2;

@@ -144,8 +144,7 @@ function asyncRoundTripTargets(results: Results): TargetCheck[] {
   const ring: TargetCheck = { target: "ring's async round trip within 1.5× of the C futex ping-pong on 2 CPUs", measured: "not measured: an async ring and C futex on 2 CPUs", met: null };
   const rings = ["ring-memfd-async", "ring-memfd-async-sleep"].flatMap((name) => roundTripFactor(results, name, referenceNames.futex, "2 CPUs") ?? []);
   if (rings.length > 0) {
-    ring.measured =
-      rings.map(({ series, factor }) => `${series.name} ${microseconds(series.median.median)} µs (${ratio(factor)})`).join("; ") + ` against ${microseconds(rings[0]!.against.median.median)} µs`;
+    ring.measured = `${rings.map(({ series, factor }) => `${series.name} ${microseconds(series.median.median)} µs (${ratio(factor)})`).join("; ")} against ${microseconds(rings[0]!.against.median.median)} µs`;
     ring.met = rings.every(({ factor }) => factor <= 1.5);
   }
   return [pipe, ring];

@@ -8,7 +8,7 @@
  *   the bench closes as it arrives: at 64 B, its messages per second are descriptors passed per second.
  */
 import { AF_UNIX, close, open, O_RDONLY, SOCK_CLOEXEC, SOCK_SEQPACKET, SOCK_STREAM, socketpair, UnixSocket } from "@linux-ipc/core";
-import { whenReady } from "../peer-process.ts";
+import { type PeerProcess, whenReady } from "../peer-process.ts";
 import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
 
 export type SocketKind = "stream" | "seqpacket" | "seqpacket-fds";
@@ -78,7 +78,7 @@ export function coreSocketMechanism(name: string, kind: SocketKind): Mechanism {
     unavailable: async () => null,
     async start(context) {
       const [mine, theirs] = socketpair(AF_UNIX, (kind === "stream" ? SOCK_STREAM : SOCK_SEQPACKET) | SOCK_CLOEXEC);
-      let peer;
+      let peer: PeerProcess;
       try {
         peer = context.startPeer({ fds: [theirs], args: [kind] });
       } catch (error) {

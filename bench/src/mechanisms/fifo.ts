@@ -8,6 +8,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { open, setNonBlocking, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, mkfifo, close } from "@linux-ipc/core";
 import { track } from "../cleanup.ts";
+import type { PeerProcess } from "../peer-process.ts";
 import { hostEnd, peerEnd } from "./fd-stream.ts";
 import type { Mechanism } from "./types.ts";
 
@@ -39,7 +40,7 @@ export const fifoMechanism: Mechanism = {
       mkfifo(up, 0o600);
       // Our read end first, so the peer's open for writing finds a reader and does not wait.
       const upRead = openReadEnd(up);
-      let peer;
+      let peer: PeerProcess;
       try {
         peer = context.startPeer({ args: [down, up] });
       } catch (error) {

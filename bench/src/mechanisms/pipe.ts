@@ -5,7 +5,7 @@
 import { close, pipe2 } from "@linux-ipc/core";
 import { hostEnd, peerEnd, type Waiting } from "./fd-stream.ts";
 import type { Mechanism } from "./types.ts";
-import { whenReady } from "../peer-process.ts";
+import { type PeerProcess, whenReady } from "../peer-process.ts";
 
 export function pipeMechanism(name: string, waiting: Waiting): Mechanism {
   return {
@@ -18,7 +18,7 @@ export function pipeMechanism(name: string, waiting: Waiting): Mechanism {
     async start(context) {
       const [downRead, downWrite] = pipe2();
       const [upRead, upWrite] = pipe2();
-      let peer;
+      let peer: PeerProcess;
       try {
         peer = context.startPeer({ fds: [downRead, upWrite], args: [waiting] });
       } catch (error) {

@@ -116,6 +116,7 @@ describe("safe-copy of a large file", () => {
 
     const large = await underTerminal(source, dir.file("copy"));
     expect(large.code).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress line ends with the terminal's erase-line sequence, ESC [ K
     expect(large.stdout).toMatch(/\rsafe-copy: 256\.0 KiB of 256\.0 KiB \(100%\), \S+ \S+\/s, done in \d+\.\d s\x1b\[K\r\n$/);
     expect((await underTerminal(small, dir.file("small-copy"))).stdout).toBe("");
 

@@ -96,7 +96,7 @@ describe("safe-copy makes a byte-exact copy", () => {
     const result = await runCopy([source, dir.file("target")]);
     expect(result).toMatchObject({ code: 0, stdout: "" });
     expect(result.stderr).toBe(`safe-copy: removed '${leftover}', left by a copy (pid ${dead}) that was killed\n`);
-    expect(entries()).toEqual([".other.copy-" + `${dead}-0badf00d`, `.target.copy-${process.pid}-00c0ffee`, "source", "target"].sort());
+    expect(entries()).toEqual([`.other.copy-${dead}-0badf00d`, `.target.copy-${process.pid}-00c0ffee`, "source", "target"].sort());
     expect(readFileSync(dir.file("target"))).toEqual(readFileSync(source));
   });
 
@@ -129,9 +129,27 @@ describe("safe-copy refuses to copy a file onto itself, and leaves it intact", (
   const cases: [string, (file: string) => [string, string]][] = [
     ["the same path", (file) => [file, file]],
     ["the same path spelled differently", (file) => [file, `${dir.path}/./${file.slice(dir.path.length + 1)}`]],
-    ["a hard link", (file) => (linkSync(file, dir.file("hard")), [file, dir.file("hard")])],
-    ["a symbolic link as the destination", (file) => (symlinkSync(file, dir.file("soft")), [file, dir.file("soft")])],
-    ["a symbolic link as the source", (file) => (symlinkSync(file, dir.file("soft")), [dir.file("soft"), file])],
+    [
+      "a hard link",
+      (file) => {
+        linkSync(file, dir.file("hard"));
+        return [file, dir.file("hard")];
+      },
+    ],
+    [
+      "a symbolic link as the destination",
+      (file) => {
+        symlinkSync(file, dir.file("soft"));
+        return [file, dir.file("soft")];
+      },
+    ],
+    [
+      "a symbolic link as the source",
+      (file) => {
+        symlinkSync(file, dir.file("soft"));
+        return [dir.file("soft"), file];
+      },
+    ],
   ];
   it.each(cases)("given %s", async (_, paths) => {
     const file = dir.file("file");

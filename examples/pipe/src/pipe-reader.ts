@@ -19,7 +19,7 @@ await runMain("pipe-reader", async () => {
   const hash = createHash("sha256");
   const buffer = new Uint8Array(65536);
   let total = 0;
-  for (let count; (count = await readEnd.read(buffer)) > 0; total += count) hash.update(buffer.subarray(0, count));
+  for (let count: number; (count = await readEnd.read(buffer)) > 0; total += count) hash.update(buffer.subarray(0, count));
   readEnd.close();
   console.log(`read() returned 0 (end of file) after ${total} bytes`);
   if (values.hash) console.log(`sha256 ${hash.digest("hex")}`);

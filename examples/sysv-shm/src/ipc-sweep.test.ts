@@ -54,7 +54,7 @@ describe("ipc-sweep", () => {
     const listing = await run("ipc-sweep", [dir.path]);
     expect(listing.code).toBe(0);
     const lines = listing.stdout.split("\n");
-    expect(lines).toContain(`ipcrm -m ${dead.shmid}`.padEnd(24) + ` # segment ${formatKey(dead.key)} (shmid ${dead.shmid}) of pid ${dead.program.pid}, which is gone`);
+    expect(lines).toContain(`${`ipcrm -m ${dead.shmid}`.padEnd(24)} # segment ${formatKey(dead.key)} (shmid ${dead.shmid}) of pid ${dead.program.pid}, which is gone`);
     expect(lines.filter((line) => line.includes(`shmid ${alive.shmid})`) || line.startsWith(`ipcrm -m ${alive.shmid} `))).toEqual([]);
     expect(ipcsById(dead.shmid)).toBeDefined();
 
@@ -75,8 +75,8 @@ describe("ipc-sweep", () => {
     writeFileSync(dir.file("kept"), "");
     const listing = await run("ipc-sweep", ["--key", "1", dir.path]);
     expect(listing.stdout.split("\n")).toEqual([
-      `rm ${copy}`.padEnd(24) + ` # temporary copy of filecopy's pid ${deadPid}, which is gone`,
-      `rm ${fifo}`.padEnd(24) + " # FIFO that no process has open",
+      `${`rm ${copy}`.padEnd(24)} # temporary copy of filecopy's pid ${deadPid}, which is gone`,
+      `${`rm ${fifo}`.padEnd(24)} # FIFO that no process has open`,
       "",
     ]);
     const removal = await run("ipc-sweep", ["--key", "1", "--remove", dir.path]);
@@ -98,7 +98,7 @@ describe("ipc-sweep", () => {
     try {
       const listing = await run("ipc-sweep", ["--key", "1", dir.path]);
       expect(listing).toMatchObject({ code: 0, stderr: "" });
-      expect(listing.stdout).toBe(`rm ${stale}`.padEnd(24) + " # socket file that no socket is bound to\n");
+      expect(listing.stdout).toBe(`${`rm ${stale}`.padEnd(24)} # socket file that no socket is bound to\n`);
       const removal = await run("ipc-sweep", ["--key", "1", "--remove", dir.path]);
       expect(removal.code).toBe(0);
       expect(execFileSync("ls", ["-A", dir.path], { encoding: "utf8" })).toBe("live.sock\n");

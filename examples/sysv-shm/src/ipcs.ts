@@ -73,7 +73,7 @@ await runMain("ipcs", () => {
     },
   });
   const names = userNames();
-  const header = ["key", "shmid", "owner", "perms", "bytes", "nattch"].map((title) => title.padEnd(10)).join(" ") + " " + "status".padEnd(12);
+  const header = `${["key", "shmid", "owner", "perms", "bytes", "nattch"].map((title) => title.padEnd(10)).join(" ")} ${"status".padEnd(12)}`;
   const lines = ["", "------ Shared Memory Segments --------", header, ...readSegmentTable().map((row) => formatRow(row, names)), ""];
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
 });

@@ -14,7 +14,7 @@
  * open to every process of the network namespace (the uid check is then all there is).
  */
 import { describeUser, ExitError, modeOption, octalMode, onTerminationSignal, parseCommand, runMain } from "@linux-ipc/programs";
-import { ClosedDescriptorError, isSystemError, UnixListener, umask } from "@linux-ipc/core";
+import { ClosedDescriptorError, isSystemError, UnixListener, umask, type UnixSocket } from "@linux-ipc/core";
 import { socketAddress } from "./address.ts";
 
 await runMain("peercred", async () => {
@@ -45,7 +45,7 @@ await runMain("peercred", async () => {
   console.log(`peercred: listening on ${values.socket} (${access}), uid ${myUid}`);
   try {
     for (let served = 0; values.count === 0 || served < values.count; served++) {
-      let client;
+      let client: UnixSocket;
       try {
         client = await listener.accept();
       } catch (error) {

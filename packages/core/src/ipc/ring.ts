@@ -23,7 +23,7 @@
 import { isReadOnly, liveBytes } from "./memory_access.ts";
 import { MemoryAccessError, type SharedMemory } from "./memory.ts";
 import { RING_HEADER_SIZE, RECORD_HEADER_SIZE, MIN_CAPACITY, RING_MAX_PRODUCERS, RingHeader, WORD, SIDE_ATTACHED, checkHeader, checkPlacement, writeHeader } from "./ring_layout.ts";
-import { type WaitTuning } from "./ring_waiting.ts";
+import type { WaitTuning } from "./ring_waiting.ts";
 import { RingReader } from "./ring_reader.ts";
 import { RingWriter } from "./ring_writer.ts";
 

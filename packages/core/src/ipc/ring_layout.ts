@@ -7,8 +7,8 @@
 import { liveBytes } from "./memory_access.ts";
 import { WAKE_ALL, futexWake } from "../libc/linux/futex.ts";
 import { isProcessAlive } from "./liveness.ts";
-import { type SharedMemory } from "./memory.ts";
-import { type Address } from "../ffi/libc.ts";
+import type { SharedMemory } from "./memory.ts";
+import type { Address } from "../ffi/libc.ts";
 
 /** The bytes 'R' 'i' 'n' 'g' read as a little-endian uint32. */
 export const RING_MAGIC = 0x676e6952;

@@ -11,8 +11,8 @@ import { allowedCpus } from "./procfs.ts";
 import { PEER_CHECK_MS, WaitTimeoutError, abortReason } from "./timeouts.ts";
 import { Deadline } from "../libc/time.ts";
 import { Errno, SystemError } from "../libc/errno.ts";
-import { type Address } from "../ffi/libc.ts";
-import { type RingHeader } from "./ring_layout.ts";
+import type { Address } from "../ffi/libc.ts";
+import type { RingHeader } from "./ring_layout.ts";
 
 /**
  * How long a waiting side spins on Atomics.load before it sleeps, by default. When this process and
@@ -152,7 +152,7 @@ export class Waiter {
 
   wait(moved: () => boolean, check: () => void, what: string, options: RingWaitOptions): void {
     if (this.#spin(moved)) return;
-    using sleeping = interruptibleSleep();
+    using _sleeping = interruptibleSleep();
     const deadline = new Deadline(options.timeoutMs);
     for (;;) {
       const seq = this.#prepare(moved);

@@ -159,7 +159,7 @@ export function scmRights(fds: readonly number[]): ControlMessage {
   if (fds.length === 0 || fds.length > SCM_MAX_FD) throw new RangeError(`one message carries 1 to ${SCM_MAX_FD} descriptors, not ${fds.length}`);
   const data = new Uint8Array(fds.length * INT_SIZE);
   const view = new DataView(data.buffer);
-  fds.forEach((fd, i) => view.setInt32(i * INT_SIZE, checkFd(fd, `fds[${i}]`), true));
+  for (const [i, fd] of fds.entries()) view.setInt32(i * INT_SIZE, checkFd(fd, `fds[${i}]`), true);
   return { level: SOL_SOCKET, type: SCM_RIGHTS, data };
 }
 
