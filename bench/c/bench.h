@@ -1,5 +1,6 @@
 /*
  * Shared by the C references of the benchmark suite: a monotonic clock, CPU time from getrusage,
+ * whole reads and writes, the wait for the forked child,
  * the nearest-rank percentile the TypeScript side uses too, and the one-line JSON report every
  * reference prints on stdout for src/c.ts to parse.
  */
@@ -14,7 +15,9 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 /*
  * Where each side runs: BENCH_CPUS="A,B" pins the parent (side 0) to CPU A and the child (side 1) to
@@ -59,6 +62,54 @@ static inline long parse_count(const char *text, const char *what) {
         exit(2);
     }
     return value;
+}
+
+/* Writes all of `data` (write(2) may take less). */
+static inline void write_all(int fd, const char *data, long length) {
+    while (length > 0) {
+        ssize_t n = write(fd, data, (size_t)length);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die("write");
+        }
+        data += n;
+        length -= n;
+    }
+}
+
+/* Reads exactly `length` bytes: several reads on a pipe or stream socket, one record on a seqpacket socket. */
+static inline void read_full(int fd, char *data, long length) {
+    while (length > 0) {
+        ssize_t n = read(fd, data, (size_t)length);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die("read");
+        }
+        if (n == 0) {
+            fprintf(stderr, "read: unexpected end of file\n");
+            exit(1);
+        }
+        data += n;
+        length -= n;
+    }
+}
+
+/* Waits for the forked child, and ends this process if it failed. */
+static inline void wait_child(pid_t child) {
+    int status;
+    if (waitpid(child, &status, 0) < 0) die("waitpid");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "the child side failed\n");
+        exit(1);
+    }
+}
+
+/* The child's CPU seconds, sent back as one double on `result_fd`, once the child has ended well. */
+static inline double child_cpu_from(int result_fd, pid_t child) {
+    double peer_cpu;
+    read_full(result_fd, (char *)&peer_cpu, sizeof peer_cpu);
+    wait_child(child);
+    return peer_cpu;
 }
 
 /*

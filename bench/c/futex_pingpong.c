@@ -81,12 +81,7 @@ int main(int argc, char **argv) {
     }
     double seconds = now_seconds() - start;
     double host_cpu = cpu_seconds() - cpu_start;
-    int status;
-    if (waitpid(child, &status, 0) < 0) die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "the child side failed\n");
-        return 1;
-    }
+    wait_child(child);
     report_pingpong(size, samples, count, seconds, host_cpu, shared->child_cpu);
     return 0;
 }

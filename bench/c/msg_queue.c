@@ -13,8 +13,6 @@
 #include "bench.h"
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 enum { DOWN = 1, UP = 2, GO = 3, RESULT = 4, MAX_TEXT = 65536 };
 
@@ -57,12 +55,7 @@ static double finish_child(pid_t child, struct message *m) {
     double peer_cpu;
     receive_message(m, RESULT);
     memcpy(&peer_cpu, m->mtext, sizeof peer_cpu);
-    int status;
-    if (waitpid(child, &status, 0) < 0) die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "the child side failed\n");
-        exit(1);
-    }
+    wait_child(child);
     return peer_cpu;
 }
 

@@ -13,8 +13,6 @@
 #include "bench.h"
 #include <fcntl.h>
 #include <mqueue.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 enum { MESSAGE_SIZE = 8192 };
 
@@ -54,12 +52,7 @@ static double finish_child(pid_t child, char *buffer) {
     double peer_cpu;
     receive_message(up_queue, buffer);
     memcpy(&peer_cpu, buffer, sizeof peer_cpu);
-    int status;
-    if (waitpid(child, &status, 0) < 0) die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "the child side failed\n");
-        exit(1);
-    }
+    wait_child(child);
     return peer_cpu;
 }
 

@@ -50,15 +50,6 @@ static struct control *map_shared(size_t data_bytes) {
     return shared;
 }
 
-static void wait_child(pid_t child) {
-    int status;
-    if (waitpid(child, &status, 0) < 0) die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "the child side failed\n");
-        exit(1);
-    }
-}
-
 static void pingpong(long size, long count) {
     struct control *shared = map_shared((size_t)size);
     char *local = calloc(1, (size_t)size);

@@ -12,39 +12,8 @@
  */
 #include "bench.h"
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 enum { READ_BUFFER = 65536 };
-
-static void write_all(int fd, const char *data, long length) {
-    while (length > 0) {
-        ssize_t n = write(fd, data, (size_t)length);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            die("write");
-        }
-        data += n;
-        length -= n;
-    }
-}
-
-/* Reads exactly `length` bytes: several reads on a stream, one record on a seqpacket socket. */
-static void read_full(int fd, char *data, long length) {
-    while (length > 0) {
-        ssize_t n = read(fd, data, (size_t)length);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            die("read");
-        }
-        if (n == 0) {
-            fprintf(stderr, "read: unexpected end of file\n");
-            exit(1);
-        }
-        data += n;
-        length -= n;
-    }
-}
 
 static int socket_type(void) {
     const char *type = getenv("BENCH_SOCKET_TYPE");
@@ -60,18 +29,6 @@ static void make_socketpair(int fds[2]) {
 
 static void make_pipe(int fds[2]) {
     if (pipe(fds) < 0) die("pipe");
-}
-
-static double finish_child(pid_t child, int result_fd) {
-    double peer_cpu;
-    read_full(result_fd, (char *)&peer_cpu, sizeof peer_cpu);
-    int status;
-    if (waitpid(child, &status, 0) < 0) die("waitpid");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "the child side failed\n");
-        exit(1);
-    }
-    return peer_cpu;
 }
 
 static void stream(long size, long count) {
@@ -113,7 +70,7 @@ static void stream(long size, long count) {
     }
     double seconds = now_seconds() - start;
     double host_cpu = cpu_seconds() - cpu_start;
-    report_stream(size, count, seconds, host_cpu, finish_child(child, result[0]));
+    report_stream(size, count, seconds, host_cpu, child_cpu_from(result[0], child));
 }
 
 static void pingpong(long size, long count) {
@@ -149,7 +106,7 @@ static void pingpong(long size, long count) {
     }
     double seconds = now_seconds() - start;
     double host_cpu = cpu_seconds() - cpu_start;
-    report_pingpong(size, samples, count, seconds, host_cpu, finish_child(child, result[0]));
+    report_pingpong(size, samples, count, seconds, host_cpu, child_cpu_from(result[0], child));
 }
 
 int main(int argc, char **argv) {
