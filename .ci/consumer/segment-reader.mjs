@@ -11,7 +11,8 @@ const [by, value] = process.argv.slice(2);
 const segment = by === "key" ? SharedMemorySegment.open(Number(value), ConnStat.size) : SharedMemorySegment.fromId(Number(value));
 const attachment = segment.attach({ readOnly: true });
 try {
-  const stat = ConnStat.at(attachment.bytes, 0, { readOnly: true });
+  // Read-only memory has no `bytes` (a write through it would fault): struct views read it in place.
+  const stat = attachment.struct(ConnStat);
   console.log(`count=${stat.count} ip=${stat.ip}`);
 } finally {
   attachment.detach();
