@@ -84,6 +84,7 @@ export abstract class MappedMemory implements Disposable {
   get bytes(): Uint8Array {
     this.assertLive();
     this.assertAccess("read", this.readable);
+    // Refused before the view is made: memory that never had one is simply unmapped on release.
     if (!this.writable) throw new MemoryAccessError(this.kind, "write", "; `bytes` is offered on writable memory only: use read() for a copy, or struct() views");
     return this.#liveBytes();
   }
@@ -93,21 +94,22 @@ export abstract class MappedMemory implements Disposable {
    * holds now, on any readable memory, read-only included. Bounds are checked first.
    */
   read(offset = 0, length = this.length - offset): Uint8Array {
-    this.assertLive();
-    this.assertAccess("read", this.readable);
+    const bytes = this.#readableBytes();
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.length) {
       throw new RangeError(`read: ${length} bytes at offset ${offset} do not fit in ${this.length} bytes`);
     }
-    return this.#liveBytes().slice(offset, offset + length);
+    return bytes.slice(offset, offset + length);
   }
 
   static {
-    setLiveBytesAccess((memory) => {
-      if (!(memory instanceof MappedMemory)) return memory.bytes;
-      memory.assertLive();
-      memory.assertAccess("read", memory.readable);
-      return memory.#liveBytes();
-    });
+    setLiveBytesAccess((memory) => (memory instanceof MappedMemory ? memory.#readableBytes() : memory.bytes));
+  }
+
+  /** The live view, once the memory is known to be mapped and readable (a read of released or PROT_NONE memory would fault). */
+  #readableBytes(): Uint8Array {
+    this.assertLive();
+    this.assertAccess("read", this.readable);
+    return this.#liveBytes();
   }
 
   #liveBytes(): Uint8Array {
@@ -145,9 +147,7 @@ export abstract class MappedMemory implements Disposable {
    * throws a TypeError instead of faulting.
    */
   struct<S extends Record<string, FieldSpec>>(layout: StructLayout<S>, offset = 0): StructView<S> {
-    this.assertLive();
-    this.assertAccess("read", this.readable);
-    return layout.at(this.#liveBytes(), offset, { readOnly: !this.writable });
+    return layout.at(this.#readableBytes(), offset, { readOnly: !this.writable });
   }
 
   /**
