@@ -448,6 +448,45 @@ describe("ring in one process", () => {
     expect(fill).toThrow(`the consumer (pid ${process.pid}) closed the ring`);
   });
 
+  it("keeps every check on send's and receive's short paths (the common case, taken without reserve or peek)", async () => {
+    using memory = anonymous(8192);
+    const ring = Ring.create(memory);
+    using writer = ring.writer();
+    using reader = ring.reader();
+    const tooLong = /a message must be 0 to 4088 bytes \(the ring's capacity less 8\)/;
+    expect(() => writer.send(new Uint8Array(ring.maxMessageSize + 1))).toThrow(tooLong);
+    expect(() => writer.trySend(new Uint8Array(ring.maxMessageSize + 1))).toThrow(tooLong);
+    await expect(writer.sendAsync(new Uint8Array(ring.maxMessageSize + 1))).rejects.toThrow(tooLong);
+    expect(() => writer.send({} as Uint8Array)).toThrow(/not undefined/);
+    expect(ring.tail).toBe(0);
+
+    writer.reserve(8);
+    expect(() => writer.send(new Uint8Array(8))).toThrow(/already reserved/);
+    writer.cancel();
+
+    const message = Uint8Array.from({ length: 13 }, (_, i) => 0xf0 + i);
+    writer.send(message);
+    expect(writer.trySend(message)).toBe(true);
+    await writer.sendAsync(message);
+    expect(() => reader.receive(new Uint8Array(12))).toThrow("a message of 13 bytes does not fit in a buffer of 12");
+    // Refused, so not taken: the same message is next. Short messages are copied by words where
+    // the buffer allows it; a buffer at an odd offset takes the byte copy.
+    const odd = new Uint8Array(32).subarray(1, 14);
+    expect(reader.receive(odd)).toBe(13);
+    expect(odd).toEqual(message);
+    const even = new Uint8Array(16);
+    expect(reader.receive(even)).toBe(13);
+    expect(even.subarray(0, 13)).toEqual(message);
+    expect(reader.receive(even.subarray(0, 13))).toBe(13);
+    expect(even.subarray(0, 13)).toEqual(message);
+    expect(reader.tryPeek()).toBe(-1);
+
+    writer.close();
+    expect(() => writer.send(message)).toThrow("this ring writer is closed");
+    expect(() => writer.trySend(message)).toThrow("this ring writer is closed");
+    expect(reader.receive(even)).toBe(-1);
+  });
+
   it("waits asynchronously with the event loop free, and gives up at the timeout", async () => {
     using memory = anonymous(Ring.bytesNeeded(1024));
     const ring = Ring.create(memory, { capacity: 1024 });

@@ -346,9 +346,17 @@ export class RingHeader {
     return pids;
   }
 
-  /** Wakes the side sleeping on `seq` if its waiters flag is up (after changing what it watches). */
+  /**
+   * Wakes the side sleeping on `seq` if its waiters flag is up (after changing what it watches). The
+   * load of the flag is all a message pays; the wake is apart, so that V8 inlines the load into
+   * every send and release.
+   */
   notify(waiters: number, seq: number): void {
-    if (Atomics.load(this.words, waiters) !== 0 && Atomics.exchange(this.words, waiters, 0) !== 0) {
+    if (Atomics.load(this.words, waiters) !== 0) this.#wake(waiters, seq);
+  }
+
+  #wake(waiters: number, seq: number): void {
+    if (Atomics.exchange(this.words, waiters, 0) !== 0) {
       Atomics.add(this.words, seq, 1);
       futexWake(this.wordAddress(seq), WAKE_ALL);
     }

@@ -48,8 +48,9 @@ export class RingReader implements Disposable {
   #current = -1;
   #currentLength = 0;
   #view: RingView | null = null;
-  /** The buffer the last short receive copied into, and a word view of it. */
+  /** The buffer the last receive copied into, its length then, and a word view of it (empty if it does not start at a multiple of 4). */
   #lastInto: Uint8Array | null = null;
+  #lastIntoLength = 0;
   #lastIntoWords: Int32Array = new Int32Array(0);
   #closed = false;
   /** Set at the first violation of the format: every later read throws it again. */
@@ -111,12 +112,7 @@ export class RingReader implements Disposable {
         const tail = Atomics.load(this.#words, WORD.tail);
         if (tail === this.#head) return -1;
         // Checked once per load of tail, not per record: every record is then checked against it.
-        if (((tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0) {
-          throw this.#corrupt(`tail ${tail >>> 0} or head ${this.#head >>> 0} is not a multiple of ${RECORD_ALIGNMENT}`);
-        }
-        if ((tail - this.#head) >>> 0 > capacity) {
-          throw this.#corrupt(`tail ${tail >>> 0} is ${(tail - this.#head) >>> 0} bytes ahead of head ${this.#head >>> 0}, more than the ${capacity}-byte capacity`);
-        }
+        if (((tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0 || (tail - this.#head) >>> 0 > capacity) throw this.#corrupt(badTail(tail, this.#head, capacity));
         this.#tail = tail;
       }
       const position = this.#head & this.#mask;
@@ -124,17 +120,12 @@ export class RingReader implements Disposable {
       const length = this.#records[position >> 2]!;
       if (length === PAD) {
         // A producer pads only when a record does not fit before the end, which never happens at 0.
-        if (position === 0 || capacity - position > published) {
-          throw this.#corrupt(`a pad at position ${position} where none belongs (${published} bytes published after head ${this.#head >>> 0})`);
-        }
+        if (position === 0 || capacity - position > published) throw this.#corrupt(misplacedPad(position, published, this.#head));
         this.#head = (this.#head + capacity - position) | 0;
         continue;
       }
-      if (length < 0 || position + RECORD_HEADER_SIZE + length > capacity) {
-        throw this.#corrupt(`a record of ${length >>> 0} bytes at position ${position} crosses the end of the ${capacity}-byte data area`);
-      }
-      if (RECORD_HEADER_SIZE + align(length) > published) {
-        throw this.#corrupt(`a record of ${length} bytes at position ${position} runs past tail ${this.#tail >>> 0} (${published} bytes published after head ${this.#head >>> 0})`);
+      if (length < 0 || position + RECORD_HEADER_SIZE + length > capacity || RECORD_HEADER_SIZE + align(length) > published) {
+        throw this.#corrupt(badRecord(length, position, capacity, this.#head, this.#tail));
       }
       this.#current = position + RECORD_HEADER_SIZE;
       this.#currentLength = length;
@@ -242,18 +233,17 @@ export class RingReader implements Disposable {
   }
 
   #copyOut(into: Uint8Array, length: number): number {
-    if (length > into.byteLength) throw new RangeError(`a message of ${length} bytes does not fit in a buffer of ${into.byteLength}`);
+    // `length`, not `byteLength` (equal for a Uint8Array): Node 20's V8 inlines only the first.
+    const room = into.length;
+    if (length > room) throw tooSmall(length, into);
+    if (into !== this.#lastInto || room !== this.#lastIntoLength) this.#copyInto(into);
     const from = this.#current;
-    if (length > SHORT_COPY || (into.byteOffset & 3) !== 0) {
+    const target = this.#lastIntoWords;
+    if (length > SHORT_COPY || target.length === 0) {
       into.set(this.data.subarray(from, from + length));
     } else {
       // A short message is copied by 32-bit words (its start in the ring is 8-aligned): cheaper than
-      // the subarray `set` needs, and than a byte loop. The word view of `into` is kept for the next call.
-      if (into !== this.#lastInto) {
-        this.#lastInto = into;
-        this.#lastIntoWords = new Int32Array(into.buffer, into.byteOffset, into.byteLength >> 2);
-      }
-      const target = this.#lastIntoWords;
+      // the subarray `set` needs, and than a byte loop.
       const source = this.#records;
       const words = length >> 2;
       const first = from >> 2;
@@ -262,6 +252,13 @@ export class RingReader implements Disposable {
     }
     this.release();
     return length;
+  }
+
+  /** Keeps a word view of `into` for the next short copies (none if it does not start at a multiple of 4). */
+  #copyInto(into: Uint8Array): void {
+    this.#lastInto = into;
+    this.#lastIntoLength = into.length;
+    this.#lastIntoWords = (into.byteOffset & 3) === 0 ? new Int32Array(into.buffer, into.byteOffset, into.length >> 2) : new Int32Array(0);
   }
 
   /**
@@ -314,3 +311,26 @@ export class RingReader implements Disposable {
 
 /** Messages up to this length are copied out by words rather than with a subarray `set`. */
 const SHORT_COPY = 256;
+
+// The errors' messages are built apart from the methods that find them: V8 inlines a method whose
+// bytecode is small, and template strings are most of #next's.
+
+function badTail(tail: number, head: number, capacity: number): string {
+  return ((tail | head) & (RECORD_ALIGNMENT - 1)) !== 0
+    ? `tail ${tail >>> 0} or head ${head >>> 0} is not a multiple of ${RECORD_ALIGNMENT}`
+    : `tail ${tail >>> 0} is ${(tail - head) >>> 0} bytes ahead of head ${head >>> 0}, more than the ${capacity}-byte capacity`;
+}
+
+function misplacedPad(position: number, published: number, head: number): string {
+  return `a pad at position ${position} where none belongs (${published} bytes published after head ${head >>> 0})`;
+}
+
+function badRecord(length: number, position: number, capacity: number, head: number, tail: number): string {
+  return length < 0 || position + RECORD_HEADER_SIZE + length > capacity
+    ? `a record of ${length >>> 0} bytes at position ${position} crosses the end of the ${capacity}-byte data area`
+    : `a record of ${length} bytes at position ${position} runs past tail ${tail >>> 0} (${(tail - head) >>> 0} bytes published after head ${head >>> 0})`;
+}
+
+function tooSmall(length: number, into: Uint8Array): RangeError {
+  return new RangeError(`a message of ${length} bytes does not fit in a buffer of ${into.byteLength}`);
+}

@@ -180,9 +180,7 @@ export class RingWriter implements Disposable {
   }
 
   #checkLength(length: number): void {
-    if (!Number.isInteger(length) || length < 0 || length > this.#maxMessageSize) {
-      throw new RangeError(`a message must be 0 to ${this.#maxMessageSize} bytes (the ring's capacity less ${RECORD_HEADER_SIZE}), not ${length}`);
-    }
+    if (!Number.isInteger(length) || length < 0 || length > this.#maxMessageSize) throw badLength(length, this.#maxMessageSize);
   }
 
   /**
@@ -203,11 +201,8 @@ export class RingWriter implements Disposable {
    * records at misaligned positions: stop with a RingFormatError instead.
    */
   #checkPositions(): void {
-    const used = (this.#tail - this.#head) >>> 0;
-    if (((this.#tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0 || used > this.#capacity) {
-      throw new RingFormatError(
-        `corrupt ring: tail ${this.#tail >>> 0} and head ${this.#head >>> 0} are ${used} bytes apart (mod 2^32); they must be multiples of ${RECORD_ALIGNMENT} at most the ${this.#capacity}-byte capacity apart`,
-      );
+    if (((this.#tail | this.#head) & (RECORD_ALIGNMENT - 1)) !== 0 || (this.#tail - this.#head) >>> 0 > this.#capacity) {
+      throw corruptPositions(this.#tail, this.#head, this.#capacity);
     }
   }
 
@@ -251,9 +246,7 @@ export class RingWriter implements Disposable {
   /** Publishes the reserved message, with `length` bytes (at most the reserved length; default all). */
   commit(length = this.#reservedLength): void {
     if (this.#reservedAt < 0) throw new Error("commit() without a reserved message");
-    if (!Number.isInteger(length) || length < 0 || length > this.#reservedLength) {
-      throw new RangeError(`commit length ${length} is outside the reserved 0..${this.#reservedLength}`);
-    }
+    if (!Number.isInteger(length) || length < 0 || length > this.#reservedLength) throw badCommitLength(length, this.#reservedLength);
     this.#records[(this.#reservedAt - RECORD_HEADER_SIZE) >> 2] = length;
     this.#reservedAt = -1;
     this.#endView("committed");
@@ -278,9 +271,39 @@ export class RingWriter implements Disposable {
     this.#view = null;
   }
 
+  /**
+   * A send's common case in a few loads and stores: one producer, nothing reserved, and room before
+   * the end of the data area by the cached head. Writes the record header and returns the message's
+   * offset; -1 leaves the send to `reserve`, which also reloads head, pads, waits and throws.
+   * (Message lengths are read as `length`, not `byteLength`, which equals it for a Uint8Array:
+   * Node 20's V8 does not inline `byteLength`, a generic property load of about 10 ns.)
+   */
+  #placeQuickly(length: number): number {
+    if (this.#lock !== null || this.#reservedAt >= 0 || this.#closed || !(length <= this.#maxMessageSize)) return -1;
+    const need = RECORD_HEADER_SIZE + align(length);
+    const position = this.#tail & this.#mask;
+    if (need > this.#capacity - position || need > this.#capacity - ((this.#tail - this.#head) >>> 0)) return -1;
+    this.#records[position >> 2] = length;
+    this.#records[(position >> 2) + 1] = 0;
+    return position + RECORD_HEADER_SIZE;
+  }
+
+  /** Copies `message` to `at`, where #placeQuickly put its record, and publishes it. */
+  #sendPlaced(message: Uint8Array, at: number, length: number): void {
+    this.data.set(message, at);
+    this.#tail = (this.#tail + RECORD_HEADER_SIZE + align(length)) | 0;
+    this.#publish();
+  }
+
   /** Sends `message` if there is room now: true if sent. */
   trySend(message: Uint8Array): boolean {
-    const at = this.tryReserve(message.byteLength);
+    const length = message.length;
+    const placed = this.#placeQuickly(length);
+    if (placed >= 0) {
+      this.#sendPlaced(message, placed, length);
+      return true;
+    }
+    const at = this.tryReserve(length);
     if (at < 0) return false;
     this.data.set(message, at);
     this.commit();
@@ -289,15 +312,19 @@ export class RingWriter implements Disposable {
 
   /** Copies `message` into the ring, waiting for room. */
   send(message: Uint8Array, options: RingWaitOptions = NO_OPTIONS): void {
-    const at = this.reserve(message.byteLength, options);
-    this.data.set(message, at);
+    const length = message.length;
+    const placed = this.#placeQuickly(length);
+    if (placed >= 0) return this.#sendPlaced(message, placed, length);
+    this.data.set(message, this.reserve(length, options));
     this.commit();
   }
 
   /** Like `send`, waiting for room without blocking the event loop. */
   async sendAsync(message: Uint8Array, options: RingAsyncWaitOptions = {}): Promise<void> {
-    const at = await this.reserveAsync(message.byteLength, options);
-    this.data.set(message, at);
+    const length = message.length;
+    const placed = this.#placeQuickly(length);
+    if (placed >= 0) return this.#sendPlaced(message, placed, length);
+    this.data.set(message, await this.reserveAsync(length, options));
     this.commit();
   }
 
@@ -363,7 +390,7 @@ export class RingWriter implements Disposable {
 
   #checkBatch(messages: readonly Uint8Array[]): void {
     this.#checkIdle();
-    for (const message of messages) this.#checkLength(message.byteLength);
+    for (const message of messages) this.#checkLength(message.length);
   }
 
   /** Writes messages from `first` on while they fit, without publishing them: the index of the first one left. */
@@ -372,10 +399,11 @@ export class RingWriter implements Disposable {
     let index = first;
     for (; index < messages.length; index++) {
       const message = messages[index]!;
-      const at = this.#place(message.byteLength);
+      const length = message.length;
+      const at = this.#place(length);
       if (at < 0) break;
       data.set(message, at);
-      this.#tail = (this.#tail + RECORD_HEADER_SIZE + align(message.byteLength)) | 0;
+      this.#tail = (this.#tail + RECORD_HEADER_SIZE + align(length)) | 0;
     }
     return index;
   }
@@ -426,4 +454,21 @@ export class RingWriter implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+// The errors' messages are built apart from the methods that throw them: V8 inlines a method whose
+// bytecode is small, and a template string is most of a small method's bytecode.
+
+function badLength(length: number, largest: number): RangeError {
+  return new RangeError(`a message must be 0 to ${largest} bytes (the ring's capacity less ${RECORD_HEADER_SIZE}), not ${length}`);
+}
+
+function badCommitLength(length: number, reserved: number): RangeError {
+  return new RangeError(`commit length ${length} is outside the reserved 0..${reserved}`);
+}
+
+function corruptPositions(tail: number, head: number, capacity: number): RingFormatError {
+  return new RingFormatError(
+    `corrupt ring: tail ${tail >>> 0} and head ${head >>> 0} are ${(tail - head) >>> 0} bytes apart (mod 2^32); they must be multiples of ${RECORD_ALIGNMENT} at most the ${capacity}-byte capacity apart`,
+  );
 }
