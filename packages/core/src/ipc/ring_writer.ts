@@ -314,7 +314,10 @@ export class RingWriter implements Disposable {
   send(message: Uint8Array, options: RingWaitOptions = NO_OPTIONS): void {
     const length = message.length;
     const placed = this.#placeQuickly(length);
-    if (placed >= 0) return this.#sendPlaced(message, placed, length);
+    if (placed >= 0) {
+      this.#sendPlaced(message, placed, length);
+      return;
+    }
     this.data.set(message, this.reserve(length, options));
     this.commit();
   }
@@ -323,7 +326,10 @@ export class RingWriter implements Disposable {
   async sendAsync(message: Uint8Array, options: RingAsyncWaitOptions = {}): Promise<void> {
     const length = message.length;
     const placed = this.#placeQuickly(length);
-    if (placed >= 0) return this.#sendPlaced(message, placed, length);
+    if (placed >= 0) {
+      this.#sendPlaced(message, placed, length);
+      return;
+    }
     this.data.set(message, await this.reserveAsync(length, options));
     this.commit();
   }
