@@ -5,7 +5,7 @@
  */
 import { pinProcess, placementEnvironment, type Placement, type PlacementName } from "./affinity.ts";
 import type { NativePrograms } from "./native.ts";
-import type { HostContext, Mechanism } from "./mechanisms/types.ts";
+import { isStamped, type HostContext, type Mechanism } from "./mechanisms/types.ts";
 import { latencySummary, spread, type Spread } from "./stats.ts";
 
 export interface Plan {
@@ -206,8 +206,11 @@ export async function measureMechanism(
         await end.pingPong(size, count, samples, oneWay);
         const seconds = (performance.now() - start) / 1e3;
         const hostCpu = cpuSeconds(cpu);
-        const directions = oneWay ? { oneWay: { out: latencySummary(oneWay.out), back: latencySummary(oneWay.back) } } : {};
-        return { count, seconds, ...latencySummary(samples), ...directions, hostCpu, peerCpu: await peer.done() };
+        if (oneWay === undefined) return { count, seconds, ...latencySummary(samples), hostCpu, peerCpu: await peer.done() };
+        const stamped = (from: Float64Array): Float64Array => from.filter((_, i) => isStamped(i));
+        const roundTrips = samples.filter((_, i) => !isStamped(i));
+        const directions = { oneWay: { out: latencySummary(stamped(oneWay.out)), back: latencySummary(stamped(oneWay.back)) } };
+        return { count, seconds, ...latencySummary(roundTrips), ...directions, hostCpu, peerCpu: await peer.done() };
       };
       const latencyReference = referenceNames[mechanism.latencyReference ?? mechanism.reference];
       latency.push(await latencySeries({ ...base, size, reference: latencyReference }, trial, plan));

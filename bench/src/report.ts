@@ -189,7 +189,7 @@ export function fullReport(results: Results): string {
     throughputTable(results.throughput, results.plan.sizes),
     `Ping-pong round trip of ${results.plan.pingSize} B (vs C: this median ÷ the C reference's median)`,
     latencyTable(results.latency),
-    `One-way times of the same ping-pongs (the peer stamps its echo with CLOCK_MONOTONIC when the ping arrived; both processes read the same clock)`,
+    `One-way times of the same ping-pongs (the peer stamps every second echo with CLOCK_MONOTONIC when the ping arrived, and those round trips are left out of the round-trip table; both processes read the same clock)`,
     oneWayTable(results.latency),
     "Per-call overhead (vs built-in: core ÷ Node; vs C: ÷ the bare system call in C)",
     overheadTable(results.overhead),

@@ -7,8 +7,8 @@
  * in by the sender and out by the receiver, the two copies the tutorials count for shared
  * memory, as the C spin reference does. Two more forms show the zero-copy API: reserveView /
  * peekView (the receiver reads in place) and sendMany / receiveMany (batches, read in place).
- * The echo of a blocking, view or batch ping-pong carries the peer's CLOCK_MONOTONIC when the ping
- * arrived, so the two one-way times are measured too.
+ * Every second echo of a blocking, view or batch ping-pong carries the peer's CLOCK_MONOTONIC when
+ * the ping arrived, so the two one-way times are measured too (HostEnd.measuresOneWay).
  *
  * The ring module is loaded when the bench runs: where it is missing or lacks this API, the ring
  * mechanisms are reported as not available and skipped.
@@ -36,7 +36,7 @@ import {
 } from "@linux-ipc/core";
 import { localMs, monotonicMs } from "../clock.ts";
 import { whenReady } from "../peer-process.ts";
-import type { HostEnd, Mechanism, PeerEnd } from "./types.ts";
+import { isStamped, type HostEnd, type Mechanism, type PeerEnd } from "./types.ts";
 
 /** Data bytes of each ring: 1 MiB, as the C spin reference's ring. */
 export const RING_CAPACITY = 2 ** 20;
@@ -89,11 +89,11 @@ function float64s(data: Uint8Array): Float64Array {
 const unexpected = (length: number, size: number): Error => new Error(length < 0 ? "the peer closed the ring" : `a message of ${length} bytes where ${size} were due`);
 
 /**
- * Fills the one-way times of round trip `i`: the echo's first 8 bytes hold the peer's
- * CLOCK_MONOTONIC (ms) when the ping reached it.
+ * Fills the one-way times of round trip `i` if its echo was stamped: the echo's first 8 bytes hold
+ * the peer's CLOCK_MONOTONIC (ms) when the ping reached it.
  */
 function recordOneWay(oneWay: { out: Float64Array; back: Float64Array } | undefined, i: number, sent: number, arrived: number, got: number): void {
-  if (oneWay === undefined) return;
+  if (oneWay === undefined || !isStamped(i)) return;
   const there = localMs(arrived);
   oneWay.out[i] = (there - sent) / 1e3;
   oneWay.back[i] = (got - there) / 1e3;
@@ -139,7 +139,7 @@ function peerEnd({ sender, receiver, release }: Ends): PeerEnd {
       for (let i = 0; i < count; i++) {
         const length = receiver.receive(buffer);
         if (length !== size) throw unexpected(length, size);
-        stamp[0] = monotonicMs();
+        if (isStamped(i)) stamp[0] = monotonicMs();
         sender.send(echo);
       }
     },
@@ -196,7 +196,7 @@ function viewPeerEnd({ sender, receiver, release }: Ends): PeerEnd {
         if (view === null || view.length !== size) throw unexpected(view === null ? -1 : view.length, size);
         // From the ring it came in straight into the ring it leaves by: the echo's only copy.
         sender.reserveView(size).bytes.set(view.bytes);
-        sent[sender.offset >> 3] = monotonicMs();
+        if (isStamped(i)) sent[sender.offset >> 3] = monotonicMs();
         sender.commit();
         receiver.release();
       }
@@ -261,7 +261,7 @@ function batchPeerEnd({ sender, receiver, release }: Ends): PeerEnd {
       };
       for (let i = 0; i < count; i++) {
         if (receiver.receiveMany(copy, { max: 1 }) !== 1) throw unexpected(-1, size);
-        stamp[0] = monotonicMs();
+        if (isStamped(i)) stamp[0] = monotonicMs();
         sender.sendMany(one);
       }
     },

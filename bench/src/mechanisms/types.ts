@@ -10,10 +10,16 @@ export interface HostEnd {
   receive(size: number, count: number): Promise<void> | void;
   /**
    * `count` times: sends `size` bytes and waits for the peer's echo; samples[i] = round trip i in
-   * seconds. With `measuresOneWay`, also oneWay.out[i] (bench → peer) and oneWay.back[i] (peer → bench).
+   * seconds. With `measuresOneWay`, also oneWay.out[i] (bench → peer) and oneWay.back[i] (peer →
+   * bench) for every stamped echo (odd i; see isStamped).
    */
   pingPong(size: number, count: number, samples: Float64Array, oneWay?: { out: Float64Array; back: Float64Array }): Promise<void> | void;
-  /** Whether pingPong fills one-way times (the peer stamps the echo with when the ping arrived). */
+  /**
+   * Whether pingPong fills one-way times: the peer stamps every second echo (isStamped) with when the
+   * ping arrived. Those round trips give the one-way times and are left out of the round-trip
+   * figures: a clock read inside them lengthens them (by about 50 ns on Node 20), and neither the
+   * C references nor the JavaScript floor read a clock on the peer's side.
+   */
   measuresOneWay?: boolean;
   /** Releases this side's descriptors and objects (the peer has been told to quit first). */
   close(): Promise<void> | void;
@@ -66,4 +72,9 @@ export interface Mechanism {
   start(context: HostContext): Promise<Started>;
   /** In the peer process: joins what the host created. */
   join(context: PeerContext): Promise<PeerEnd>;
+}
+
+/** Whether the peer stamps echo `i` of a ping-pong that measures one-way times (HostEnd.measuresOneWay). */
+export function isStamped(i: number): boolean {
+  return (i & 1) === 1;
 }
