@@ -11,7 +11,7 @@
  */
 import { once } from "node:events";
 import { DemoSide, keyFromOptions, onTerminationSignal, parseCommand, printHeading, runMain, siblingProgram, usageText } from "@linux-ipc/programs";
-import { MessageQueue, PosixMessageQueue, formatKey, isSystemError } from "@linux-ipc/core";
+import { MessageQueue, formatKey, isSystemError, mq_unlink } from "@linux-ipc/core";
 import { keyOptions } from "./common.ts";
 
 const DEMO_KEY = 0x44454d51;
@@ -50,27 +50,38 @@ async function inOrder(steps: (() => Promise<boolean>)[]): Promise<boolean> {
   return true;
 }
 
-/** True if no System V queue has `key`; otherwise removes it and says so. */
-function systemVQueueGone(key: number): boolean {
+/** Removes the System V queue with `key`; false if there was none. */
+function removeSystemVQueue(key: number): boolean {
   try {
     MessageQueue.open(key).remove();
+    return true;
   } catch (error) {
-    if (isSystemError(error, "ENOENT")) return true;
+    if (isSystemError(error, "ENOENT")) return false;
     throw error;
   }
+}
+
+/** Unlinks the POSIX queue `name`; false if there was none. */
+function removePosixQueue(name: string): boolean {
+  try {
+    mq_unlink(name);
+    return true;
+  } catch (error) {
+    if (isSystemError(error, "ENOENT")) return false;
+    throw error;
+  }
+}
+
+/** True if no System V queue has `key`; otherwise removes it and says so. */
+function systemVQueueGone(key: number): boolean {
+  if (!removeSystemVQueue(key)) return true;
   console.error(`demo: the queue with key ${formatKey(key)} was left behind; removed it`);
   return false;
 }
 
 /** True if the POSIX queue `name` is gone; otherwise unlinks it and says so. */
 function posixQueueGone(name: string): boolean {
-  try {
-    PosixMessageQueue.open(name, "read").close();
-  } catch (error) {
-    if (isSystemError(error, "ENOENT")) return true;
-    throw error;
-  }
-  PosixMessageQueue.open(name, "read").unlink();
+  if (!removePosixQueue(name)) return true;
   console.error(`demo: the queue ${name} was left behind; removed it`);
   return false;
 }
@@ -80,8 +91,13 @@ await runMain("demo", async () => {
   const key = formatKey(keyFromOptions(values, DEMO_KEY, usageText(command), command.name));
   const serverKey = formatKey(values["server-key"]);
   const name = values.name ?? `/msg-queue-demo-${process.pid}`;
+  // The two queues the programs share outlive the program that creates them (msgcreate, mqcreate)
+  // until msgrmid or mqunlink runs: a demo ended by a signal removes them itself. The server's queue
+  // is the server's, which removes it on the signal passed on to it.
   const stopHandlingSignals = onTerminationSignal((signal) => {
     for (const side of running) side.kill(signal);
+    removeSystemVQueue(Number(key));
+    removePosixQueue(name);
   });
 
   printHeading(`System V message queue: msgcreate, msgsnd, msgrcv, msgstat, msgrmid (key ${key})`);

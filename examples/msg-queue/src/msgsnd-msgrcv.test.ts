@@ -51,8 +51,8 @@ describe("msgcreate, msgsnd, msgrcv, msgrmid", () => {
     const anchor = tmp.file("anchor");
     writeFileSync(anchor, "");
     const key = ledger.key();
-    const ftokKey = ftok(anchor, 0x51);
     // The ledger's key is unused; ftok's is claimed for the cleanup too.
+    const ftokKey = ledger.track(ftok(anchor, 0x51));
     const created = await run("msgcreate", ["--path", anchor, "--proj-id", "0x51", "--excl"]);
     try {
       expect(created.stdout).toMatch(new RegExp(`^key = ${formatKey(ftokKey)}, msqid = \\d+\\n$`));

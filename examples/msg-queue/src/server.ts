@@ -37,16 +37,18 @@ const command = {
 await runMain("server", async () => {
   const { values } = parseCommand(command);
   const key = keyFromOptions(values, SERVER_KEY, usageText(command), command.name);
-  let queue: MessageQueue;
+  // Listening before the queue exists: a signal that came between the two would end the server
+  // by its default action and leave the queue behind.
+  let queue: MessageQueue | undefined;
+  const stopHandlingSignals = onTerminationSignal(() => queue?.remove());
   try {
-    queue = MessageQueue.create(key, values.mode);
-  } catch (error) {
-    if (!isSystemError(error, "EEXIST")) throw error;
-    const id = MessageQueue.open(key).id;
-    throw new ExitError(`${perrorLine(error)} (a queue with this key exists already: another server is running, or one was killed; if none runs: ipcrm -q ${id})`, 1);
-  }
-  const stopHandlingSignals = onTerminationSignal(() => queue.remove());
-  try {
+    try {
+      queue = MessageQueue.create(key, values.mode);
+    } catch (error) {
+      if (!isSystemError(error, "EEXIST")) throw error;
+      const id = MessageQueue.open(key).id;
+      throw new ExitError(`${perrorLine(error)} (a queue with this key exists already: another server is running, or one was killed; if none runs: ipcrm -q ${id})`, 1);
+    }
     console.log(`server: key ${formatKey(key)}, msqid ${queue.id}, waiting for requests of type ${REQUEST_TYPE}`);
     for (let served = 0; values.requests === undefined || served < values.requests; served++) {
       const { bytes } = await queue.receiveAsync({ type: REQUEST_TYPE });
@@ -66,7 +68,7 @@ await runMain("server", async () => {
     await lastRepliesTaken(queue, values["reply-timeout"]);
   } finally {
     stopHandlingSignals();
-    queue.remove();
+    queue?.remove();
   }
 });
 

@@ -2,20 +2,28 @@
  * What this package's tests share: the programs' paths, the C peers (compiled at test time from
  * ../c), a wait for a process to sleep in a given system call, and a ledger of the System V keys and
  * POSIX names each test file uses. After each test the ledger ends the programs still running and
- * removes what is left under that test's keys and names; after the file's last test it checks that
- * `ipcs -q` lists none of its keys and that none of its names exists (nor, where /dev/mqueue is
- * mounted, any queue of its names that was not there before), exactly as before the file's first test.
+ * removes what is left under that test's keys and names, and it does so too when the test process is
+ * ended by SIGINT, SIGTERM or SIGHUP mid-test (turbo stopping the run after another task failed,
+ * Ctrl-C), when no afterEach runs; after the file's last test it checks that `ipcs -q` lists none of
+ * its keys and that none of its names exists (nor, where /dev/mqueue is mounted, any queue of its
+ * names that was not there before), exactly as before the file's first test.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { arch } from "node:os";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { MessageQueue, PosixMessageQueue, isSystemError, mq_unlink } from "@linux-ipc/core";
+import { MessageQueue, PosixMessageQueue, formatKey, isSystemError, mq_unlink } from "@linux-ipc/core";
+import { onTerminationSignal } from "@linux-ipc/programs";
 import { compileC, compiledProgram, startCommand, startProgram, stopLeftoverPrograms, unusedIpcKey, type ProgramResult, type RunningProgram, type StartOptions } from "@linux-ipc/testing/vitest";
+
+/** The programs started through this module since the last test ended, for the ledger's cleanup on a signal. */
+const startedThisTest = new Set<RunningProgram>();
 
 /** Starts dist/<name>.js as a separate process (the harness ends it after the test if it still runs). */
 export function start(name: string, args: string[], options: StartOptions = {}): RunningProgram {
-  return startProgram(compiledProgram(import.meta.url, name), args, options);
+  const program = startProgram(compiledProgram(import.meta.url, name), args, options);
+  startedThisTest.add(program);
+  return program;
 }
 
 /** Runs dist/<name>.js to the end with `input` (default: none) on its stdin. */
@@ -39,7 +47,9 @@ export function cPeer(name: "msg_peer" | "mq_peer"): string {
 
 /** Starts a C peer (ended after the test if it still runs). */
 export function startPeer(name: "msg_peer" | "mq_peer", args: string[]): RunningProgram {
-  return startCommand(cPeer(name), args);
+  const peer = startCommand(cPeer(name), args);
+  startedThisTest.add(peer);
+  return peer;
 }
 
 /** Runs a C peer to the end. */
@@ -135,6 +145,8 @@ export interface QueueLedger {
   key(): number;
   /** A POSIX queue name no queue has now. */
   name(): string;
+  /** Claims `key` (from ftok), which no queue may have now. */
+  track(key: number): number;
 }
 
 export function queueLedger(): QueueLedger {
@@ -144,17 +156,29 @@ export function queueLedger(): QueueLedger {
   const namesOfThisTest = new Set<string>();
   let mountedBefore: string[] | null = null;
   let count = 0;
-  beforeAll(() => {
-    mountedBefore = mountedQueues();
-  });
-  afterEach(async () => {
-    await stopLeftoverPrograms();
+  const removeThisTestsQueues = (): void => {
     for (const key of keysOfThisTest) removeKey(key);
     for (const name of namesOfThisTest) unlinkName(name);
     keysOfThisTest.clear();
     namesOfThisTest.clear();
+  };
+  let stopHandlingSignals = (): void => {};
+  beforeAll(() => {
+    mountedBefore = mountedQueues();
+    // The programs are told to end (a server removes its queue), then the test's queues are removed,
+    // and the test process ends by the signal.
+    stopHandlingSignals = onTerminationSignal(() => {
+      for (const program of startedThisTest) program.kill("SIGTERM");
+      removeThisTestsQueues();
+    });
+  });
+  afterEach(async () => {
+    await stopLeftoverPrograms();
+    startedThisTest.clear();
+    removeThisTestsQueues();
   });
   afterAll(() => {
+    stopHandlingSignals();
     expect(
       ipcsQueueKeys().filter((key) => keys.has(key)),
       "queues this test file used are still listed by ipcs -q",
@@ -162,12 +186,18 @@ export function queueLedger(): QueueLedger {
     expect([...names].filter(posixQueueExists), "POSIX queues this test file used still exist").toEqual([]);
     expect(mountedQueues(), "/dev/mqueue is not as it was").toEqual(mountedBefore);
   });
+  const claim = (key: number): number => {
+    keys.add(key | 0);
+    keysOfThisTest.add(key | 0);
+    return key;
+  };
   return {
     key() {
-      const key = unusedIpcKey() | 0;
-      keys.add(key);
-      keysOfThisTest.add(key);
-      return key;
+      return claim(unusedIpcKey() | 0);
+    },
+    track(key) {
+      expect(ipcsQueueKeys(), `key ${formatKey(key)} is already in use`).not.toContain(key | 0);
+      return claim(key);
     },
     name() {
       const name = `/${NAME_PREFIX}${++count}`;

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { processExit } from "@linux-ipc/core";
+import { childPids, processExit } from "@linux-ipc/core";
 import { startCommand, startProgram, useTempDir, type RunningProgram } from "@linux-ipc/testing/vitest";
 
 const program = fileURLToPath(new URL("../dist-fixtures/cli-program.js", import.meta.url));
@@ -12,22 +12,58 @@ const launcher = fileURLToPath(new URL("../../../run", import.meta.url));
 const rootPackage = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { packageManager: string };
 const dir = useTempDir("programs-signals-");
 
-/** Programs started below the harness's children (by pnpm or a shell): ended after each test. */
+/**
+ * How long a start-up may take (node; pnpm or npx before it): a minute, on a loaded machine where npx
+ * alone took over 15 s. Each test's time limit leaves room for its start-ups and its other waits, so
+ * a wait that runs out says what it awaited.
+ */
+const STARTUP_MS = 60_000;
+
+/** Programs started below the harness's children (by pnpm or a shell), as their `waiting` lines name them. */
 const grandchildren = new Set<number>();
+
+/** The children of process `pid`; none once it is gone. */
+function childrenOf(pid: number): number[] {
+  try {
+    return childPids(pid);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Ends, after each test, every process this file started and everything below them: npx, its shell,
+ * pnpm and the program. A test that failed may have left a job half-started: npx ended by the
+ * harness's SIGTERM (it passes it to its shell only) left pnpm running, and the program that pnpm
+ * started later waited for ever under it, its pid never printed in time for this file to know it.
+ * Each process is stopped (SIGSTOP) as it is found, so none can start another meanwhile, and the
+ * children are looked for again until no new one turns up; then all are killed. (This hook runs
+ * before the harness's, registered earlier: vitest runs after-hooks last registered first. The
+ * harness's SIGTERM to npx would leave pnpm running outside npx's tree.)
+ */
 afterEach(() => {
-  for (const pid of grandchildren) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone, as it should be
+  const found = new Set<number>();
+  for (let next = [...childrenOf(process.pid), ...grandchildren]; next.length > 0; next = [...found].flatMap(childrenOf).filter((pid) => !found.has(pid))) {
+    for (const pid of next) {
+      found.add(pid);
+      signalIfAlive(pid, "SIGSTOP");
     }
   }
+  for (const pid of found) signalIfAlive(pid, "SIGKILL");
   grandchildren.clear();
 });
 
-/** The pid in the program's `waiting <pid>` line, once it has printed it. */
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone, as it should be
+  }
+}
+
+/** The pid in the program's `waiting <pid>` line, printed once it has started. */
 async function waitingPid(running: RunningProgram): Promise<number> {
-  const pid = Number((await running.waitForLine(/^waiting \d+$/)).split(" ")[1]);
+  const pid = Number((await running.waitForLine(/^waiting \d+$/, { timeoutMs: STARTUP_MS })).split(" ")[1]);
   grandchildren.add(pid);
   return pid;
 }
@@ -44,7 +80,7 @@ function pnpmScript(): Promise<string> {
     const execPath = process.env.npm_execpath;
     if (execPath && /pnpm\.c?js$/.test(execPath)) return execPath;
     const probe = startCommand("npx", ["--yes", rootPackage.packageManager, "run", "where"], { cwd: packageWithScript() });
-    const line = await probe.waitForLine(/^pnpm-at /, { timeoutMs: 60_000 });
+    const line = await probe.waitForLine(/^pnpm-at /, { timeoutMs: STARTUP_MS });
     await probe.exited;
     return line.slice("pnpm-at ".length);
   })();
@@ -58,7 +94,7 @@ function packageWithScript(): string {
   return dir.path;
 }
 
-describe("a program started directly", () => {
+describe("a program started directly", { timeout: 2 * STARTUP_MS }, () => {
   it.each(["SIGINT", "SIGTERM", "SIGHUP"] as const)("runs its cleanup on %s sent to its pid, then dies of it", async (signal) => {
     const running = startProgram(program, ["/etc/hostname", "--wait"]);
     expect(await waitingPid(running)).toBe(running.pid);
@@ -69,7 +105,7 @@ describe("a program started directly", () => {
   });
 });
 
-describe("a program started by its package script (exec node …)", () => {
+describe("a program started by its package script (exec node …)", { timeout: 3 * STARTUP_MS }, () => {
   it.each(["SIGINT", "SIGTERM", "SIGHUP"] as const)("runs its cleanup and ends when %s is sent to pnpm's pid", async (signal) => {
     const manager = startCommand(process.execPath, [await pnpmScript(), "run", "wait"], { cwd: packageWithScript() });
     const pid = await waitingPid(manager);
@@ -92,7 +128,7 @@ describe("a program started by its package script (exec node …)", () => {
   });
 });
 
-describe("a signal ignored when the program started (through the run launcher)", () => {
+describe("a signal ignored when the program started (through the run launcher)", { timeout: 2 * STARTUP_MS }, () => {
   it("stays ignored under nohup: SIGHUP does nothing, SIGTERM still cleans up", async () => {
     const running = startCommand("nohup", [launcher, program, "/etc/hostname", "--wait"]);
     expect(await waitingPid(running)).toBe(running.pid); // nohup and the launcher exec: one pid all along
